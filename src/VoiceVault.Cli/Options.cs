@@ -1,0 +1,16 @@
+using System.CommandLine;
+
+namespace VoiceVault.Cli;
+
+/// <summary>Options several commands share.</summary>
+internal static class Options
+{
+    public static Option<bool> Json() => new("--json") { Description = "Write the result as JSON on stdout, for scripts." };
+
+    public static Option<bool> Quiet() => new("--quiet", "-q") { Description = "No progress or summary on stderr." };
+
+    public static Option<FileInfo?> PassphraseFile() => new("--passphrase-file")
+    {
+        Description = "Read the private key's passphrase from this file (else VOICEVAULT_PASSPHRASE, else a prompt). Never given on the command line.",
+    };
+}
