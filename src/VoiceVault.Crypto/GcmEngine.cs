@@ -37,26 +37,27 @@ internal abstract class GcmEngine : IDisposable
 
     public abstract void Dispose();
 
-    public static GcmEngineKind DefaultKind
+    /// <summary>Lets a test pin the engine for the code it calls, without touching the process environment.</summary>
+    internal static readonly AsyncLocal<GcmEngineKind?> Override = new();
+
+    public static GcmEngineKind DefaultKind => Override.Value ?? Select(Environment.GetEnvironmentVariable(SelectorVariable));
+
+    internal static GcmEngineKind Select(string? selected)
     {
-        get
+        if (string.IsNullOrWhiteSpace(selected))
         {
-            var selected = Environment.GetEnvironmentVariable(SelectorVariable);
-            if (string.IsNullOrWhiteSpace(selected))
-            {
-                return OpenSslGcm.IsAvailable ? GcmEngineKind.OpenSsl : GcmEngineKind.Managed;
-            }
-            return selected.Trim().ToLowerInvariant() switch
-            {
-                "openssl" => OpenSslGcm.IsAvailable
-                    ? GcmEngineKind.OpenSsl
-                    : throw new PlatformNotSupportedException(
-                        $"{SelectorVariable}=openssl, but no usable OpenSSL libcrypto was found on this machine; unset it to use the portable implementation."),
-                "managed" or "bouncycastle" => GcmEngineKind.Managed,
-                _ => throw new ArgumentException(
-                    $"{SelectorVariable}='{selected}' is not known; use 'openssl' or 'managed' (or leave it unset)."),
-            };
+            return OpenSslGcm.IsAvailable ? GcmEngineKind.OpenSsl : GcmEngineKind.Managed;
         }
+        return selected.Trim().ToLowerInvariant() switch
+        {
+            "openssl" => OpenSslGcm.IsAvailable
+                ? GcmEngineKind.OpenSsl
+                : throw new PlatformNotSupportedException(
+                    $"{SelectorVariable}=openssl, but no usable OpenSSL libcrypto was found on this machine; unset it to use the portable implementation."),
+            "managed" or "bouncycastle" => GcmEngineKind.Managed,
+            _ => throw new ArgumentException(
+                $"{SelectorVariable}='{selected}' is not known; use 'openssl' or 'managed' (or leave it unset)."),
+        };
     }
 
     public static GcmEngine Create(bool encrypt, ReadOnlySpan<byte> key, ReadOnlySpan<byte> iv) =>

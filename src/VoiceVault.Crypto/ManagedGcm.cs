@@ -62,8 +62,10 @@ internal sealed class ManagedGcm : GcmEngine
         {
             throw new InvalidOperationException("This engine decrypts.");
         }
-        int written = _cipher.DoFinal(output);
-        _cipher.GetMac().CopyTo(tag);
+        // BouncyCastle appends the tag to the final output; the engine contract returns it apart.
+        int written = _cipher.DoFinal(output) - RecordingFormat.TagSize;
+        output.Slice(written, RecordingFormat.TagSize).CopyTo(tag);
+        output.Slice(written, RecordingFormat.TagSize).Clear();
         return written;
     }
 

@@ -1,0 +1,51 @@
+using System.Security.Cryptography;
+
+namespace VoiceVault.Crypto.Tests;
+
+internal static class TestData
+{
+    private static readonly Lazy<RSA> SharedKey = new(() => RSA.Create(2048));
+
+    /// <summary>One 2048-bit key for tests that do not care which key; generated, never stored.</summary>
+    public static RSA Key => SharedKey.Value;
+
+    public static byte[] Random(int length)
+    {
+        var bytes = new byte[length];
+        new Random(length).NextBytes(bytes);
+        return bytes;
+    }
+
+    public static byte[] Encrypt(byte[] plaintext, ContentKey cek, byte[] iv)
+    {
+        using var output = new MemoryStream();
+        RecordingEncryptor.Encrypt(new MemoryStream(plaintext), output, cek, iv);
+        return output.ToArray();
+    }
+
+    public static byte[] Decrypt(byte[] encrypted, ContentKey cek, byte[] iv)
+    {
+        using var output = new MemoryStream();
+        RecordingDecryptor.Decrypt(new MemoryStream(encrypted), output, cek, iv);
+        return output.ToArray();
+    }
+}
+
+/// <summary>A stream that cannot seek and hands out reads of awkward sizes, like a socket.</summary>
+internal sealed class TrickleStream(Stream inner, int seed) : Stream
+{
+    private readonly Random _sizes = new(seed);
+
+    public override int Read(byte[] buffer, int offset, int count) =>
+        inner.Read(buffer, offset, Math.Min(count, _sizes.Next(1, 40_000)));
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
