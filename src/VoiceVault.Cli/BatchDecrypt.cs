@@ -100,6 +100,15 @@ internal static class BatchDecrypt
         var name = stem;
         try
         {
+            EncryptionDetails details;
+            try
+            {
+                details = EncryptionDetails.Parse(File.ReadAllText(detailsFile.FullName));
+            }
+            catch (RecordingNotEncryptedException e)
+            {
+                return new Outcome(name, "skipped", 0, null, null, e.Message, null);
+            }
             var media = new[] { stem, stem + ".wav", stem + ".enc" }
                 .Select(n => Path.Combine(detailsFile.DirectoryName!, n))
                 .FirstOrDefault(File.Exists);
@@ -119,15 +128,6 @@ internal static class BatchDecrypt
             if (!force && File.Exists(output))
             {
                 return new Outcome(name, "skipped", 0, output, null, "already decrypted (use --force to decrypt again)", null);
-            }
-            EncryptionDetails details;
-            try
-            {
-                details = EncryptionDetails.Parse(File.ReadAllText(detailsFile.FullName));
-            }
-            catch (EncryptionDetailsException e) when (e.Message.Contains("is not encrypted", StringComparison.Ordinal))
-            {
-                return new Outcome(name, "skipped", 0, null, null, e.Message, null);
             }
             var (key, keySid, _) = keys.Unwrap(details);
             using (key)

@@ -51,6 +51,7 @@ public sealed partial class EncryptionDetails
     /// <c>EncryptionDetails</c> JSON string (also JSON-quoted, or inside a form body).
     /// </summary>
     /// <exception cref="EncryptionDetailsException">Nothing usable was found; the message says what.</exception>
+    /// <exception cref="RecordingNotEncryptedException">The source says the recording is not encrypted.</exception>
     public static EncryptionDetails Parse(string text)
     {
         ArgumentNullException.ThrowIfNull(text);
@@ -137,7 +138,7 @@ public sealed partial class EncryptionDetails
                 if (inner.ValueKind == JsonValueKind.Null)
                 {
                     var sid = element.TryGetProperty("sid", out var s) && s.ValueKind == JsonValueKind.String ? $" {s.GetString()}" : "";
-                    throw new EncryptionDetailsException($"recording{sid} is not encrypted ({container} is null)", "there is nothing to decrypt: download the media as it is");
+                    throw new RecordingNotEncryptedException($"recording{sid} is not encrypted ({container} is null)");
                 }
                 return FromElement(inner, depth + 1);
             }

@@ -64,3 +64,13 @@ public sealed class EncryptionDetailsException : RecordingCryptoException
         Hint = hint;
     }
 }
+
+/// <summary>The recording has no encryption details (<c>encryption_details</c> is null): there is nothing to decrypt.</summary>
+public sealed class RecordingNotEncryptedException : RecordingCryptoException
+{
+    /// <summary>Creates the exception.</summary>
+    public RecordingNotEncryptedException(string message) : base(message)
+    {
+        Hint = "there is nothing to decrypt: use the media as it is";
+    }
+}

@@ -60,7 +60,6 @@ public sealed class EncryptionDetailsTests
 
     public static TheoryData<string, string> Refusals() => new()
     {
-        { """{"sid":"RE0123456789abcdef0123456789abcdef","encryption_details":null}""", "is not encrypted" },
         { $$"""{"type":"rsa-ecb","encryption_cek":"{{CekB64}}","iv":"{{IvB64}}"}""", "'rsa-ecb' is not supported" },
         { $$"""{"type":"rsa-aes","encryption_cek":"{{CekB64}}"}""", "no 'iv'" },
         { $$"""{"type":"rsa-aes","iv":"{{IvB64}}"}""", "no 'encrypted_cek'" },
@@ -76,6 +75,13 @@ public sealed class EncryptionDetailsTests
         { "{not json", "not valid JSON" },
         { "   ", "empty" },
     };
+
+    [Fact]
+    public void A_recording_without_encryption_says_so()
+    {
+        var e = Assert.Throws<RecordingNotEncryptedException>(() => EncryptionDetails.Parse("""{"sid":"RE0123456789abcdef0123456789abcdef","encryption_details":null}"""));
+        Assert.Contains("RE0123456789abcdef0123456789abcdef is not encrypted", e.Message, StringComparison.Ordinal);
+    }
 
     [Theory]
     [MemberData(nameof(Refusals))]
