@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
-using System.Text.Json;
 using VoiceVault.Crypto;
 
 namespace VoiceVault.Cli;
@@ -59,7 +58,7 @@ internal static class BatchDecrypt
         double seconds = clock.Elapsed.TotalSeconds;
         if (json)
         {
-            Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+            Console.Out.WriteLine(CliJson.Serialize(new Dictionary<string, object?>
             {
                 ["ok"] = ok,
                 ["failed"] = failed,
@@ -78,7 +77,7 @@ internal static class BatchDecrypt
                     ["error"] = o.Error,
                     ["hint"] = o.Hint,
                 }),
-            }, CliJson.Options));
+            }));
         }
         if (!quiet)
         {

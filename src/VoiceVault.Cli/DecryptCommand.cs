@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
 using VoiceVault.Crypto;
 
 namespace VoiceVault.Cli;
@@ -73,7 +72,7 @@ internal static class DecryptCommand
                         ["public_key_sid"] = keySid,
                         ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 3),
                     };
-                    (destination == "-" ? Console.Error : Console.Out).WriteLine(JsonSerializer.Serialize(result, CliJson.Options));
+                    (destination == "-" ? Console.Error : Console.Out).WriteLine(CliJson.Serialize(result));
                 }
                 else if (!isQuiet && destination != "-")
                 {

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using VoiceVault.Crypto;
 
 namespace VoiceVault.Cli;
@@ -56,7 +55,7 @@ internal static class EncryptCommand
             File.WriteAllText(detailsPath, details.ToRestJson() + "\n");
             if (parse.GetValue(json))
             {
-                Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+                Console.Out.WriteLine(CliJson.Serialize(new Dictionary<string, object?>
                 {
                     ["input"] = source,
                     ["output"] = target,
@@ -65,7 +64,7 @@ internal static class EncryptCommand
                     ["encrypted_bytes"] = length + RecordingFormat.TagSize,
                     ["public_key_sid"] = sid,
                     ["fingerprint"] = KeyFile.Fingerprint(rsa),
-                }, CliJson.Options));
+                }));
             }
             else if (!parse.GetValue(quiet))
             {

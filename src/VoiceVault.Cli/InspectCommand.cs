@@ -2,7 +2,6 @@ using System.Buffers.Binary;
 using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using VoiceVault.Crypto;
 
 namespace VoiceVault.Cli;
@@ -32,7 +31,7 @@ internal static class InspectCommand
             }
             if (parse.GetValue(json))
             {
-                Console.Out.WriteLine(JsonSerializer.Serialize(reports, CliJson.Options));
+                Console.Out.WriteLine(CliJson.Serialize(reports));
             }
             else
             {

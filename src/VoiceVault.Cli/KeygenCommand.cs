@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using VoiceVault.Crypto;
 
 namespace VoiceVault.Cli;
@@ -66,7 +65,7 @@ internal static class KeygenCommand
             }
             if (parse.GetValue(json))
             {
-                Console.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
+                Console.Out.WriteLine(CliJson.Serialize(new Dictionary<string, object?>
                 {
                     ["private_key"] = target.FullName,
                     ["public_key"] = publicTarget?.FullName,
@@ -75,7 +74,7 @@ internal static class KeygenCommand
                     ["fingerprint"] = KeyFile.Fingerprint(rsa),
                     ["local_sid"] = KeyFile.LocalSid(rsa),
                     ["public_key_pem"] = publicPem,
-                }, CliJson.Options));
+                }));
             }
             else
             {

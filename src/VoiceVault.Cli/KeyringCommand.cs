@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Text.Json;
 using VoiceVault.Crypto;
 
 namespace VoiceVault.Cli;
@@ -41,7 +40,7 @@ internal static class KeyringCommand
             var keyring = Keyring.Open(parse.GetValue(directory)!.FullName, Passphrase.Source(null));
             if (parse.GetValue(json))
             {
-                Console.Out.WriteLine(JsonSerializer.Serialize(keyring.Entries, CliJson.Options));
+                Console.Out.WriteLine(CliJson.Serialize(keyring.Entries.Select(e => new Dictionary<string, object?> { ["sid"] = e.Sid, ["fingerprint"] = e.Fingerprint, ["file"] = e.File })));
             }
             else
             {
