@@ -4,15 +4,16 @@ using System.Security.Cryptography;
 namespace VoiceVault.Crypto;
 
 /// <summary>
-/// Moves a stream through a GCM engine in 1 MiB chunks with constant memory. The calling thread
+/// Moves a stream through a GCM engine in 256 KiB chunks with constant memory (8 slots, 2 MiB:
+/// small enough to stay in cache while the cipher works in place, measured faster than 1 or 4 MiB). The calling thread
 /// reads and transforms (in place); a second thread writes, so that on two cores reading,
 /// the cipher and writing overlap. The last <c>tail.Length</c> bytes of the source are held back
 /// (the tag, when decrypting) and returned instead of transformed.
 /// </summary>
 internal static class ChunkPipeline
 {
-    public const int ChunkSize = 1 << 20;
-    private const int SlotCount = 4;
+    public const int ChunkSize = 256 << 10;
+    private const int SlotCount = 8;
 
     public static long Transform(Stream source, Stream? destination, GcmEngine engine, Span<byte> tail, IProgress<long>? progress, CancellationToken cancellationToken)
     {
