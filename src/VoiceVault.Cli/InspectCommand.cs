@@ -52,7 +52,13 @@ internal static class InspectCommand
     private static Dictionary<string, object?> Inspect(FileInfo file, RSA? privateKey, Func<char[]?> passphrase)
     {
         var report = new Dictionary<string, object?> { ["file"] = file.FullName };
-        var content = Program.ReadInput(file.FullName, "file");
+        if (!file.Exists)
+        {
+            throw new CliException($"file '{file.FullName}' does not exist", "check the path");
+        }
+        // Keys and details are small; of anything large (media), the first bytes tell enough.
+        long length = file.Length;
+        var content = ReadHead(file.FullName, MaxInspected);
         var keyInfo = KeyFile.Describe(content);
         if (keyInfo.Kind != KeyKind.Unusable || LooksLikeKeyFile(content))
         {
@@ -80,7 +86,7 @@ internal static class InspectCommand
             }
             return report;
         }
-        var text = TryText(content);
+        var text = length <= MaxInspected ? TryText(content) : null;
         if (text is not null && text.TrimStart().StartsWith('{') || text?.Contains("EncryptionDetails=", StringComparison.Ordinal) == true)
         {
             var details = EncryptionDetails.Parse(text!);
@@ -102,7 +108,7 @@ internal static class InspectCommand
             }
             return report;
         }
-        report["size"] = content.Length;
+        report["size"] = length;
         if (content.AsSpan().StartsWith("RIFF"u8) && content.Length >= 12 && content.AsSpan(8, 4).SequenceEqual("WAVE"u8))
         {
             report["what"] = "a plaintext RIFF/WAVE file (not encrypted)";
@@ -110,11 +116,21 @@ internal static class InspectCommand
         }
         else
         {
-            report["what"] = content.Length >= RecordingFormat.TagSize
-                ? $"binary data; if it is an encrypted recording, its plaintext is {content.Length - RecordingFormat.TagSize} bytes and the last {RecordingFormat.TagSize} bytes are the tag"
+            report["what"] = length >= RecordingFormat.TagSize
+                ? $"binary data; if it is an encrypted recording, its plaintext is {length - RecordingFormat.TagSize} bytes and the last {RecordingFormat.TagSize} bytes are the tag"
                 : "binary data too short to be an encrypted recording";
         }
         return report;
+    }
+
+    private const int MaxInspected = 1 << 20;
+
+    private static byte[] ReadHead(string path, int limit)
+    {
+        using var stream = File.OpenRead(path);
+        var buffer = new byte[(int)Math.Min(limit, stream.Length)];
+        stream.ReadExactly(buffer);
+        return buffer;
     }
 
     private static void DescribeWav(byte[] wav, Dictionary<string, object?> report)
@@ -134,7 +150,7 @@ internal static class InspectCommand
             }
             if (id == "data" && report.GetValueOrDefault("byte_rate") is int rate && rate > 0)
             {
-                report["duration_seconds"] = Math.Round(Math.Min(size, wav.Length - offset - 8) / (double)rate, 3);
+                report["duration_seconds"] = Math.Round((uint)size / (double)rate, 3);
                 break;
             }
             if (size < 0)

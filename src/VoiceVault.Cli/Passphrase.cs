@@ -11,7 +11,24 @@ internal static class Passphrase
 {
     public const string Variable = "VOICEVAULT_PASSPHRASE";
 
-    public static Func<char[]?> Source(FileInfo? file) => () =>
+    public static Func<char[]?> Source(FileInfo? file)
+    {
+        // A typed passphrase is asked once per run (a keyring may hold several protected keys);
+        // each caller gets its own copy, which the key loader clears after use.
+        char[]? typed = null;
+        return () =>
+        {
+            var found = Find(file);
+            if (found is not null)
+            {
+                return found;
+            }
+            typed ??= Prompt("passphrase for the private key: ");
+            return typed is null ? null : (char[])typed.Clone();
+        };
+    }
+
+    private static char[]? Find(FileInfo? file)
     {
         if (file is not null)
         {
@@ -28,8 +45,8 @@ internal static class Passphrase
         {
             return fromEnvironment.ToCharArray();
         }
-        return Prompt("passphrase for the private key: ");
-    };
+        return null;
+    }
 
     public static char[]? Prompt(string question)
     {

@@ -28,11 +28,20 @@ internal static class Program
         return root.Parse(args).Invoke();
     }
 
+    // The first signal cancels the work, so that it stops at the next chunk and removes its
+    // temporary files; work that does not stop within 3 s, or a second signal, ends the process.
     private static void Cancel(PosixSignalContext context)
     {
+        if (Interrupt.IsCancellationRequested)
+        {
+            return;
+        }
         context.Cancel = true;
         Interrupt.Cancel();
+        _ = Task.Delay(TimeSpan.FromSeconds(3)).ContinueWith(_ => Environment.Exit(InterruptedExitCode), TaskScheduler.Default);
     }
+
+    public const int InterruptedExitCode = 130;
 
     /// <summary>Runs a command body; every failure becomes <c>error:</c>/<c>hint:</c> lines and exit code 1.</summary>
     public static int Guard(Func<int> body)
@@ -44,12 +53,13 @@ internal static class Program
         catch (Exception e)
         {
             var (message, hint) = Explain(e);
+            int code = e is OperationCanceledException ? InterruptedExitCode : 1;
             Console.Error.WriteLine($"error: {message}");
             if (hint is not null)
             {
                 Console.Error.WriteLine($"hint: {hint}");
             }
-            return 1;
+            return code;
         }
     }
 

@@ -69,6 +69,33 @@ public sealed class DecryptTests : CliTest
     }
 
     [Fact]
+    public void Ctrl_C_stops_a_decrypt_and_removes_its_temporary_file()
+    {
+        var (_, enc, details) = Encrypted("long", 800 << 20);
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, WorkingDirectory = Dir };
+        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "voicevault.dll"), "decrypt", enc, "--key", P("k.pem"), "--details", details, "-o", P("out.wav") })
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var hidden = new EnumerationOptions { AttributesToSkip = 0 };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (Directory.GetFiles(Dir, "*.partial", hidden).Length == 0 && !process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            Thread.Sleep(2);
+        }
+        Assert.False(process.HasExited, "the decrypt finished before it could be interrupted");
+        Tools.Exec("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], Dir).Ok();
+        var stderr = process.StandardError.ReadToEnd();
+        process.WaitForExit();
+
+        Assert.Equal(130, process.ExitCode);
+        Assert.Contains("error: interrupted", stderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.GetFiles(Dir, "*.partial", hidden));
+        Assert.False(File.Exists(P("out.wav")));
+    }
+
+    [Fact]
     public void A_failed_decrypt_leaves_an_existing_target_untouched()
     {
         var (_, enc, details) = Encrypted();

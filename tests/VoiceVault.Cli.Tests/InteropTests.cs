@@ -49,8 +49,9 @@ public sealed class InteropTests : CliTest
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
-    [InlineData(1 << 20)]
-    [InlineData((1 << 20) + 1)]
+    // The whole file (44-byte header + body) exactly one pipeline chunk (256 KiB), and one byte more.
+    [InlineData((256 << 10) - 44)]
+    [InlineData((256 << 10) - 43)]
     [InlineData(5_000_003)]
     public void Voicevault_encrypted_recordings_decrypt_with_Pythons_chunked_loop(int bodyBytes)
     {
@@ -60,6 +61,19 @@ public sealed class InteropTests : CliTest
         Assert.Equal(new FileInfo(wav).Length + 16, new FileInfo(P("call.enc")).Length);
         Tools.Py(Dir, "reference_decrypt.py", P("k.pem"), P("call.json"), P("call.enc"), P("py.wav")).Ok();
         Assert.Equal(File.ReadAllBytes(wav), File.ReadAllBytes(P("py.wav")));
+    }
+
+    [Fact]
+    public void An_empty_file_becomes_a_bare_tag_and_comes_back_empty()
+    {
+        Vv("keygen", "--out", P("k.pem"), "--public-out", P("k.pub"), "--bits", "2048").Ok();
+        File.WriteAllBytes(P("empty"), []);
+        Vv("encrypt", P("empty"), "--public-key", P("k.pub"), "-o", P("empty.enc"), "--quiet").Ok();
+        Assert.Equal(16, new FileInfo(P("empty.enc")).Length);
+        Vv("decrypt", P("empty.enc"), "--key", P("k.pem"), "--details", P("empty.enc.json"), "-o", P("out")).Ok();
+        Assert.Equal(0, new FileInfo(P("out")).Length);
+        Tools.Py(Dir, "reference_decrypt.py", P("k.pem"), P("empty.enc.json"), P("empty.enc"), P("py")).Ok();
+        Assert.Equal(0, new FileInfo(P("py")).Length);
     }
 
     [Fact]

@@ -152,6 +152,28 @@ public sealed class GcmEngineTests
     }
 
     [Fact]
+    public void A_failed_OpenSSL_decryption_leaves_nothing_behind_for_dotnets_own_crypto()
+    {
+        // .NET's shim reads OpenSSL's per-thread error queue; a stale entry from our failure
+        // would surface as a bogus error in an unrelated operation on this thread.
+        for (int i = 0; i < 3; i++)
+        {
+            using var engine = GcmEngine.Create(GcmEngineKind.OpenSsl, encrypt: false, new byte[32], new byte[12]);
+            var output = new byte[GcmEngine.MaxLag];
+            engine.Update(new byte[10], output);
+            Assert.Throws<AuthenticationFailedException>(() => engine.FinishDecrypt(new byte[16], output));
+        }
+        using var cek = ContentKey.Generate();
+        var wrapped = KeyWrap.Wrap(TestData.Key, cek);
+        using var unwrapped = KeyWrap.Unwrap(TestData.Key, wrapped);
+        Assert.Equal(cek.Bytes.ToArray(), unwrapped.Bytes.ToArray());
+        using var aes = new AesGcm(new byte[32], 16);
+        var tag = new byte[16];
+        aes.Encrypt(new byte[12], new byte[5], new byte[5], tag);
+        Assert.Equal(32, SHA256.HashData(tag).Length);
+    }
+
+    [Fact]
     public void OpenSsl_is_found_on_linux()
     {
         Assert.Equal(OperatingSystem.IsLinux(), OpenSslGcm.IsAvailable);
