@@ -1,0 +1,144 @@
+using VoiceVault.Server.Api;
+
+namespace VoiceVault.Server.Accounts;
+
+/// <summary><c>/2010-04-01/Accounts</c>: the account, its subaccounts, and API keys.</summary>
+public static class AccountEndpoints
+{
+    private static readonly string[] Statuses = ["active", "suspended", "closed"];
+
+    public static void MapAccountEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/2010-04-01/Accounts").WithTags("Accounts");
+
+        // The list lives at /Accounts.json, beside the group (a group would insert a '/').
+        app.MapPost("/2010-04-01/Accounts.json", async (HttpContext context, AccountStore accounts) =>
+        {
+            var caller = context.Caller();
+            var self = (await accounts.FindAsync(caller.AccountSid))!;
+            if (self.ParentSid is not null)
+            {
+                throw new ApiException(20403, 403, "A subaccount cannot create subaccounts");
+            }
+            var form = await context.Request.ReadFormAsync();
+            var name = form["FriendlyName"].ToString();
+            if (name.Length > 64)
+            {
+                throw ApiException.BadParameter("FriendlyName must be at most 64 characters", 20001);
+            }
+            var (account, _) = await accounts.CreateAsync(self.Sid, string.IsNullOrEmpty(name) ? $"SubAccount Created at {Dates.Rfc2822(DateTimeOffset.UtcNow)}" : name);
+            return Results.Json(Json(account, accounts), statusCode: 201);
+        });
+
+        app.MapGet("/2010-04-01/Accounts.json", async (HttpContext context, AccountStore accounts) =>
+        {
+            var caller = context.Caller();
+            var family = await accounts.ListFamilyAsync(caller.AccountSid);
+            var query = context.Request.Query;
+            var filtered = family
+                .Where(a => !query.TryGetValue("FriendlyName", out var n) || a.FriendlyName == n)
+                .Where(a => !query.TryGetValue("Status", out var s) || a.Status == s);
+            var page = Page<Account>.Of(filtered, a => a.Seq, PageRequest.From(query), descending: false);
+            return Results.Json(page.ToV2010("accounts", "/2010-04-01/Accounts.json", page.Items.Select(a => (object)Json(a, accounts))));
+        });
+
+        api.MapGet("/{sid}.json", async (string sid, HttpContext context, AccountStore accounts) =>
+            Results.Json(Json(await context.AccountInScopeAsync(accounts, sid), accounts)));
+
+        api.MapPost("/{sid}.json", async (string sid, HttpContext context, AccountStore accounts) =>
+        {
+            var account = await context.AccountInScopeAsync(accounts, sid);
+            var form = await context.Request.ReadFormAsync();
+            string? name = form.TryGetValue("FriendlyName", out var n) ? n.ToString() : null;
+            string? status = form.TryGetValue("Status", out var s) ? s.ToString() : null;
+            if (name is { Length: > 64 })
+            {
+                throw ApiException.BadParameter("FriendlyName must be at most 64 characters", 20001);
+            }
+            if (status is not null)
+            {
+                if (!Statuses.Contains(status))
+                {
+                    throw ApiException.BadParameter($"Status must be active, suspended or closed; got '{status}'", 20001);
+                }
+                if (account.Sid == context.Caller().AccountSid)
+                {
+                    throw new ApiException(20403, 403, "An account cannot change its own status; its parent account can");
+                }
+                if (account.Status == "closed" && status != "closed")
+                {
+                    throw ApiException.BadParameter("A closed account cannot be reopened", 20001);
+                }
+            }
+            return Results.Json(Json(await accounts.UpdateAsync(account, name, status), accounts));
+        });
+
+        api.MapPost("/{sid}/Keys.json", async (string sid, HttpContext context, AccountStore accounts) =>
+        {
+            var account = await context.AccountInScopeAsync(accounts, sid);
+            var form = await context.Request.ReadFormAsync();
+            var (keySid, secret, name, created) = await accounts.CreateApiKeyAsync(account.Sid, form["FriendlyName"].ToString());
+            var date = Dates.Rfc2822(Dates.Parse(created));
+            return Results.Json(new Dictionary<string, object?>
+            {
+                ["sid"] = keySid,
+                ["friendly_name"] = name,
+                ["date_created"] = date,
+                ["date_updated"] = date,
+                ["secret"] = secret,
+            }, statusCode: 201);
+        });
+
+        api.MapGet("/{sid}/Keys.json", async (string sid, HttpContext context, AccountStore accounts) =>
+        {
+            var account = await context.AccountInScopeAsync(accounts, sid);
+            var page = Page<ApiKeyRow>.Of(await accounts.ListApiKeysAsync(account.Sid), k => k.Seq, PageRequest.From(context.Request.Query), descending: false);
+            return Results.Json(page.ToV2010("keys", $"/2010-04-01/Accounts/{account.Sid}/Keys.json", page.Items.Select(k => (object)KeyJson(k))));
+        });
+
+        api.MapGet("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountStore accounts) =>
+        {
+            var account = await context.AccountInScopeAsync(accounts, sid);
+            var key = (await accounts.ListApiKeysAsync(account.Sid)).FirstOrDefault(k => k.Sid == keySid) ?? throw ApiException.NotFound($"/Keys/{keySid}");
+            return Results.Json(KeyJson(key));
+        });
+
+        api.MapDelete("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountStore accounts) =>
+        {
+            var account = await context.AccountInScopeAsync(accounts, sid);
+            return await accounts.DeleteApiKeyAsync(account.Sid, keySid) ? Results.NoContent() : throw ApiException.NotFound($"/Keys/{keySid}");
+        });
+    }
+
+    private static Dictionary<string, object?> KeyJson(ApiKeyRow key) => new()
+    {
+        ["sid"] = key.Sid,
+        ["friendly_name"] = key.FriendlyName,
+        ["date_created"] = Dates.Rfc2822(Dates.Parse(key.DateCreated)),
+        ["date_updated"] = Dates.Rfc2822(Dates.Parse(key.DateUpdated)),
+    };
+
+    public static Dictionary<string, object?> Json(Account account, AccountStore accounts)
+    {
+        var uri = $"/2010-04-01/Accounts/{account.Sid}";
+        return new Dictionary<string, object?>
+        {
+            ["auth_token"] = accounts.TokenOf(account),
+            ["date_created"] = Dates.Rfc2822(Dates.Parse(account.DateCreated)),
+            ["date_updated"] = Dates.Rfc2822(Dates.Parse(account.DateUpdated)),
+            ["friendly_name"] = account.FriendlyName,
+            ["owner_account_sid"] = account.ParentSid ?? account.Sid,
+            ["sid"] = account.Sid,
+            ["status"] = account.Status,
+            ["subresource_uris"] = new Dictionary<string, object?>
+            {
+                ["recordings"] = $"{uri}/Recordings.json",
+                ["notifications"] = $"{uri}/Notifications.json",
+                ["keys"] = $"{uri}/Keys.json",
+                ["recording_encryption"] = $"{uri}/RecordingEncryption.json",
+            },
+            ["type"] = "Full",
+            ["uri"] = $"{uri}.json",
+        };
+    }
+}

@@ -1,0 +1,65 @@
+using System.Text.Json.Serialization;
+
+namespace VoiceVault.Server.Api;
+
+/// <summary>Twilio's error body: <c>{"code", "message", "more_info", "status"}</c>.</summary>
+public sealed record ApiError(
+    [property: JsonPropertyName("code")] int Code,
+    [property: JsonPropertyName("message")] string Message,
+    [property: JsonPropertyName("more_info")] string MoreInfo,
+    [property: JsonPropertyName("status")] int Status)
+{
+    public static ApiError Of(int code, int status, string message) => new(code, message, $"https://www.twilio.com/docs/errors/{code}", status);
+}
+
+/// <summary>
+/// Thrown anywhere in a request to answer with a Twilio-style error; <see cref="ApiErrorMiddleware"/>
+/// is the one place that writes it.
+/// </summary>
+public sealed class ApiException(int code, int status, string message) : Exception(message)
+{
+    public int Code { get; } = code;
+
+    public int Status { get; } = status;
+
+    public static ApiException NotFound(string what) => new(20404, 404, $"The requested resource {what} was not found");
+
+    public static ApiException BadParameter(string message, int code = 21000 + 200) => new(code, 400, message);
+
+    public static ApiException Unauthenticated() => new(20003, 401, "Authenticate");
+}
+
+public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMiddleware> log)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (ApiException e) when (!context.Response.HasStarted)
+        {
+            await Write(context, ApiError.Of(e.Code, e.Status, e.Message));
+        }
+        catch (BadHttpRequestException e) when (!context.Response.HasStarted)
+        {
+            int status = e.StatusCode == 413 ? 413 : 400;
+            await Write(context, ApiError.Of(status == 413 ? 21617 : 20001, status, e.Message));
+        }
+        catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)
+        {
+            log.LogError(e, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+            await Write(context, ApiError.Of(20500, 500, "An internal server error occurred"));
+        }
+    }
+
+    public static Task Write(HttpContext context, ApiError error)
+    {
+        context.Response.StatusCode = error.Status;
+        if (error.Status == 401)
+        {
+            context.Response.Headers.WWWAuthenticate = "Basic realm=\"VoiceVault\"";
+        }
+        return context.Response.WriteAsJsonAsync(error);
+    }
+}

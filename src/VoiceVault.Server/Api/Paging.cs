@@ -1,0 +1,116 @@
+using System.Globalization;
+
+namespace VoiceVault.Server.Api;
+
+/// <summary>
+/// Keyset paging over a sequence number, expressed in Twilio's parameters: <c>PageSize</c> (default
+/// 50, max 1000), <c>Page</c> (the index, informational) and <c>PageToken</c> (<c>PA{seq}</c> for
+/// the page after, <c>PB{seq}</c> for the page before). Stable under concurrent inserts.
+/// </summary>
+public sealed record PageRequest(int PageSize, int Page, long? After, long? Before)
+{
+    public static PageRequest From(IQueryCollection query)
+    {
+        int size = 50;
+        if (query.TryGetValue("PageSize", out var s) && (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size < 1 || size > 1000))
+        {
+            throw ApiException.BadParameter($"PageSize must be an integer from 1 to 1000; got '{s}'", 20001);
+        }
+        int page = 0;
+        if (query.TryGetValue("Page", out var p) && (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out page) || page < 0))
+        {
+            throw ApiException.BadParameter($"Page must be a non-negative integer; got '{p}'", 20001);
+        }
+        long? after = null, before = null;
+        if (query.TryGetValue("PageToken", out var t) && !string.IsNullOrEmpty(t))
+        {
+            var token = t.ToString();
+            if (token.Length < 3 || !long.TryParse(token.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || token[0] != 'P' || token[1] is not ('A' or 'B'))
+            {
+                throw ApiException.BadParameter($"PageToken '{token}' is not valid", 20001);
+            }
+            if (token[1] == 'A')
+            {
+                after = seq;
+            }
+            else
+            {
+                before = seq;
+            }
+        }
+        return new PageRequest(size, page, after, before);
+    }
+}
+
+/// <summary>One page of rows in list order, with what is needed to link its neighbours.</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, PageRequest Request, bool HasNext, bool HasPrevious, long? FirstSeq, long? LastSeq)
+{
+    /// <summary>
+    /// Pages an in-memory list already in list order. <paramref name="descending"/> says which way
+    /// <paramref name="seq"/> runs through it.
+    /// </summary>
+    public static Page<T> Of(IEnumerable<T> ordered, Func<T, long> seq, PageRequest request, bool descending)
+    {
+        bool IsAfter(long s, long pivot) => descending ? s < pivot : s > pivot;
+        var all = ordered.ToList();
+        List<T> items;
+        bool hasNext, hasPrevious;
+        if (request.Before is { } before)
+        {
+            var earlier = all.Where(x => IsAfter(before, seq(x))).ToList();
+            items = earlier.TakeLast(request.PageSize).ToList();
+            hasPrevious = earlier.Count > items.Count;
+            hasNext = true;
+        }
+        else
+        {
+            var rest = request.After is { } after ? all.Where(x => IsAfter(seq(x), after)).ToList() : all;
+            items = rest.Take(request.PageSize).ToList();
+            hasNext = rest.Count > items.Count;
+            hasPrevious = request.After is not null;
+        }
+        return new Page<T>(items, request, hasNext, hasPrevious,
+            items.Count > 0 ? seq(items[0]) : null, items.Count > 0 ? seq(items[^1]) : null);
+    }
+
+    /// <summary>The <c>/2010-04-01</c> list envelope.</summary>
+    public Dictionary<string, object?> ToV2010(string listKey, string path, IEnumerable<object> json, string extraQuery = "")
+    {
+        int size = Request.PageSize;
+        string Uri(string? token, int page) => $"{path}?{extraQuery}PageSize={size}&Page={page}{(token is null ? "" : "&PageToken=" + token)}";
+        int start = Request.Page * size;
+        return new Dictionary<string, object?>
+        {
+            [listKey] = json.ToList(),
+            ["page"] = Request.Page,
+            ["page_size"] = size,
+            ["start"] = start,
+            ["end"] = start + Math.Max(Items.Count - 1, 0),
+            ["uri"] = Uri(Request.After is { } a ? $"PA{a}" : Request.Before is { } b ? $"PB{b}" : null, Request.Page),
+            ["first_page_uri"] = Uri(null, 0),
+            ["next_page_uri"] = HasNext && LastSeq is { } last ? Uri($"PA{last}", Request.Page + 1) : null,
+            ["previous_page_uri"] = HasPrevious && FirstSeq is { } first ? Uri($"PB{first}", Math.Max(Request.Page - 1, 0)) : null,
+        };
+    }
+
+    /// <summary>The <c>/v1</c> list envelope.</summary>
+    public Dictionary<string, object?> ToV1(string key, string url, IEnumerable<object> json)
+    {
+        int size = Request.PageSize;
+        string Url(string? token, int page) => $"{url}?PageSize={size}&Page={page}{(token is null ? "" : "&PageToken=" + token)}";
+        return new Dictionary<string, object?>
+        {
+            [key] = json.ToList(),
+            ["meta"] = new Dictionary<string, object?>
+            {
+                ["page"] = Request.Page,
+                ["page_size"] = size,
+                ["first_page_url"] = Url(null, 0),
+                ["previous_page_url"] = HasPrevious && FirstSeq is { } first ? Url($"PB{first}", Math.Max(Request.Page - 1, 0)) : null,
+                ["next_page_url"] = HasNext && LastSeq is { } last ? Url($"PA{last}", Request.Page + 1) : null,
+                ["url"] = Url(Request.After is { } a ? $"PA{a}" : Request.Before is { } b ? $"PB{b}" : null, Request.Page),
+                ["key"] = key,
+            },
+        };
+    }
+}

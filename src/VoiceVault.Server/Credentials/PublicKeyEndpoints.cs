@@ -1,0 +1,114 @@
+using System.Text;
+using VoiceVault.Crypto;
+using VoiceVault.Server.Accounts;
+using VoiceVault.Server.Api;
+
+namespace VoiceVault.Server.Credentials;
+
+/// <summary>
+/// <c>/v1/Credentials/PublicKeys</c> (Twilio Accounts v1): the keys recordings are encrypted to.
+/// The key text is validated and then only its SubjectPublicKeyInfo kept; it is never returned,
+/// and text that turns out to be a private key is refused without being stored or logged.
+/// </summary>
+public static class PublicKeyEndpoints
+{
+    private const string Path = "/v1/Credentials/PublicKeys";
+
+    public static void MapPublicKeyEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup(Path).WithTags("Credentials");
+
+        api.MapPost("", async (HttpContext context, AccountStore accounts, PublicKeyStore keys) =>
+        {
+            var form = await context.Request.ReadFormAsync();
+            var caller = context.Caller();
+            var owner = form.TryGetValue("AccountSid", out var a) && !string.IsNullOrEmpty(a)
+                ? (await context.AccountInScopeAsync(accounts, a.ToString())).Sid
+                : caller.AccountSid;
+            var name = form["FriendlyName"].ToString();
+            if (name.Length > 64)
+            {
+                throw ApiException.BadParameter("FriendlyName must be at most 64 characters", 20001);
+            }
+            var text = form["PublicKey"].ToString();
+            if (string.IsNullOrWhiteSpace(text))
+            {
+                throw ApiException.BadParameter("PublicKey is required: the RSA public key as PEM (BEGIN PUBLIC KEY)", 20001);
+            }
+            byte[] spki;
+            string fingerprint;
+            try
+            {
+                using var rsa = KeyFile.LoadPublicKey(Encoding.UTF8.GetBytes(text));
+                spki = rsa.ExportSubjectPublicKeyInfo();
+                fingerprint = KeyFile.Fingerprint(rsa);
+            }
+            catch (KeyFormatException e)
+            {
+                // The message names what the text is; it never quotes the text itself.
+                throw ApiException.BadParameter($"PublicKey is not usable: {e.Message}", 20001);
+            }
+            var key = await keys.CreateAsync(owner, name, spki, fingerprint);
+            return Results.Json(Json(key, context), statusCode: 201);
+        });
+
+        api.MapGet("", async (HttpContext context, AccountStore accounts, PublicKeyStore keys) =>
+        {
+            var caller = context.Caller();
+            var page = Page<PublicKey>.Of(await keys.ListAsync([caller.AccountSid]), k => k.Seq, PageRequest.From(context.Request.Query), descending: false);
+            return Results.Json(page.ToV1("credentials", Url(context, ""), page.Items.Select(k => (object)Json(k, context))));
+        });
+
+        api.MapGet("/{sid}", async (string sid, HttpContext context, AccountStore accounts, PublicKeyStore keys) =>
+            Results.Json(Json(await InScopeAsync(sid, context, accounts, keys), context)));
+
+        api.MapPost("/{sid}", async (string sid, HttpContext context, AccountStore accounts, PublicKeyStore keys) =>
+        {
+            var key = await InScopeAsync(sid, context, accounts, keys);
+            var form = await context.Request.ReadFormAsync();
+            var name = form["FriendlyName"].ToString();
+            if (name.Length > 64)
+            {
+                throw ApiException.BadParameter("FriendlyName must be at most 64 characters", 20001);
+            }
+            return Results.Json(Json(await keys.RenameAsync(key, name), context));
+        });
+
+        api.MapDelete("/{sid}", async (string sid, HttpContext context, AccountStore accounts, PublicKeyStore keys) =>
+        {
+            var key = await InScopeAsync(sid, context, accounts, keys);
+            await keys.DeleteAsync(key.Sid);
+            return Results.NoContent();
+        });
+    }
+
+    private static async Task<PublicKey> InScopeAsync(string sid, HttpContext context, AccountStore accounts, PublicKeyStore keys)
+    {
+        var key = Sid.Is(sid, "CR") ? await keys.FindAsync(sid) : null;
+        if (key is null)
+        {
+            throw ApiException.NotFound($"{Path}/{sid}");
+        }
+        try
+        {
+            await context.AccountInScopeAsync(accounts, key.AccountSid);
+        }
+        catch (ApiException)
+        {
+            throw ApiException.NotFound($"{Path}/{sid}");
+        }
+        return key;
+    }
+
+    private static string Url(HttpContext context, string rest) => $"{context.Request.Scheme}://{context.Request.Host}{Path}{rest}";
+
+    private static Dictionary<string, object?> Json(PublicKey key, HttpContext context) => new()
+    {
+        ["sid"] = key.Sid,
+        ["account_sid"] = key.AccountSid,
+        ["friendly_name"] = key.FriendlyName,
+        ["date_created"] = Dates.Iso(Dates.Parse(key.DateCreated)),
+        ["date_updated"] = Dates.Iso(Dates.Parse(key.DateUpdated)),
+        ["url"] = Url(context, "/" + key.Sid),
+    };
+}

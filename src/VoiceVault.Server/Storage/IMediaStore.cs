@@ -1,0 +1,29 @@
+namespace VoiceVault.Server.Storage;
+
+/// <summary>
+/// The media seam: opaque keys and byte streams, nothing about accounts or recordings. Everything
+/// written through it is already ciphertext.
+/// </summary>
+public interface IMediaStore
+{
+    /// <summary>Starts writing an object; it becomes visible only on <see cref="MediaWrite.CommitAsync"/>.</summary>
+    Task<MediaWrite> CreateAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Opens <paramref name="length"/> bytes from <paramref name="offset"/> (all of the rest when null); null when the object does not exist.</summary>
+    Task<Stream?> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default);
+
+    Task<long?> GetLengthAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes the object for good; no error when it does not exist.</summary>
+    Task DeleteAsync(string key, CancellationToken cancellationToken = default);
+}
+
+/// <summary>An object being written. Disposed without a commit, it leaves nothing behind.</summary>
+public abstract class MediaWrite : IAsyncDisposable
+{
+    public abstract Stream Stream { get; }
+
+    public abstract Task CommitAsync(CancellationToken cancellationToken = default);
+
+    public abstract ValueTask DisposeAsync();
+}

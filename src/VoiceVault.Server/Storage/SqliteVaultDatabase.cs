@@ -1,0 +1,68 @@
+using System.Data.Common;
+using Dapper;
+using Microsoft.Data.Sqlite;
+
+namespace VoiceVault.Server.Storage;
+
+/// <summary>The embedded default: one SQLite file in the data folder, in WAL mode.</summary>
+public sealed class SqliteVaultDatabase : IVaultDatabase
+{
+    private readonly string _connectionString;
+
+    public SqliteVaultDatabase(VaultOptions options)
+    {
+        _connectionString = new SqliteConnectionStringBuilder
+        {
+            DataSource = Path.Combine(options.DataDir, "vault.db"),
+            Pooling = true,
+            DefaultTimeout = 30,
+        }.ToString();
+        using var connection = new SqliteConnection(_connectionString);
+        connection.Open();
+        connection.Execute("PRAGMA journal_mode=WAL;");
+        connection.Execute(Schema);
+    }
+
+    public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
+    {
+        var connection = new SqliteConnection(_connectionString);
+        await connection.OpenAsync(cancellationToken);
+        await connection.ExecuteAsync("PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;");
+        return connection;
+    }
+
+    private const string Schema = """
+        CREATE TABLE IF NOT EXISTS accounts (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            sid TEXT NOT NULL UNIQUE,
+            parent_sid TEXT NULL REFERENCES accounts(sid),
+            friendly_name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            token_sealed BLOB NOT NULL,
+            date_created TEXT NOT NULL,
+            date_updated TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS api_keys (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            sid TEXT NOT NULL UNIQUE,
+            account_sid TEXT NOT NULL REFERENCES accounts(sid),
+            friendly_name TEXT NOT NULL,
+            secret_sealed BLOB NOT NULL,
+            date_created TEXT NOT NULL,
+            date_updated TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS public_keys (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            sid TEXT NOT NULL UNIQUE,
+            account_sid TEXT NOT NULL REFERENCES accounts(sid),
+            friendly_name TEXT NOT NULL,
+            spki BLOB NOT NULL,
+            fingerprint TEXT NOT NULL,
+            date_created TEXT NOT NULL,
+            date_updated TEXT NOT NULL);
+        CREATE INDEX IF NOT EXISTS public_keys_account ON public_keys(account_sid, seq);
+        CREATE TABLE IF NOT EXISTS encryption_settings (
+            account_sid TEXT PRIMARY KEY REFERENCES accounts(sid),
+            enabled INTEGER NOT NULL,
+            public_key_sid TEXT NULL,
+            date_updated TEXT NOT NULL);
+        """;
+}

@@ -1,0 +1,80 @@
+using Dapper;
+using Microsoft.Extensions.Options;
+using VoiceVault.Server.Accounts;
+using VoiceVault.Server.Api;
+using VoiceVault.Server.Credentials;
+using VoiceVault.Server.Storage;
+
+namespace VoiceVault.Server;
+
+/// <summary>Builds the vault: services, the middleware order, and every resource's endpoints.</summary>
+public static class VaultApp
+{
+    public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(args);
+        if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
+        {
+            builder.WebHost.UseUrls("http://127.0.0.1:5080");
+        }
+        configure?.Invoke(builder);
+        DefaultTypeMap.MatchNamesWithUnderscores = true;
+
+        var options = builder.Configuration.GetSection(VaultOptions.Section).Get<VaultOptions>() ?? new VaultOptions();
+        options.DataDir = Path.GetFullPath(options.DataDir, builder.Environment.ContentRootPath);
+        Directory.CreateDirectory(options.DataDir);
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(Options.Create(options));
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(MasterKey.Load(options));
+        builder.Services.AddSingleton<IVaultDatabase, SqliteVaultDatabase>();
+        builder.Services.AddSingleton<IMediaStore, FileMediaStore>();
+        builder.Services.AddSingleton<AccountStore>();
+        builder.Services.AddSingleton<PublicKeyStore>();
+        builder.Services.AddSingleton<EncryptionSettingStore>();
+        builder.Services.AddOpenApi();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
+
+        var app = builder.Build();
+        app.UseMiddleware<ApiErrorMiddleware>();
+        app.UseMiddleware<BasicAuthMiddleware>();
+        app.MapGet("/healthz", () => Results.Json(new Dictionary<string, object?> { ["status"] = "ok" })).ExcludeFromDescription();
+        app.MapOpenApi("/openapi/v1.json");
+        app.MapAccountEndpoints();
+        app.MapPublicKeyEndpoints();
+        app.MapRecordingEncryptionEndpoints();
+        return app;
+    }
+
+    /// <summary>On first start, with an empty store, creates the main account and prints its credentials once.</summary>
+    public static async Task BootstrapAsync(WebApplication app)
+    {
+        var accounts = app.Services.GetRequiredService<AccountStore>();
+        if (await accounts.AnyAsync())
+        {
+            return;
+        }
+        var options = app.Services.GetRequiredService<VaultOptions>();
+        var sid = options.Bootstrap.AccountSid;
+        if (sid is not null && !Sid.Is(sid, "AC"))
+        {
+            throw new InvalidOperationException($"VoiceVault:Bootstrap:AccountSid '{sid}' is not an account SID (AC + 32 lower-case hex digits).");
+        }
+        var (account, token) = await accounts.CreateAsync(null, "Main account", sid, options.Bootstrap.AuthToken);
+        if (options.Bootstrap.AuthToken is null)
+        {
+            // Printed once, to the console only: the token is not in the logs and cannot be shown again.
+            Console.WriteLine($"""
+
+                VoiceVault created the main account. Keep these credentials; they are not shown again.
+                  AccountSid: {account.Sid}
+                  AuthToken:  {token}
+
+                """);
+        }
+        else
+        {
+            Console.WriteLine($"VoiceVault created the main account {account.Sid} with the configured token.");
+        }
+    }
+}

@@ -1,0 +1,28 @@
+namespace VoiceVault.Server;
+
+/// <summary>The <c>VoiceVault</c> configuration section.</summary>
+public sealed class VaultOptions
+{
+    public const string Section = "VoiceVault";
+
+    /// <summary>Where the embedded store keeps its database, media and master key.</summary>
+    public string DataDir { get; set; } = "data";
+
+    /// <summary>The base of absolute links (RecordingUrl, media_url), e.g. https://vault.example.com.</summary>
+    public string PublicBaseUrl { get; set; } = "http://127.0.0.1:5080";
+
+    /// <summary>The master key (base64, 32 bytes); default: a 0600 file <c>master.key</c> in the data folder.</summary>
+    public string? MasterKey { get; set; }
+
+    /// <summary>The largest upload accepted, in bytes.</summary>
+    public long MaxUploadBytes { get; set; } = 4L << 30;
+
+    public BootstrapOptions Bootstrap { get; set; } = new();
+
+    public sealed class BootstrapOptions
+    {
+        public string? AccountSid { get; set; }
+
+        public string? AuthToken { get; set; }
+    }
+}

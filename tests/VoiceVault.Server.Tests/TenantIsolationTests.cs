@@ -1,0 +1,137 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using Twilio.Rest.Accounts.V1.Credential;
+using Twilio.Rest.Api.V2010;
+using Twilio.Rest.Api.V2010.Account;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>
+/// Every endpoint × every kind of caller. The target is always subaccount A's resource; callers are
+/// A itself, its parent, sibling B, A with a wrong token, and an API key of B. Outsiders must get
+/// 404 or 401 and never a byte of A's data.
+/// </summary>
+public sealed class TenantIsolationTests : IAsyncLifetime
+{
+    private VaultServer _vault = null!;
+    private AccountResource _a = null!;
+    private AccountResource _b = null!;
+    private NewKeyResource _keyOfB = null!;
+    private string _keyOfA = "";
+    private string _secretOfA = "";
+
+    public async Task InitializeAsync()
+    {
+        _vault = await VaultServer.StartAsync();
+        _a = await AccountResource.CreateAsync(friendlyName: "secret tenant A", client: _vault.Twilio());
+        _b = await AccountResource.CreateAsync(friendlyName: "tenant B", client: _vault.Twilio());
+        _keyOfB = await NewKeyResource.CreateAsync(pathAccountSid: _b.Sid, client: _vault.Twilio(_b.Sid, _b.AuthToken));
+        using var rsa = RSA.Create(2048);
+        _keyOfA = (await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), friendlyName: "A's key", client: _vault.Twilio(_a.Sid, _a.AuthToken))).Sid;
+        _secretOfA = (await NewKeyResource.CreateAsync(pathAccountSid: _a.Sid, friendlyName: "A's api key", client: _vault.Twilio(_a.Sid, _a.AuthToken))).Sid;
+    }
+
+    public async Task DisposeAsync() => await _vault.DisposeAsync();
+
+    private (string User, string Password) Principal(string who) => who switch
+    {
+        "self" => (_a.Sid, _a.AuthToken),
+        "parent" => (_vault.AccountSid, _vault.AuthToken),
+        "sibling" => (_b.Sid, _b.AuthToken),
+        "wrong-token" => (_a.Sid, _b.AuthToken),
+        "other-api-key" => (_keyOfB.Sid, _keyOfB.Secret),
+        _ => throw new ArgumentOutOfRangeException(nameof(who)),
+    };
+
+    public static TheoryData<string, string, string> Matrix()
+    {
+        var endpoints = new[]
+        {
+            "GET /2010-04-01/Accounts/{A}.json",
+            "POST /2010-04-01/Accounts/{A}.json",
+            "GET /2010-04-01/Accounts/{A}/Keys.json",
+            "POST /2010-04-01/Accounts/{A}/Keys.json",
+            "GET /2010-04-01/Accounts/{A}/Keys/{SK}.json",
+            "DELETE /2010-04-01/Accounts/{A}/Keys/{SK}.json",
+            "GET /v1/Credentials/PublicKeys/{CR}",
+            "POST /v1/Credentials/PublicKeys/{CR}",
+            "DELETE /v1/Credentials/PublicKeys/{CR}",
+            "POST /v1/Credentials/PublicKeys?AccountSid={A}",
+            "GET /2010-04-01/Accounts/{A}/RecordingEncryption.json",
+            "POST /2010-04-01/Accounts/{A}/RecordingEncryption.json",
+        };
+        var data = new TheoryData<string, string, string>();
+        foreach (var endpoint in endpoints)
+        {
+            data.Add(endpoint, "self", "allowed");
+            data.Add(endpoint, "parent", "allowed");
+            data.Add(endpoint, "sibling", "hidden");
+            data.Add(endpoint, "other-api-key", "hidden");
+            data.Add(endpoint, "wrong-token", "401");
+        }
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(Matrix))]
+    public async Task Each_caller_gets_the_right_answer_and_never_another_tenants_data(string endpoint, string who, string expected)
+    {
+        var (method, template) = (endpoint.Split(' ')[0], endpoint.Split(' ')[1]);
+        var path = template.Replace("{A}", _a.Sid, StringComparison.Ordinal).Replace("{SK}", _secretOfA, StringComparison.Ordinal).Replace("{CR}", _keyOfA, StringComparison.Ordinal);
+        var (user, password) = Principal(who);
+        using var http = _vault.Http(user, password);
+        HttpContent? form = null;
+        if (method == "POST")
+        {
+            var fields = new Dictionary<string, string> { ["FriendlyName"] = "renamed by " + who };
+            if (path.Contains("AccountSid=", StringComparison.Ordinal))
+            {
+                using var rsa = RSA.Create(2048);
+                fields["PublicKey"] = rsa.ExportSubjectPublicKeyInfoPem();
+                fields["AccountSid"] = _a.Sid;
+                path = path[..path.IndexOf('?', StringComparison.Ordinal)];
+            }
+            if (path.EndsWith("RecordingEncryption.json", StringComparison.Ordinal))
+            {
+                fields = new() { ["Enabled"] = "true", ["PublicKeySid"] = _keyOfA };
+            }
+            form = new FormUrlEncodedContent(fields);
+        }
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = form };
+        var response = await http.SendAsync(request);
+        var body = await response.Content.ReadAsStringAsync();
+
+        switch (expected)
+        {
+            case "allowed":
+                Assert.True(response.IsSuccessStatusCode, $"{who} {endpoint}: {(int)response.StatusCode} {body}");
+                break;
+            case "hidden":
+                Assert.True(response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Unauthorized, $"{who} {endpoint}: {(int)response.StatusCode} {body}");
+                break;
+            default:
+                Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+                Assert.Contains("20003", body, StringComparison.Ordinal);
+                break;
+        }
+        if (expected != "allowed")
+        {
+            Assert.DoesNotContain("secret tenant A", body, StringComparison.Ordinal);
+            Assert.DoesNotContain(_a.AuthToken, body, StringComparison.Ordinal);
+            Assert.DoesNotContain("A's key", body, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Lists_never_show_another_tenants_items()
+    {
+        using var asB = _vault.Http(_b.Sid, _b.AuthToken);
+        var accounts = await asB.GetStringAsync("/2010-04-01/Accounts.json");
+        Assert.DoesNotContain(_a.Sid, accounts, StringComparison.Ordinal);
+        Assert.DoesNotContain(_vault.AccountSid + "\",\"status", accounts, StringComparison.Ordinal);
+        var keys = await asB.GetStringAsync("/v1/Credentials/PublicKeys");
+        Assert.DoesNotContain(_keyOfA, keys, StringComparison.Ordinal);
+        Assert.Contains(Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(_b.Sid)), accounts, StringComparison.Ordinal);
+    }
+}

@@ -1,0 +1,134 @@
+using System.Collections.Concurrent;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Twilio.Clients;
+using Twilio.Http;
+using VoiceVault.Server;
+using HttpClient = System.Net.Http.HttpClient;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>
+/// A real vault: Kestrel on a loopback port, SQLite and media files in a fresh data folder. Every
+/// log line is kept, so tests can check what was (not) logged.
+/// </summary>
+public sealed class VaultServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    private VaultServer(WebApplication app, string dataDir, string accountSid, string token, ConcurrentQueue<string> logs)
+    {
+        _app = app;
+        DataDir = dataDir;
+        AccountSid = accountSid;
+        AuthToken = token;
+        Logs = logs;
+        var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        BaseUri = new Uri(address);
+    }
+
+    public string DataDir { get; }
+
+    public string AccountSid { get; }
+
+    public string AuthToken { get; }
+
+    public Uri BaseUri { get; }
+
+    public ConcurrentQueue<string> Logs { get; }
+
+    public static async Task<VaultServer> StartAsync(string? dataDir = null)
+    {
+        dataDir ??= Directory.CreateTempSubdirectory("vv-server-").FullName;
+        var sid = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var logs = new ConcurrentQueue<string>();
+        var app = VaultApp.Build(["--urls", "http://127.0.0.1:0", "--VoiceVault:DataDir", dataDir,
+            "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token], builder =>
+        {
+            builder.Logging.ClearProviders();
+            builder.Logging.SetMinimumLevel(LogLevel.Debug);
+            builder.Logging.AddProvider(new CollectingLoggerProvider(logs));
+        });
+        await VaultApp.BootstrapAsync(app);
+        await app.StartAsync();
+        return new VaultServer(app, dataDir, sid, token, logs);
+    }
+
+    /// <summary>The official Twilio SDK, its HTTP pointed at this server.</summary>
+    public TwilioRestClient Twilio(string user, string password, string? accountSid = null) =>
+        new(user, password, accountSid: accountSid, httpClient: new SystemNetHttpClient(new HttpClient(new RedirectToVault(BaseUri))));
+
+    public TwilioRestClient Twilio() => Twilio(AccountSid, AuthToken);
+
+    /// <summary>A plain HTTP client with Basic credentials.</summary>
+    public HttpClient Http(string user, string password)
+    {
+        var http = new HttpClient { BaseAddress = BaseUri };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+        return http;
+    }
+
+    /// <summary>Every byte under the data folder, for "this never reached the disk" checks.</summary>
+    public IEnumerable<(string Path, byte[] Content)> DataFiles() =>
+        Directory.EnumerateFiles(DataDir, "*", SearchOption.AllDirectories).Select(p => (p, ReadShared(p)));
+
+    private static byte[] ReadShared(string path)
+    {
+        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        using var copy = new MemoryStream();
+        stream.CopyTo(copy);
+        return copy.ToArray();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(DataDir, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+
+    private sealed class RedirectToVault(Uri vault) : DelegatingHandler(new SocketsHttpHandler())
+    {
+        protected override Task<HttpResponseMessage> SendAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+        {
+            if (request.RequestUri!.Host.EndsWith("twilio.com", StringComparison.Ordinal))
+            {
+                request.RequestUri = new Uri(vault, request.RequestUri.PathAndQuery);
+            }
+            return base.SendAsync(request, cancellationToken);
+        }
+    }
+
+    private sealed class CollectingLoggerProvider(ConcurrentQueue<string> lines) : ILoggerProvider
+    {
+        public ILogger CreateLogger(string categoryName) => new Collector(categoryName, lines);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Collector(string category, ConcurrentQueue<string> lines) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => true;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
+                lines.Enqueue($"{logLevel} {category}: {formatter(state, exception)} {exception}");
+        }
+    }
+}
