@@ -3,7 +3,11 @@ using Microsoft.Extensions.Options;
 using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Credentials;
+using VoiceVault.Server.Ingest;
+using VoiceVault.Server.Notifications;
+using VoiceVault.Server.Recordings;
 using VoiceVault.Server.Storage;
+using VoiceVault.Server.Webhooks;
 
 namespace VoiceVault.Server;
 
@@ -32,6 +36,10 @@ public static class VaultApp
         builder.Services.AddSingleton<AccountStore>();
         builder.Services.AddSingleton<PublicKeyStore>();
         builder.Services.AddSingleton<EncryptionSettingStore>();
+        builder.Services.AddSingleton<RecordingStore>();
+        builder.Services.AddSingleton<CallbackDispatcher>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<CallbackDispatcher>());
+        builder.Services.AddHttpClient(nameof(CallbackDispatcher), http => http.Timeout = TimeSpan.FromSeconds(15));
         builder.Services.AddOpenApi();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
 
@@ -43,12 +51,24 @@ public static class VaultApp
         app.MapAccountEndpoints();
         app.MapPublicKeyEndpoints();
         app.MapRecordingEncryptionEndpoints();
+        app.MapRecordingEndpoints();
+        app.MapNotificationEndpoints();
+        app.MapUploadEndpoints();
         return app;
     }
 
-    /// <summary>On first start, with an empty store, creates the main account and prints its credentials once.</summary>
+    /// <summary>
+    /// Before serving: ends what a previous process left mid-upload (its bytes never completed, so
+    /// the recording fails and its callback goes out), and on first start creates the main account.
+    /// </summary>
     public static async Task BootstrapAsync(WebApplication app)
     {
+        var recordings = app.Services.GetRequiredService<RecordingStore>();
+        foreach (var unfinished in await recordings.UnfinishedAsync())
+        {
+            await app.Services.GetRequiredService<IMediaStore>().DeleteAsync($"{unfinished.AccountSid}/{unfinished.Sid}");
+            await recordings.EndWithoutMediaAsync(unfinished, "failed", 16104, "The server stopped while the recording was being stored; its bytes were deleted.");
+        }
         var accounts = app.Services.GetRequiredService<AccountStore>();
         if (await accounts.AnyAsync())
         {

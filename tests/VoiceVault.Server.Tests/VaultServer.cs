@@ -43,11 +43,11 @@ public sealed class VaultServer : IAsyncDisposable
 
     public ConcurrentQueue<string> Logs { get; }
 
-    public static async Task<VaultServer> StartAsync(string? dataDir = null)
+    public static async Task<VaultServer> StartAsync(string? dataDir = null, string? sid = null, string? token = null, bool keepData = false)
     {
         dataDir ??= Directory.CreateTempSubdirectory("vv-server-").FullName;
-        var sid = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        sid ??= "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        token ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var logs = new ConcurrentQueue<string>();
         var app = VaultApp.Build(["--urls", "http://127.0.0.1:0", "--VoiceVault:DataDir", dataDir,
             "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token], builder =>
@@ -56,9 +56,20 @@ public sealed class VaultServer : IAsyncDisposable
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(new CollectingLoggerProvider(logs));
         });
+        app.Services.GetRequiredService<Webhooks.CallbackDispatcher>().FirstRetry = TimeSpan.FromMilliseconds(100);
         await VaultApp.BootstrapAsync(app);
         await app.StartAsync();
-        return new VaultServer(app, dataDir, sid, token, logs);
+        return new VaultServer(app, dataDir, sid, token, logs) { KeepData = keepData };
+    }
+
+    /// <summary>Stops this process's vault but keeps its data folder, for restart tests.</summary>
+    public bool KeepData { get; set; }
+
+    public async Task<VaultServer> RestartAsync()
+    {
+        KeepData = true;
+        await DisposeAsync();
+        return await StartAsync(DataDir, AccountSid, AuthToken);
     }
 
     /// <summary>The official Twilio SDK, its HTTP pointed at this server.</summary>
@@ -73,6 +84,15 @@ public sealed class VaultServer : IAsyncDisposable
         var http = new HttpClient { BaseAddress = BaseUri };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
         return http;
+    }
+
+    /// <summary>Uploads a WAV through the file-ingest endpoint.</summary>
+    public async Task<(System.Net.HttpStatusCode Status, System.Text.Json.JsonElement Body)> UploadAsync(string user, string password, string callSid, byte[] wav, string query = "")
+    {
+        using var http = Http(user, password);
+        var response = await http.PutAsync($"/v1/Ingest/Calls/{callSid}/Recording{(query.Length > 0 ? "?" + query : "")}", new ByteArrayContent(wav));
+        var text = await response.Content.ReadAsStringAsync();
+        return (response.StatusCode, System.Text.Json.JsonDocument.Parse(text).RootElement.Clone());
     }
 
     /// <summary>Every byte under the data folder, for "this never reached the disk" checks.</summary>
@@ -92,6 +112,10 @@ public sealed class VaultServer : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (KeepData)
+        {
+            return;
+        }
         try
         {
             Directory.Delete(DataDir, recursive: true);

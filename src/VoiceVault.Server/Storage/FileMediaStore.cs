@@ -9,6 +9,11 @@ public sealed class FileMediaStore : IMediaStore
     {
         _root = Path.GetFullPath(Path.Combine(options.DataDir, "media"));
         Directory.CreateDirectory(_root);
+        // Objects a crashed process was writing: ciphertext without a tag, never committed.
+        foreach (var partial in Directory.EnumerateFiles(_root, "*.partial", SearchOption.AllDirectories))
+        {
+            File.Delete(partial);
+        }
     }
 
     public Task<MediaWrite> CreateAsync(string key, CancellationToken cancellationToken = default)

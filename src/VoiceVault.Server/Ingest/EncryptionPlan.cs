@@ -1,0 +1,65 @@
+using System.Security.Cryptography;
+using VoiceVault.Crypto;
+using VoiceVault.Server.Accounts;
+using VoiceVault.Server.Credentials;
+
+namespace VoiceVault.Server.Ingest;
+
+/// <summary>
+/// How a new recording will be encrypted (SPEC §9): to the configured public key; to the account's
+/// most recently added usable key when the configured one is gone or unusable (warning 16107); not
+/// at all when the feature is on and no key is usable (the recording fails, 16104); or, when the
+/// feature is off, under the server-managed key — so plaintext is on disk in no case.
+/// </summary>
+public sealed record EncryptionPlan(RSA? PublicKey, string? PublicKeySid, (int Code, string Message)? Warning, string? FailureReason) : IDisposable
+{
+    public bool CustomerKey => PublicKey is not null;
+
+    public static async Task<EncryptionPlan> ForAsync(Account account, EncryptionSettingStore settings, PublicKeyStore keys)
+    {
+        var setting = await settings.EffectiveAsync(account);
+        if (!setting.Enabled)
+        {
+            return new EncryptionPlan(null, null, null, null);
+        }
+        var candidates = await keys.ListAsync(account.ParentSid is null ? [account.Sid] : [account.Sid, account.ParentSid]);
+        var configured = candidates.FirstOrDefault(k => k.Sid == setting.PublicKeySid);
+        if (configured is not null && TryLoad(configured) is { } rsa)
+        {
+            return new EncryptionPlan(rsa, configured.Sid, null, null);
+        }
+        // The account's own keys first, newest first; then the parent's it may use.
+        foreach (var key in candidates.OrderByDescending(k => k.AccountSid == account.Sid).ThenByDescending(k => k.Seq))
+        {
+            if (key.Sid != setting.PublicKeySid && TryLoad(key) is { } fallback)
+            {
+                var why = configured is null ? "was deleted" : "is not usable";
+                return new EncryptionPlan(fallback, key.Sid,
+                    (16107, $"The configured recording encryption key {setting.PublicKeySid} {why}; the recording was encrypted with {key.Sid}, the most recently added usable key."), null);
+            }
+        }
+        return new EncryptionPlan(null, null, null,
+            $"Recording encryption is enabled but no usable public key exists (configured: {setting.PublicKeySid ?? "none"}); the recording was not stored.");
+    }
+
+    private static RSA? TryLoad(PublicKey key)
+    {
+        try
+        {
+            var rsa = RSA.Create();
+            rsa.ImportSubjectPublicKeyInfo(key.Spki, out _);
+            if (rsa.KeySize < RecordingFormat.MinimumRsaBits)
+            {
+                rsa.Dispose();
+                return null;
+            }
+            return rsa;
+        }
+        catch (CryptographicException)
+        {
+            return null;
+        }
+    }
+
+    public void Dispose() => PublicKey?.Dispose();
+}

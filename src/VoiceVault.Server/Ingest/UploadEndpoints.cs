@@ -1,0 +1,145 @@
+using System.Security.Cryptography;
+using VoiceVault.Crypto;
+using VoiceVault.Server.Accounts;
+using VoiceVault.Server.Api;
+using VoiceVault.Server.Credentials;
+using VoiceVault.Server.Recordings;
+using VoiceVault.Server.Storage;
+using VoiceVault.Server.Webhooks;
+
+namespace VoiceVault.Server.Ingest;
+
+/// <summary>
+/// <c>PUT /v1/Ingest/Calls/{CallSid}/Recording</c> (SPEC §7, ingest 2): a finished WAV, encrypted
+/// as it streams in — one fresh CEK and IV per recording — so that only ciphertext reaches the
+/// media store. Only the first 64 KiB are held (in memory) to read the WAV header.
+/// </summary>
+public static class UploadEndpoints
+{
+    private const int HeadSize = 64 * 1024;
+
+    public static void MapUploadEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPut("/v1/Ingest/Calls/{callSid}/Recording", async (string callSid, HttpContext context, AccountStore accounts,
+            EncryptionSettingStore settings, PublicKeyStore keys, RecordingStore recordings, IMediaStore media, MasterKey masterKey,
+            VaultOptions options, ILoggerFactory logs) =>
+        {
+            var log = logs.CreateLogger("VoiceVault.Ingest.Upload");
+            var account = (await accounts.FindAsync(context.Caller().AccountSid))!;
+            if (!Sid.Is(callSid, "CA"))
+            {
+                throw ApiException.BadParameter($"CallSid '{callSid}' is not a call SID (CA followed by 32 lower-case hex digits)", 20001);
+            }
+            var callback = RecordingParameters.From(context.Request.Query);
+
+            var head = new byte[HeadSize];
+            int headLength = await context.Request.Body.ReadAtLeastAsync(head, HeadSize, throwOnEndOfStream: false, context.RequestAborted);
+            var wav = WavHeader.Parse(head.AsSpan(0, headLength), out var problem);
+            if (problem is not null)
+            {
+                CryptographicOperations.ZeroMemory(head);
+                throw ApiException.BadParameter($"The recording is not usable: {problem}", 20001);
+            }
+
+            using var plan = await EncryptionPlan.ForAsync(account, settings, keys);
+            var recording = await recordings.CreateAsync(new RecordingStore.NewRecording(account.Sid, callSid, "StartCallRecordingAPI", callback.Track,
+                wav.Channels, callback.Url, callback.Method, callback.Events), "processing");
+            if (plan.FailureReason is not null)
+            {
+                CryptographicOperations.ZeroMemory(head);
+                log.LogWarning("Recording {RecordingSid} failed: no usable encryption key (16104)", recording.Sid);
+                recording = await recordings.EndWithoutMediaAsync(recording, "failed", 16104, plan.FailureReason);
+                return Results.Json(recording.ToJson(options), statusCode: 201);
+            }
+
+            var mediaKey = $"{account.Sid}/{recording.Sid}";
+            var iv = RecordingFormat.NewIv();
+            long total;
+            using (var cek = ContentKey.Generate())
+            {
+                byte[]? wrapped = plan.CustomerKey ? KeyWrap.Wrap(plan.PublicKey!, cek) : null;
+                byte[]? sealedCek = plan.CustomerKey ? null : masterKey.Seal(cek.Bytes, recording.Sid);
+                try
+                {
+                    await using (var write = await media.CreateAsync(mediaKey, context.RequestAborted))
+                    {
+                        await using (var encryptor = new RecordingEncryptor(write.Stream, cek, iv, leaveOpen: true))
+                        {
+                            await encryptor.WriteAsync(head.AsMemory(0, headLength), context.RequestAborted);
+                            CryptographicOperations.ZeroMemory(head);
+                            await context.Request.Body.CopyToAsync(encryptor, 64 * 1024, context.RequestAborted);
+                            await encryptor.CompleteAsync(context.RequestAborted);
+                            total = encryptor.PlaintextLength;
+                        }
+                        await write.CommitAsync(context.RequestAborted);
+                    }
+                }
+                catch (Exception e) when (IsClientSide(e, context))
+                {
+                    // The upload itself broke (client gone, body over the limit): nothing was stored.
+                    CryptographicOperations.ZeroMemory(head);
+                    await media.DeleteAsync(mediaKey);
+                    log.LogWarning("Upload of {RecordingSid} did not complete ({Reason}); recording is absent", recording.Sid, e.GetType().Name);
+                    await recordings.EndWithoutMediaAsync(recording, "absent", null, null);
+                    throw;
+                }
+                catch (Exception e)
+                {
+                    CryptographicOperations.ZeroMemory(head);
+                    await media.DeleteAsync(mediaKey);
+                    log.LogError("Recording {RecordingSid} could not be encrypted and stored ({Reason}); its bytes were deleted (16104)", recording.Sid, e.GetType().Name);
+                    recording = await recordings.EndWithoutMediaAsync(recording, "failed", 16104, $"The recording could not be encrypted and stored ({e.GetType().Name}); its bytes were deleted.");
+                    return Results.Json(recording.ToJson(options), statusCode: 201);
+                }
+                recording = await recordings.CompleteAsync(recording, new RecordingStore.StoredMedia(
+                    mediaKey, total + RecordingFormat.TagSize, wav.Channels, wav.DurationSeconds(total),
+                    plan.CustomerKey ? "customer" : "server", plan.PublicKeySid, wrapped, iv, sealedCek), plan.Warning);
+            }
+            log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Bytes} bytes, {Mode} key", recording.Sid, callSid, total, recording.KeyMode);
+            return Results.Json(recording.ToJson(options), statusCode: 201);
+        }).WithTags("Ingest");
+    }
+
+    private static bool IsClientSide(Exception e, HttpContext context) =>
+        e is BadHttpRequestException || context.RequestAborted.IsCancellationRequested ||
+        (e is IOException && e.InnerException is null && context.RequestAborted.IsCancellationRequested) || e is Microsoft.AspNetCore.Connections.ConnectionResetException;
+}
+
+/// <summary>The Recording* parameters shared by both ingest paths.</summary>
+public sealed record RecordingParameters(string? Url, string Method, string Events, string Channels, string Track)
+{
+    public static RecordingParameters From(IQueryCollection query)
+    {
+        string? url = query.TryGetValue("RecordingStatusCallback", out var u) && !string.IsNullOrEmpty(u) ? u.ToString() : null;
+        if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https")))
+        {
+            throw ApiException.BadParameter($"RecordingStatusCallback '{url}' is not an absolute http(s) URL", 21609);
+        }
+        var method = query.TryGetValue("RecordingStatusCallbackMethod", out var m) && !string.IsNullOrEmpty(m) ? m.ToString().ToUpperInvariant() : "POST";
+        if (method is not ("GET" or "POST"))
+        {
+            throw ApiException.BadParameter($"RecordingStatusCallbackMethod must be GET or POST; got '{m}'", 21610);
+        }
+        var events = query.TryGetValue("RecordingStatusCallbackEvent", out var e)
+            ? e.SelectMany(v => (v ?? "").Split([' ', ','], StringSplitOptions.RemoveEmptyEntries)).Distinct().ToArray()
+            : ["completed"];
+        foreach (var ev in events)
+        {
+            if (!StatusCallback.Events.Contains(ev))
+            {
+                throw ApiException.BadParameter($"RecordingStatusCallbackEvent '{ev}' is not one of in-progress, completed, absent, failed", 20001);
+            }
+        }
+        var channels = query.TryGetValue("RecordingChannels", out var c) && !string.IsNullOrEmpty(c) ? c.ToString() : "mono";
+        if (channels is not ("mono" or "dual"))
+        {
+            throw ApiException.BadParameter($"RecordingChannels must be mono or dual; got '{c}'", 20001);
+        }
+        var track = query.TryGetValue("RecordingTrack", out var t) && !string.IsNullOrEmpty(t) ? t.ToString() : "both";
+        if (track is not ("inbound" or "outbound" or "both"))
+        {
+            throw ApiException.BadParameter($"RecordingTrack must be inbound, outbound or both; got '{t}'", 20001);
+        }
+        return new RecordingParameters(url, method, string.Join(' ', events), channels, track);
+    }
+}

@@ -1,0 +1,238 @@
+using System.Globalization;
+using System.Net.Http.Headers;
+using VoiceVault.Crypto;
+using VoiceVault.Server.Accounts;
+using VoiceVault.Server.Api;
+using VoiceVault.Server.Storage;
+
+namespace VoiceVault.Server.Recordings;
+
+/// <summary>
+/// Recording resources and media (SPEC §7): account- and call-scoped lists and fetches, media with
+/// HTTP Range, DELETE that removes the bytes, and 16109 for MP3 of an encrypted recording.
+/// </summary>
+public static class RecordingEndpoints
+{
+    public static void MapRecordingEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings.json", (string sid, HttpContext context, AccountStore accounts, RecordingStore recordings, VaultOptions options) =>
+            ListAsync(sid, null, context, accounts, recordings, options)).WithTags("Recordings");
+        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", (string sid, string callSid, HttpContext context, AccountStore accounts, RecordingStore recordings, VaultOptions options) =>
+            ListAsync(sid, callSid, context, accounts, recordings, options)).WithTags("Recordings");
+
+        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options) =>
+            GetAsync(sid, null, file, context, accounts, recordings, media, masterKey, options)).WithTags("Recordings");
+        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", (string sid, string callSid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options) =>
+            GetAsync(sid, callSid, file, context, accounts, recordings, media, masterKey, options)).WithTags("Recordings");
+
+        app.MapDelete("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media) =>
+            DeleteAsync(sid, null, file, context, accounts, recordings, media)).WithTags("Recordings");
+        app.MapDelete("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", (string sid, string callSid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media) =>
+            DeleteAsync(sid, callSid, file, context, accounts, recordings, media)).WithTags("Recordings");
+    }
+
+    private static async Task<IResult> ListAsync(string sid, string? callSid, HttpContext context, AccountStore accounts, RecordingStore recordings, VaultOptions options)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var query = context.Request.Query;
+        callSid ??= query.TryGetValue("CallSid", out var c) && !string.IsNullOrEmpty(c) ? c.ToString() : null;
+        DateTimeOffset? from = null, until = null;
+        if (query.TryGetValue("DateCreated", out var on))
+        {
+            var day = ParseDate(on!, "DateCreated");
+            (from, until) = (day.Date, day.Date.AddDays(1).AddTicks(-1));
+        }
+        if (query.TryGetValue("DateCreated>", out var after))
+        {
+            from = ParseDate(after!, "DateCreated>");
+        }
+        if (query.TryGetValue("DateCreated<", out var before))
+        {
+            var value = ParseDate(before!, "DateCreated<");
+            until = before.ToString().Length == 10 ? value.AddDays(1).AddTicks(-1) : value;
+        }
+        var rows = await recordings.ListAsync(account.Sid, callSid, from, until);
+        var page = Page<Recording>.Of(rows, r => r.Seq, PageRequest.From(query), descending: true);
+        var path = callSid is not null && context.Request.Path.Value!.Contains("/Calls/", StringComparison.Ordinal)
+            ? $"/2010-04-01/Accounts/{account.Sid}/Calls/{callSid}/Recordings.json"
+            : $"/2010-04-01/Accounts/{account.Sid}/Recordings.json";
+        var extra = callSid is not null && !path.Contains("/Calls/", StringComparison.Ordinal) ? $"CallSid={callSid}&" : "";
+        return Results.Json(page.ToV2010("recordings", path, page.Items.Select(r => (object)r.ToJson(options, path.Contains("/Calls/", StringComparison.Ordinal))), extra));
+    }
+
+    private static DateTimeOffset ParseDate(string value, string name) =>
+        DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
+            ? parsed
+            : throw ApiException.BadParameter($"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time; got '{value}'", 20001);
+
+    private static async Task<Recording> FindAsync(string sid, string? callSid, string recordingSid, HttpContext context, AccountStore accounts, RecordingStore recordings)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var recording = Sid.Is(recordingSid, "RE") ? await recordings.FindAsync(account.Sid, recordingSid) : null;
+        if (recording is null || (callSid is not null && recording.CallSid != callSid))
+        {
+            throw ApiException.NotFound($"/Recordings/{recordingSid}");
+        }
+        return recording;
+    }
+
+    private static async Task<IResult> GetAsync(string sid, string? callSid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options)
+    {
+        var (recordingSid, extension) = Split(file);
+        var recording = await FindAsync(sid, callSid, recordingSid, context, accounts, recordings);
+        switch (extension)
+        {
+            case ".json":
+                return Results.Json(recording.ToJson(options, callSid is not null));
+            case ".mp3":
+                throw recording.KeyMode == "customer"
+                    ? new ApiException(16109, 400, "MP3 is not available for an encrypted recording; request the WAV (the .wav or extension-less media URL)")
+                    : new ApiException(20404, 404, "MP3 is not available; request the WAV");
+            case "" or ".wav":
+                return await MediaAsync(recording, context, media, masterKey);
+            default:
+                throw ApiException.NotFound($"/Recordings/{file}");
+        }
+    }
+
+    private static (string Sid, string Extension) Split(string file)
+    {
+        int dot = file.IndexOf('.', StringComparison.Ordinal);
+        return dot < 0 ? (file, "") : (file[..dot], file[dot..].ToLowerInvariant());
+    }
+
+    /// <summary>
+    /// Customer-encrypted media is served as stored (the ciphertext), with Range. Media under the
+    /// server-managed key is decrypted on the way out; a whole-file response is authenticated by
+    /// its tag (a mismatch aborts the response), a Range response is decrypted from the start and
+    /// cut to the range.
+    /// </summary>
+    private static async Task<IResult> MediaAsync(Recording recording, HttpContext context, IMediaStore media, MasterKey masterKey)
+    {
+        if (recording.MediaKey is null || recording.MediaSize is null)
+        {
+            throw ApiException.NotFound($"/Recordings/{recording.Sid} media (status {recording.Status})");
+        }
+        bool plain = recording.KeyMode == "server";
+        long length = plain ? recording.MediaSize.Value - RecordingFormat.TagSize : recording.MediaSize.Value;
+        var range = ParseRange(context.Request.Headers.Range.ToString(), length);
+        var response = context.Response;
+        response.Headers.AcceptRanges = "bytes";
+        response.ContentType = plain ? "audio/x-wav" : "application/octet-stream";
+        if (range is { Valid: false })
+        {
+            response.StatusCode = 416;
+            response.Headers.ContentRange = $"bytes */{length}";
+            return Results.Empty;
+        }
+        var (offset, count) = range is { } r ? (r.Start, r.Length) : (0L, length);
+        if (range is not null)
+        {
+            response.StatusCode = 206;
+            response.Headers.ContentRange = new ContentRangeHeaderValue(offset, offset + count - 1, length).ToString();
+        }
+        response.ContentLength = count;
+        if (!plain)
+        {
+            await using var stored = await media.OpenReadAsync(recording.MediaKey, offset, count, context.RequestAborted) ?? throw ApiException.NotFound($"/Recordings/{recording.Sid} media");
+            await stored.CopyToAsync(response.Body, 64 * 1024, context.RequestAborted);
+            return Results.Empty;
+        }
+        await using var encrypted = await media.OpenReadAsync(recording.MediaKey, 0, null, context.RequestAborted) ?? throw ApiException.NotFound($"/Recordings/{recording.Sid} media");
+        using var cek = ContentKey.FromBytes(masterKey.Open(recording.ServerCekSealed, recording.Sid));
+        var window = new WindowStream(response.Body, offset, count, stopEarly: offset + count < length);
+        try
+        {
+            await RecordingDecryptor.DecryptAsync(encrypted, window, cek, recording.Iv, context.RequestAborted);
+        }
+        catch (WindowStream.WindowFilled)
+        {
+            // The range is out; the rest of the file need not be decrypted.
+        }
+        catch (AuthenticationFailedException)
+        {
+            // Stored bytes changed: cut the response so the client cannot mistake it for complete.
+            context.Abort();
+        }
+        return Results.Empty;
+    }
+
+    private sealed record ByteRange(long Start, long Length, bool Valid);
+
+    private static ByteRange? ParseRange(string header, long length)
+    {
+        if (string.IsNullOrEmpty(header) || !RangeHeaderValue.TryParse(header, out var parsed) || parsed.Unit != "bytes" || parsed.Ranges.Count != 1)
+        {
+            return null;
+        }
+        var item = parsed.Ranges.First();
+        long start, end;
+        if (item.From is null)
+        {
+            long suffix = item.To ?? 0;
+            if (suffix <= 0)
+            {
+                return new ByteRange(0, 0, false);
+            }
+            start = Math.Max(0, length - suffix);
+            end = length - 1;
+        }
+        else
+        {
+            start = item.From.Value;
+            end = Math.Min(item.To ?? length - 1, length - 1);
+        }
+        return start >= length || start > end ? new ByteRange(0, 0, false) : new ByteRange(start, end - start + 1, true);
+    }
+
+    private static async Task<IResult> DeleteAsync(string sid, string? callSid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media)
+    {
+        var (recordingSid, extension) = Split(file);
+        if (extension is not ("" or ".json"))
+        {
+            throw ApiException.NotFound($"/Recordings/{file}");
+        }
+        var recording = await FindAsync(sid, callSid, recordingSid, context, accounts, recordings);
+        if (recording.MediaKey is not null)
+        {
+            await media.DeleteAsync(recording.MediaKey);
+        }
+        await recordings.DeleteAsync(recording);
+        return Results.NoContent();
+    }
+
+    /// <summary>Passes through only bytes [offset, offset + count) of what is written to it.</summary>
+    private sealed class WindowStream(Stream inner, long offset, long count, bool stopEarly) : Stream
+    {
+        private long _position;
+
+        public sealed class WindowFilled : Exception;
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+        {
+            long start = Math.Max(offset - _position, 0);
+            long end = Math.Min(offset + count - _position, buffer.Length);
+            _position += buffer.Length;
+            if (end > start)
+            {
+                await inner.WriteAsync(buffer[(int)start..(int)end], cancellationToken);
+            }
+            if (stopEarly && _position >= offset + count)
+            {
+                throw new WindowFilled();
+            }
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset1, int count1, CancellationToken cancellationToken) => WriteAsync(buffer.AsMemory(offset1, count1), cancellationToken).AsTask();
+        public override void Write(byte[] buffer, int offset1, int count1) => throw new NotSupportedException();
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => true;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override int Read(byte[] buffer, int offset1, int count1) => throw new NotSupportedException();
+        public override long Seek(long offset1, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,105 @@
+using Dapper;
+using VoiceVault.Server.Api;
+using VoiceVault.Server.Notifications;
+using VoiceVault.Server.Storage;
+using VoiceVault.Server.Webhooks;
+
+namespace VoiceVault.Server.Recordings;
+
+/// <summary>Recording rows and their state changes; each change lands with its callback and notification in one transaction.</summary>
+public sealed class RecordingStore(IVaultDatabase database, VaultOptions options, TimeProvider clock, CallbackDispatcher dispatcher)
+{
+    public sealed record NewRecording(string AccountSid, string CallSid, string Source, string Track, long Channels, string? CallbackUrl, string CallbackMethod, string CallbackEvents);
+
+    public async Task<Recording> CreateAsync(NewRecording spec, string status)
+    {
+        var sid = Sid.New("RE");
+        var now = Dates.Stored(clock.GetUtcNow());
+        await using var db = await database.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        await db.ExecuteAsync("""
+            INSERT INTO recordings (sid, account_sid, call_sid, status, channels, source, track, start_time, callback_url, callback_method, callback_events, date_created, date_updated)
+            VALUES (@sid, @AccountSid, @CallSid, @status, @Channels, @Source, @Track, @now, @CallbackUrl, @CallbackMethod, @CallbackEvents, @now, @now)
+            """, new { sid, spec.AccountSid, spec.CallSid, status, spec.Channels, spec.Source, spec.Track, now, spec.CallbackUrl, spec.CallbackMethod, spec.CallbackEvents }, tx);
+        var recording = (await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid }, tx));
+        await StatusCallback.QueueAsync(db, tx, recording, options, clock.GetUtcNow());
+        await tx.CommitAsync();
+        dispatcher.Wake();
+        return recording;
+    }
+
+    public sealed record StoredMedia(string MediaKey, long MediaSize, long Channels, long Duration, string KeyMode, string? PublicKeySid, byte[]? EncryptedCek, byte[] Iv, byte[]? ServerCekSealed);
+
+    public async Task<Recording> CompleteAsync(Recording recording, StoredMedia media, (int Code, string Message)? warning)
+    {
+        var now = clock.GetUtcNow();
+        await using var db = await database.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        await db.ExecuteAsync("""
+            UPDATE recordings SET status = 'completed', error_code = NULL, media_key = @MediaKey, media_size = @MediaSize, channels = @Channels, duration = @Duration,
+                key_mode = @KeyMode, public_key_sid = @PublicKeySid, encrypted_cek = @EncryptedCek, iv = @Iv, server_cek_sealed = @ServerCekSealed, date_updated = @now
+            WHERE sid = @sid
+            """, new { media.MediaKey, media.MediaSize, media.Channels, media.Duration, media.KeyMode, media.PublicKeySid, media.EncryptedCek, media.Iv, media.ServerCekSealed, now = Dates.Stored(now), sid = recording.Sid }, tx);
+        if (warning is { } w)
+        {
+            await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, w.Code, Notification.Warning, w.Message, now);
+        }
+        var updated = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
+        await StatusCallback.QueueAsync(db, tx, updated, options, now);
+        await tx.CommitAsync();
+        dispatcher.Wake();
+        return updated;
+    }
+
+    /// <summary>Ends a recording without media: <c>failed</c> (with an error code and a notification) or <c>absent</c>.</summary>
+    public async Task<Recording> EndWithoutMediaAsync(Recording recording, string status, int? errorCode, string? notification)
+    {
+        var now = clock.GetUtcNow();
+        await using var db = await database.OpenAsync();
+        await using var tx = await db.BeginTransactionAsync();
+        await db.ExecuteAsync("""
+            UPDATE recordings SET status = @status, error_code = @errorCode, media_key = NULL, media_size = NULL, key_mode = NULL, public_key_sid = NULL,
+                encrypted_cek = NULL, iv = NULL, server_cek_sealed = NULL, date_updated = @now
+            WHERE sid = @sid
+            """, new { status, errorCode, now = Dates.Stored(now), sid = recording.Sid }, tx);
+        if (notification is not null && errorCode is { } code)
+        {
+            await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, code, Notification.Error, notification, now);
+        }
+        var updated = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
+        await StatusCallback.QueueAsync(db, tx, updated, options, now);
+        await tx.CommitAsync();
+        dispatcher.Wake();
+        return updated;
+    }
+
+    public async Task<Recording?> FindAsync(string accountSid, string sid)
+    {
+        await using var db = await database.OpenAsync();
+        return await db.QuerySingleOrDefaultAsync<Recording>("SELECT * FROM recordings WHERE account_sid = @accountSid AND sid = @sid", new { accountSid, sid });
+    }
+
+    /// <summary>Recordings of an account, newest first, by call and by creation time (inclusive bounds, UTC).</summary>
+    public async Task<IReadOnlyList<Recording>> ListAsync(string accountSid, string? callSid, DateTimeOffset? from, DateTimeOffset? until)
+    {
+        await using var db = await database.OpenAsync();
+        return (await db.QueryAsync<Recording>("""
+            SELECT * FROM recordings WHERE account_sid = @accountSid AND (@callSid IS NULL OR call_sid = @callSid)
+              AND (@from IS NULL OR date_created >= @from) AND (@until IS NULL OR date_created <= @until)
+            ORDER BY seq DESC
+            """, new { accountSid, callSid, from = from is { } f ? Dates.Stored(f) : null, until = until is { } u ? Dates.Stored(u) : null })).AsList();
+    }
+
+    public async Task DeleteAsync(Recording recording)
+    {
+        await using var db = await database.OpenAsync();
+        await db.ExecuteAsync("DELETE FROM recordings WHERE sid = @sid", new { sid = recording.Sid });
+    }
+
+    /// <summary>Recordings a previous process left mid-upload: their bytes never completed, so they end as failed.</summary>
+    public async Task<IReadOnlyList<Recording>> UnfinishedAsync()
+    {
+        await using var db = await database.OpenAsync();
+        return (await db.QueryAsync<Recording>("SELECT * FROM recordings WHERE status = 'processing'")).AsList();
+    }
+}

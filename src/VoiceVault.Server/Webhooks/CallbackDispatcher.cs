@@ -1,0 +1,154 @@
+using System.Diagnostics;
+using Dapper;
+using VoiceVault.Server.Accounts;
+using VoiceVault.Server.Api;
+using VoiceVault.Server.Storage;
+
+namespace VoiceVault.Server.Webhooks;
+
+/// <summary>
+/// Delivers the outbox: at least once, signed, retried with exponential backoff (capped), never on
+/// the ingest path. A row is claimed by moving its next attempt past a lease, so several instances
+/// can share one outbox; rows left by a crash are simply due again after their lease.
+/// </summary>
+public sealed class CallbackDispatcher(
+    IVaultDatabase database, AccountStore accounts, TimeProvider clock, ILogger<CallbackDispatcher> log, IHttpClientFactory httpClients) : BackgroundService
+{
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(5);
+    private static readonly TimeSpan GiveUpAfter = TimeSpan.FromHours(24);
+    private readonly SemaphoreSlim _wake = new(0);
+
+    /// <summary>Set by tests and operators: the first retry delay (doubles each attempt, capped at 5 min).</summary>
+    public TimeSpan FirstRetry { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>Tells the dispatcher that new rows are due, so it does not wait for its next poll.</summary>
+    public void Wake() => _wake.Release();
+
+    private sealed record Row(long Seq, string AccountSid, string RecordingSid, string Url, string Method, string Payload, long Attempts, string NextAttemptAt, string DateCreated);
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var inFlight = new SemaphoreSlim(16);
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                foreach (var row in await ClaimDueAsync(stoppingToken))
+                {
+                    await inFlight.WaitAsync(stoppingToken);
+                    _ = Task.Run(async () =>
+                    {
+                        try
+                        {
+                            await DeliverAsync(row, stoppingToken);
+                        }
+                        finally
+                        {
+                            inFlight.Release();
+                        }
+                    }, CancellationToken.None);
+                }
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception e)
+            {
+                log.LogError(e, "Callback outbox scan failed; retrying");
+            }
+            await _wake.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    private async Task<List<Row>> ClaimDueAsync(CancellationToken cancellationToken)
+    {
+        var now = clock.GetUtcNow();
+        await using var db = await database.OpenAsync(cancellationToken);
+        var due = await db.QueryAsync<Row>(
+            "SELECT seq, account_sid, recording_sid, url, method, payload, attempts, next_attempt_at, date_created FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= @now ORDER BY seq LIMIT 64",
+            new { now = Dates.Stored(now) });
+        var claimed = new List<Row>();
+        foreach (var row in due)
+        {
+            int won = await db.ExecuteAsync("UPDATE outbox SET next_attempt_at = @lease WHERE seq = @seq AND next_attempt_at = @old AND delivered_at IS NULL",
+                new { lease = Dates.Stored(now + Lease), seq = row.Seq, old = row.NextAttemptAt });
+            if (won == 1)
+            {
+                claimed.Add(row);
+            }
+        }
+        return claimed;
+    }
+
+    private async Task DeliverAsync(Row row, CancellationToken cancellationToken)
+    {
+        string? error;
+        var clockStart = Stopwatch.GetTimestamp();
+        try
+        {
+            var account = await accounts.FindAsync(row.AccountSid);
+            if (account is null)
+            {
+                error = "the account no longer exists";
+            }
+            else
+            {
+                var parameters = StatusCallback.Decode(row.Payload);
+                using var request = Build(row, parameters, accounts.TokenOf(account));
+                using var http = httpClients.CreateClient(nameof(CallbackDispatcher));
+                using var response = await http.SendAsync(request, cancellationToken);
+                error = response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
+            }
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException or UriFormatException)
+        {
+            error = e is TaskCanceledException ? "timed out" : e.Message;
+        }
+        var now = clock.GetUtcNow();
+        await using var db = await database.OpenAsync(CancellationToken.None);
+        if (error is null)
+        {
+            await db.ExecuteAsync("UPDATE outbox SET delivered_at = @now, attempts = attempts + 1, last_error = NULL WHERE seq = @seq", new { now = Dates.Stored(now), seq = row.Seq });
+            log.LogInformation("Delivered {Status} callback of {RecordingSid} in {Ms} ms after {Attempts} attempt(s)",
+                StatusOf(row), row.RecordingSid, Stopwatch.GetElapsedTime(clockStart).TotalMilliseconds, row.Attempts + 1);
+            return;
+        }
+        var attempts = row.Attempts + 1;
+        var delay = TimeSpan.FromTicks(Math.Min(MaxDelay.Ticks, FirstRetry.Ticks * (1L << (int)Math.Min(attempts - 1, 20))));
+        bool giveUp = now - Dates.Parse(row.DateCreated) > GiveUpAfter;
+        await db.ExecuteAsync("UPDATE outbox SET attempts = @attempts, last_error = @error, next_attempt_at = @next WHERE seq = @seq",
+            new { attempts, error, next = giveUp ? "9999-12-31T00:00:00.000Z" : Dates.Stored(now + delay), seq = row.Seq });
+        log.LogWarning("Callback of {RecordingSid} to {Host} failed ({Error}), attempt {Attempts}; {Next}",
+            row.RecordingSid, SafeHost(row.Url), error, attempts, giveUp ? "giving up after 24 h" : $"retrying in {delay.TotalSeconds:0.#} s");
+    }
+
+    private static HttpRequestMessage Build(Row row, List<KeyValuePair<string, string>> parameters, string token)
+    {
+        HttpRequestMessage request;
+        string signature;
+        if (row.Method.Equals("GET", StringComparison.OrdinalIgnoreCase))
+        {
+            var url = row.Url + (row.Url.Contains('?', StringComparison.Ordinal) ? "&" : "?") + StatusCallback.Encode(parameters);
+            request = new HttpRequestMessage(HttpMethod.Get, url);
+            signature = StatusCallback.Sign(token, url, []);
+        }
+        else
+        {
+            request = new HttpRequestMessage(HttpMethod.Post, row.Url) { Content = new FormUrlEncodedContent(parameters) };
+            signature = StatusCallback.Sign(token, row.Url, parameters);
+        }
+        request.Headers.Add("X-Twilio-Signature", signature);
+        request.Headers.UserAgent.ParseAdd("VoiceVault/0.1");
+        return request;
+    }
+
+    private static string StatusOf(Row row) => StatusCallback.Decode(row.Payload).FirstOrDefault(p => p.Key == "RecordingStatus").Value ?? "?";
+
+    private static string SafeHost(string url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.Host + ":" + uri.Port : "(invalid url)";
+}

@@ -1,0 +1,57 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace VoiceVault.Server.Tests;
+
+internal static class Audio
+{
+    public static string CallSid() => "CA" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+    /// <summary>A 16-bit PCM WAV at 8 kHz: random samples (no runs of silence) with a text marker woven in.</summary>
+    public static byte[] Wav(int seconds, int channels = 1, string marker = "VOICEVAULT-PLAINTEXT-MARKER")
+    {
+        int dataBytes = seconds * 8000 * 2 * channels;
+        var data = RandomNumberGenerator.GetBytes(dataBytes);
+        var mark = Encoding.ASCII.GetBytes(marker);
+        for (int at = 1000; at + mark.Length < dataBytes; at += 4000)
+        {
+            mark.CopyTo(data, at);
+        }
+        using var stream = new MemoryStream();
+        using var writer = new BinaryWriter(stream);
+        writer.Write("RIFF"u8);
+        writer.Write(36 + dataBytes);
+        writer.Write("WAVEfmt "u8);
+        writer.Write(16);
+        writer.Write((short)1);
+        writer.Write((short)channels);
+        writer.Write(8000);
+        writer.Write(8000 * 2 * channels);
+        writer.Write((short)(2 * channels));
+        writer.Write((short)16);
+        writer.Write("data"u8);
+        writer.Write(dataBytes);
+        writer.Write(data);
+        writer.Flush();
+        return stream.ToArray();
+    }
+
+    /// <summary>Whether any 64-byte run of <paramref name="plaintext"/> occurs in <paramref name="content"/>.</summary>
+    public static bool ContainsAnyRun(byte[] content, byte[] plaintext)
+    {
+        // Every 64-byte run of the plaintext contains a whole 32-byte block at a multiple of 32.
+        var blocks = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i + 32 <= plaintext.Length; i += 32)
+        {
+            blocks.Add(Convert.ToHexString(plaintext, i, 32));
+        }
+        for (int i = 0; i + 32 <= content.Length; i++)
+        {
+            if (blocks.Contains(Convert.ToHexString(content, i, 32)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+}

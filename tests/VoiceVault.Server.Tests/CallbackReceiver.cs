@@ -1,0 +1,95 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>A customer's webhook endpoint on loopback: records every request; can be told to fail or hang.</summary>
+public sealed class CallbackReceiver : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    public sealed record Received(string Method, string Url, string? Signature, Dictionary<string, string> Parameters);
+
+    private CallbackReceiver(WebApplication app)
+    {
+        _app = app;
+        Url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First() + "/callbacks";
+    }
+
+    public string Url { get; }
+
+    public ConcurrentQueue<Received> Requests { get; } = new();
+
+    /// <summary>"ok", "error" (HTTP 500) or "hang" (no answer for 30 s).</summary>
+    public string Mode { get; set; } = "ok";
+
+    public int Failures;
+
+    public static async Task<CallbackReceiver> StartAsync()
+    {
+        var builder = WebApplication.CreateBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.ClearProviders();
+        var app = builder.Build();
+        CallbackReceiver? receiver = null;
+        app.Map("/callbacks", async (HttpContext context) =>
+        {
+            var self = receiver!;
+            if (self.Mode == "error")
+            {
+                Interlocked.Increment(ref self.Failures);
+                return Results.StatusCode(500);
+            }
+            if (self.Mode == "hang")
+            {
+                Interlocked.Increment(ref self.Failures);
+                await Task.Delay(TimeSpan.FromSeconds(30), context.RequestAborted).ContinueWith(_ => { }, TaskScheduler.Default);
+                return Results.StatusCode(504);
+            }
+            var parameters = new Dictionary<string, string>();
+            if (context.Request.HasFormContentType)
+            {
+                foreach (var (k, v) in await context.Request.ReadFormAsync())
+                {
+                    parameters[k] = v.ToString();
+                }
+            }
+            else
+            {
+                foreach (var (k, v) in context.Request.Query)
+                {
+                    parameters[k] = v.ToString();
+                }
+            }
+            var url = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.Path}{context.Request.QueryString}";
+            self.Requests.Enqueue(new Received(context.Request.Method, url, context.Request.Headers["X-Twilio-Signature"].ToString(), parameters));
+            return Results.Ok();
+        });
+        await app.StartAsync();
+        receiver = new CallbackReceiver(app);
+        return receiver;
+    }
+
+    public async Task<List<Received>> WaitForAsync(int count, TimeSpan? timeout = null)
+    {
+        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
+        while (Requests.Count < count && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+        }
+        Assert.True(Requests.Count >= count, $"expected {count} callbacks, got {Requests.Count}");
+        return Requests.ToList();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}
