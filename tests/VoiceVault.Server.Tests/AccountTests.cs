@@ -76,7 +76,7 @@ public sealed class AccountTests
         string Basic(string u, string p) => "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{u}:{p}"));
         switch (how)
         {
-            case "wrong-token": request.Headers.TryAddWithoutValidation("Authorization", Basic(vault.AccountSid, vault.AuthToken[..^1] + "0")); break;
+            case "wrong-token": request.Headers.TryAddWithoutValidation("Authorization", Basic(vault.AccountSid, vault.AuthToken[..^1] + (vault.AuthToken[^1] == '0' ? "1" : "0"))); break;
             case "garbage-header": request.Headers.TryAddWithoutValidation("Authorization", "Basic !!!notbase64"); break;
             case "unknown-account": request.Headers.TryAddWithoutValidation("Authorization", Basic("AC" + new string('0', 32), vault.AuthToken)); break;
             case "unknown-key": request.Headers.TryAddWithoutValidation("Authorization", Basic("SK" + new string('0', 32), vault.AuthToken)); break;

@@ -55,6 +55,7 @@ public sealed class VaultServer : IAsyncDisposable
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(new CollectingLoggerProvider(logs));
+            builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
         });
         app.Services.GetRequiredService<Webhooks.CallbackDispatcher>().FirstRetry = TimeSpan.FromMilliseconds(100);
         await VaultApp.BootstrapAsync(app);
@@ -101,7 +102,17 @@ public sealed class VaultServer : IAsyncDisposable
 
     private static byte[] ReadShared(string path)
     {
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        // SQLite may remove its -wal/-shm files between the listing and the read.
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+        }
+        catch (FileNotFoundException)
+        {
+            return [];
+        }
+        using var _ = stream;
         using var copy = new MemoryStream();
         stream.CopyTo(copy);
         return copy.ToArray();

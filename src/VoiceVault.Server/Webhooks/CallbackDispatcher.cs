@@ -14,7 +14,7 @@ namespace VoiceVault.Server.Webhooks;
 public sealed class CallbackDispatcher(
     IVaultDatabase database, AccountStore accounts, TimeProvider clock, ILogger<CallbackDispatcher> log, IHttpClientFactory httpClients) : BackgroundService
 {
-    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromHours(24);
     private readonly SemaphoreSlim _wake = new(0);
@@ -104,6 +104,10 @@ public sealed class CallbackDispatcher(
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            // Shutting down mid-delivery: hand the row back at once rather than at the end of its lease.
+            await using var release = await database.OpenAsync(CancellationToken.None);
+            await release.ExecuteAsync("UPDATE outbox SET next_attempt_at = @now WHERE seq = @seq AND delivered_at IS NULL",
+                new { now = Dates.Stored(clock.GetUtcNow()), seq = row.Seq });
             return;
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException or UriFormatException)

@@ -1,0 +1,55 @@
+using System.Net;
+
+namespace VoiceVault.Server.Tests;
+
+public sealed class CallbackTests
+{
+    [Fact]
+    public async Task Callbacks_survive_a_receiver_outage_and_a_server_restart()
+    {
+        var vault = await VaultServer.StartAsync();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        receiver.Mode = "error";
+        var query = $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}";
+        var sids = new List<string>();
+        for (int i = 0; i < 4; i++)
+        {
+            var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1), query);
+            Assert.Equal(HttpStatusCode.Created, status);
+            sids.Add(body.GetProperty("sid").GetString()!);
+        }
+        // Failing for a while: the dispatcher retries with backoff.
+        await Task.Delay(800);
+        Assert.True(receiver.Failures >= 4, $"only {receiver.Failures} attempts while the receiver was down");
+
+        // A restart while callbacks are still owed; then the receiver comes back, hanging first.
+        vault = await vault.RestartAsync();
+        await using (vault)
+        {
+            var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1), query);
+            sids.Add(body.GetProperty("sid").GetString()!);
+            receiver.Mode = "ok";
+            var delivered = await receiver.WaitForAsync(5, TimeSpan.FromSeconds(60));
+            Assert.Equal(sids.Order(), delivered.Select(c => c.Parameters["RecordingSid"]).Distinct().Order());
+            Assert.All(delivered, c => Assert.True(new Twilio.Security.RequestValidator(vault.AuthToken).Validate(c.Url, c.Parameters, c.Signature)));
+        }
+    }
+
+    [Fact]
+    public async Task GET_callbacks_carry_the_parameters_in_the_signed_url()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var (status, _) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1),
+            $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url + "?tenant=42")}&RecordingStatusCallbackMethod=GET&RecordingStatusCallbackEvent=in-progress%20completed");
+        Assert.Equal(HttpStatusCode.Created, status);
+        var callback = Assert.Single(await receiver.WaitForAsync(1));
+        Assert.Equal("GET", callback.Method);
+        Assert.Equal("completed", callback.Parameters["RecordingStatus"]);
+        Assert.Equal("42", callback.Parameters["tenant"]);
+        Assert.True(new Twilio.Security.RequestValidator(vault.AuthToken).Validate(callback.Url, new Dictionary<string, string>(), callback.Signature));
+        // An upload is never "in-progress" (that event belongs to live recordings), so nothing else comes.
+        await Task.Delay(500);
+        Assert.Single(receiver.Requests);
+    }
+}

@@ -1,0 +1,167 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Twilio.Rest.Accounts.V1.Credential;
+using Twilio.Rest.Api.V2010.Account;
+using VoiceVault.Crypto;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>SPEC §9: the documented failure behaviour, end to end, with callbacks and notifications.</summary>
+public sealed class FailureTests
+{
+    private static async Task<string> AddKeyAsync(VaultServer vault, RSA rsa) =>
+        (await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), client: vault.Twilio())).Sid;
+
+    private static async Task EnableAsync(VaultServer vault, string keySid)
+    {
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        (await http.PostAsync($"/2010-04-01/Accounts/{vault.AccountSid}/RecordingEncryption.json",
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "true", ["PublicKeySid"] = keySid }))).EnsureSuccessStatusCode();
+    }
+
+    [Fact]
+    public async Task A_deleted_configured_key_falls_back_to_the_newest_usable_key_with_warning_16107()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        using var older = RSA.Create(2048);
+        using var configured = RSA.Create(2048);
+        using var newest = RSA.Create(2048);
+        var olderSid = await AddKeyAsync(vault, older);
+        var configuredSid = await AddKeyAsync(vault, configured);
+        await EnableAsync(vault, configuredSid);
+        var newestSid = await AddKeyAsync(vault, newest);
+        await PublicKeyResource.DeleteAsync(pathSid: configuredSid, client: vault.Twilio());
+
+        var wav = Audio.Wav(2);
+        var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), wav, $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}");
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal("completed", body.GetProperty("status").GetString());
+        var details = EncryptionDetails.Parse(body.GetRawText());
+        Assert.Equal(newestSid, details.PublicKeySid);
+        Assert.NotEqual(olderSid, details.PublicKeySid);
+
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        var stored = await http.GetByteArrayAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{body.GetProperty("sid").GetString()}");
+        using (var cek = KeyWrap.Unwrap(newest, details.EncryptedCek))
+        {
+            var output = new MemoryStream();
+            RecordingDecryptor.Decrypt(new MemoryStream(stored), output, cek, details.Iv);
+            Assert.Equal(wav, output.ToArray());
+        }
+
+        var warning = Assert.Single(await NotificationResource.ReadAsync(client: vault.Twilio()));
+        Assert.Equal("16107", warning.ErrorCode);
+        Assert.Equal("1", warning.Log);
+        Assert.Contains(configuredSid, warning.MessageText, StringComparison.Ordinal);
+        Assert.Contains(newestSid, warning.MessageText, StringComparison.Ordinal);
+        var fetched = await NotificationResource.FetchAsync(pathSid: warning.Sid, client: vault.Twilio());
+        Assert.Equal(warning.Sid, fetched.Sid);
+
+        var callback = Assert.Single(await receiver.WaitForAsync(1));
+        Assert.Equal(newestSid, EncryptionDetails.Parse(callback.Parameters["EncryptionDetails"]).PublicKeySid);
+    }
+
+    [Fact]
+    public async Task No_usable_key_fails_the_recording_with_16104_and_keeps_no_bytes()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        using var rsa = RSA.Create(2048);
+        var keySid = await AddKeyAsync(vault, rsa);
+        await EnableAsync(vault, keySid);
+        await PublicKeyResource.DeleteAsync(pathSid: keySid, client: vault.Twilio());
+
+        var wav = Audio.Wav(2);
+        var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), wav,
+            $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=completed%20failed");
+        Assert.Equal(HttpStatusCode.Created, status);
+        var sid = body.GetProperty("sid").GetString()!;
+        var recording = await RecordingResource.FetchAsync(pathSid: sid, client: vault.Twilio());
+        // "failed" is SPEC §9's status; the SDK's enum (Twilio's list) carries it as a string.
+        Assert.Equal("failed", recording.Status.ToString());
+        Assert.Equal(16104, recording.ErrorCode);
+        Assert.Null(recording.EncryptionDetails);
+        Assert.Empty(Directory.GetFiles(Path.Combine(vault.DataDir, "media"), "*", SearchOption.AllDirectories));
+        foreach (var (path, content) in vault.DataFiles())
+        {
+            Assert.False(Audio.ContainsAnyRun(content, wav), $"plaintext in {path}");
+        }
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{sid}.wav")).StatusCode);
+
+        var callback = Assert.Single(await receiver.WaitForAsync(1));
+        Assert.Equal("failed", callback.Parameters["RecordingStatus"]);
+        Assert.Equal("16104", callback.Parameters["ErrorCode"]);
+        Assert.False(callback.Parameters.ContainsKey("EncryptionDetails"));
+        var error = Assert.Single(await NotificationResource.ReadAsync(client: vault.Twilio()));
+        Assert.Equal("16104", error.ErrorCode);
+        Assert.Equal("0", error.Log);
+    }
+
+    [Fact]
+    public async Task A_failure_while_encrypting_and_storing_deletes_every_byte_and_reports_16104()
+    {
+        // A real full disk: the media folder on a 1 MiB tmpfs (root can mount one).
+        var dataDir = Directory.CreateTempSubdirectory("vv-full-").FullName;
+        var mediaDir = Path.Combine(dataDir, "media");
+        Directory.CreateDirectory(mediaDir);
+        var mount = Process.Start("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mediaDir])!;
+        await mount.WaitForExitAsync();
+        Assert.True(mount.ExitCode == 0, "mounting a tmpfs needs root; the test scripts run as root");
+        try
+        {
+            await using var vault = await VaultServer.StartAsync(dataDir);
+            await using var receiver = await CallbackReceiver.StartAsync();
+            var wav = Audio.Wav(120); // 1.9 MB: more than the disk holds
+            var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), wav,
+                $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=failed");
+            Assert.Equal(HttpStatusCode.Created, status);
+            Assert.Equal("failed", body.GetProperty("status").GetString());
+            Assert.Equal(16104, body.GetProperty("error_code").GetInt32());
+            Assert.Empty(Directory.GetFiles(mediaDir, "*", SearchOption.AllDirectories));
+            var callback = Assert.Single(await receiver.WaitForAsync(1));
+            Assert.Equal("16104", callback.Parameters["ErrorCode"]);
+            Assert.Equal("16104", Assert.Single(await NotificationResource.ReadAsync(client: vault.Twilio())).ErrorCode);
+        }
+        finally
+        {
+            await Process.Start("umount", [mediaDir])!.WaitForExitAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Recordings_a_crash_left_unfinished_end_as_failed_with_their_callback_after_restart()
+    {
+        var vault = await VaultServer.StartAsync();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        // An upload that never finishes: the client sends the head, then the server stops.
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        var wav = Audio.Wav(10);
+        var pipe = new System.IO.Pipelines.Pipe();
+        var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording?RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=failed%20absent%20completed",
+            new StreamContent(pipe.Reader.AsStream()));
+        await pipe.Writer.WriteAsync(wav.AsMemory(0, 70_000));
+        await pipe.Writer.FlushAsync();
+        await Task.Delay(500);
+        vault = await vault.RestartAsync();
+        await pipe.Writer.CompleteAsync();
+        try
+        {
+            await upload;
+        }
+        catch (HttpRequestException)
+        {
+        }
+        await using (vault)
+        {
+            var recording = Assert.Single(await RecordingResource.ReadAsync(client: vault.Twilio()));
+            Assert.True(recording.Status.ToString() is "failed" or "absent", recording.Status.ToString());
+            Assert.Empty(Directory.GetFiles(Path.Combine(vault.DataDir, "media"), "*", SearchOption.AllDirectories));
+            var callbacks = await receiver.WaitForAsync(1);
+            Assert.Contains(callbacks, c => c.Parameters["RecordingSid"] == recording.Sid && c.Parameters["RecordingStatus"] is "failed" or "absent");
+        }
+    }
+}
