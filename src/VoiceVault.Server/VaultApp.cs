@@ -26,7 +26,18 @@ public static class VaultApp
 
         var options = builder.Configuration.GetSection(VaultOptions.Section).Get<VaultOptions>() ?? new VaultOptions();
         options.DataDir = Path.GetFullPath(options.DataDir, builder.Environment.ContentRootPath);
-        Directory.CreateDirectory(options.DataDir);
+        if (!Directory.Exists(options.DataDir))
+        {
+            // Only the service's own user may look inside: sealed tokens, wrapped keys, ciphertext.
+            if (OperatingSystem.IsWindows())
+            {
+                Directory.CreateDirectory(options.DataDir);
+            }
+            else
+            {
+                Directory.CreateDirectory(options.DataDir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(TimeProvider.System);
