@@ -160,7 +160,16 @@ public sealed class FailureTests
             var recording = Assert.Single(await RecordingResource.ReadAsync(client: vault.Twilio()));
             Assert.True(recording.Status.ToString() is "failed" or "absent", recording.Status.ToString());
             Assert.Empty(Directory.GetFiles(Path.Combine(vault.DataDir, "media"), "*", SearchOption.AllDirectories));
-            var callbacks = await receiver.WaitForAsync(1);
+            List<CallbackReceiver.Received> callbacks;
+            try
+            {
+                callbacks = await receiver.WaitForAsync(1);
+            }
+            catch (Exception)
+            {
+                Console.Error.WriteLine("LOGS:\n" + string.Join("\n", vault.Logs.Where(l => !l.Contains("Hosting.Diagnostics", StringComparison.Ordinal))));
+                throw;
+            }
             Assert.Contains(callbacks, c => c.Parameters["RecordingSid"] == recording.Sid && c.Parameters["RecordingStatus"] is "failed" or "absent");
         }
     }

@@ -18,6 +18,7 @@ public sealed class CallbackDispatcher(
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromHours(24);
     private readonly SemaphoreSlim _wake = new(0);
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Task> _inFlight = new();
 
     /// <summary>Set by tests and operators: the first retry delay (doubles each attempt, capped at 5 min).</summary>
     public TimeSpan FirstRetry { get; set; } = TimeSpan.FromSeconds(1);
@@ -37,7 +38,7 @@ public sealed class CallbackDispatcher(
                 foreach (var row in await ClaimDueAsync(stoppingToken))
                 {
                     await inFlight.WaitAsync(stoppingToken);
-                    _ = Task.Run(async () =>
+                    _inFlight[row.Seq] = Task.Run(async () =>
                     {
                         try
                         {
@@ -46,6 +47,7 @@ public sealed class CallbackDispatcher(
                         finally
                         {
                             inFlight.Release();
+                            _inFlight.TryRemove(row.Seq, out _);
                         }
                     }, CancellationToken.None);
                 }
@@ -60,6 +62,13 @@ public sealed class CallbackDispatcher(
             }
             await _wake.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
+    }
+
+    /// <summary>Stops claiming, then waits for deliveries under way: they finish or hand their rows back.</summary>
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await base.StopAsync(cancellationToken);
+        await Task.WhenAll(_inFlight.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
     private async Task<List<Row>> ClaimDueAsync(CancellationToken cancellationToken)
@@ -110,9 +119,10 @@ public sealed class CallbackDispatcher(
                 new { now = Dates.Stored(clock.GetUtcNow()), seq = row.Seq });
             return;
         }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException or InvalidOperationException or UriFormatException)
+        catch (Exception e)
         {
-            error = e is TaskCanceledException ? "timed out" : e.Message;
+            // Whatever went wrong, the attempt is recorded and the row retried: never left leased.
+            error = e is TaskCanceledException ? "timed out" : $"{e.GetType().Name}: {e.Message}";
         }
         var now = clock.GetUtcNow();
         await using var db = await database.OpenAsync(CancellationToken.None);
