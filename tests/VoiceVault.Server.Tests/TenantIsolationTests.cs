@@ -4,6 +4,7 @@ using System.Text;
 using Twilio.Rest.Accounts.V1.Credential;
 using Twilio.Rest.Api.V2010;
 using Twilio.Rest.Api.V2010.Account;
+using NotificationResource = Twilio.Rest.Api.V2010.Account.NotificationResource;
 
 namespace VoiceVault.Server.Tests;
 
@@ -20,6 +21,9 @@ public sealed class TenantIsolationTests : IAsyncLifetime
     private NewKeyResource _keyOfB = null!;
     private string _keyOfA = "";
     private string _secretOfA = "";
+    private string _recordingOfA = "";
+    private string _callOfA = "";
+    private string _notificationOfA = "";
 
     public async Task InitializeAsync()
     {
@@ -30,6 +34,21 @@ public sealed class TenantIsolationTests : IAsyncLifetime
         using var rsa = RSA.Create(2048);
         _keyOfA = (await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), friendlyName: "A's key", client: _vault.Twilio(_a.Sid, _a.AuthToken))).Sid;
         _secretOfA = (await NewKeyResource.CreateAsync(pathAccountSid: _a.Sid, friendlyName: "A's api key", client: _vault.Twilio(_a.Sid, _a.AuthToken))).Sid;
+
+        // A recording of A's, and a notification: encryption on with a key that is then deleted,
+        // so the upload falls back to A's other key with warning 16107.
+        using var doomed = RSA.Create(2048);
+        var doomedSid = (await PublicKeyResource.CreateAsync(publicKey: doomed.ExportSubjectPublicKeyInfoPem(), client: _vault.Twilio(_a.Sid, _a.AuthToken))).Sid;
+        using (var http = _vault.Http(_a.Sid, _a.AuthToken))
+        {
+            (await http.PostAsync($"/2010-04-01/Accounts/{_a.Sid}/RecordingEncryption.json",
+                new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "true", ["PublicKeySid"] = doomedSid }))).EnsureSuccessStatusCode();
+        }
+        await PublicKeyResource.DeleteAsync(pathSid: doomedSid, client: _vault.Twilio(_a.Sid, _a.AuthToken));
+        _callOfA = Audio.CallSid();
+        var (_, recording) = await _vault.UploadAsync(_a.Sid, _a.AuthToken, _callOfA, Audio.Wav(1));
+        _recordingOfA = recording.GetProperty("sid").GetString()!;
+        _notificationOfA = (await NotificationResource.ReadAsync(pathAccountSid: _a.Sid, client: _vault.Twilio(_a.Sid, _a.AuthToken))).Single().Sid;
     }
 
     public async Task DisposeAsync() => await _vault.DisposeAsync();
@@ -60,6 +79,15 @@ public sealed class TenantIsolationTests : IAsyncLifetime
             "POST /v1/Credentials/PublicKeys?AccountSid={A}",
             "GET /2010-04-01/Accounts/{A}/RecordingEncryption.json",
             "POST /2010-04-01/Accounts/{A}/RecordingEncryption.json",
+            "GET /2010-04-01/Accounts/{A}/Recordings.json",
+            "GET /2010-04-01/Accounts/{A}/Recordings/{RE}.json",
+            "GET /2010-04-01/Accounts/{A}/Recordings/{RE}",
+            "GET /2010-04-01/Accounts/{A}/Recordings/{RE}.wav",
+            "GET /2010-04-01/Accounts/{A}/Calls/{CA}/Recordings.json",
+            "GET /2010-04-01/Accounts/{A}/Calls/{CA}/Recordings/{RE}.json",
+            "DELETE /2010-04-01/Accounts/{A}/Recordings/{NEW-RE}.json",
+            "GET /2010-04-01/Accounts/{A}/Notifications.json",
+            "GET /2010-04-01/Accounts/{A}/Notifications/{NO}.json",
         };
         var data = new TheoryData<string, string, string>();
         foreach (var endpoint in endpoints)
@@ -78,7 +106,13 @@ public sealed class TenantIsolationTests : IAsyncLifetime
     public async Task Each_caller_gets_the_right_answer_and_never_another_tenants_data(string endpoint, string who, string expected)
     {
         var (method, template) = (endpoint.Split(' ')[0], endpoint.Split(' ')[1]);
-        var path = template.Replace("{A}", _a.Sid, StringComparison.Ordinal).Replace("{SK}", _secretOfA, StringComparison.Ordinal).Replace("{CR}", _keyOfA, StringComparison.Ordinal);
+        var path = template.Replace("{A}", _a.Sid, StringComparison.Ordinal).Replace("{SK}", _secretOfA, StringComparison.Ordinal).Replace("{CR}", _keyOfA, StringComparison.Ordinal)
+            .Replace("{RE}", _recordingOfA, StringComparison.Ordinal).Replace("{CA}", _callOfA, StringComparison.Ordinal).Replace("{NO}", _notificationOfA, StringComparison.Ordinal);
+        if (path.Contains("{NEW-RE}", StringComparison.Ordinal))
+        {
+            var (_, fresh) = await _vault.UploadAsync(_a.Sid, _a.AuthToken, _callOfA, Audio.Wav(1));
+            path = path.Replace("{NEW-RE}", fresh.GetProperty("sid").GetString(), StringComparison.Ordinal);
+        }
         var (user, password) = Principal(who);
         using var http = _vault.Http(user, password);
         HttpContent? form = null;
@@ -117,6 +151,10 @@ public sealed class TenantIsolationTests : IAsyncLifetime
         }
         if (expected != "allowed")
         {
+            // An outsider gets an error object and nothing else: no resource, no list, no media.
+            var error = System.Text.Json.JsonDocument.Parse(body).RootElement;
+            Assert.True(error.GetProperty("code").GetInt32() is 20404 or 20003, body);
+            Assert.False(error.TryGetProperty("sid", out _) || error.TryGetProperty("recordings", out _) || error.TryGetProperty("notifications", out _), body);
             Assert.DoesNotContain("secret tenant A", body, StringComparison.Ordinal);
             Assert.DoesNotContain(_a.AuthToken, body, StringComparison.Ordinal);
             Assert.DoesNotContain("A's key", body, StringComparison.Ordinal);
