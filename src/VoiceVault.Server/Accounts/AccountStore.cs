@@ -32,6 +32,7 @@ public sealed class AccountStore(IVaultDatabase database, MasterKey masterKey, T
         sid ??= Api.Sid.New("AC");
         token ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var now = Dates.Stored(clock.GetUtcNow());
+        await using var writer = await database.WriterAsync();
         await using var db = await database.OpenAsync();
         await db.ExecuteAsync(
             "INSERT INTO accounts (sid, parent_sid, friendly_name, status, token_sealed, date_created, date_updated) VALUES (@sid, @parentSid, @friendlyName, 'active', @sealed, @now, @now)",
@@ -41,6 +42,7 @@ public sealed class AccountStore(IVaultDatabase database, MasterKey masterKey, T
 
     public async Task<Account> UpdateAsync(Account account, string? friendlyName, string? status)
     {
+        await using var writer = await database.WriterAsync();
         await using var db = await database.OpenAsync();
         await db.ExecuteAsync(
             "UPDATE accounts SET friendly_name = @friendlyName, status = @status, date_updated = @now WHERE sid = @sid",
@@ -66,6 +68,7 @@ public sealed class AccountStore(IVaultDatabase database, MasterKey masterKey, T
         var sid = Api.Sid.New("SK");
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', 'x').Replace('/', 'y');
         var now = Dates.Stored(clock.GetUtcNow());
+        await using var writer = await database.WriterAsync();
         await using var db = await database.OpenAsync();
         await db.ExecuteAsync(
             "INSERT INTO api_keys (sid, account_sid, friendly_name, secret_sealed, date_created, date_updated) VALUES (@sid, @accountSid, @friendlyName, @sealed, @now, @now)",
@@ -81,6 +84,7 @@ public sealed class AccountStore(IVaultDatabase database, MasterKey masterKey, T
 
     public async Task<bool> DeleteApiKeyAsync(string accountSid, string sid)
     {
+        await using var writer = await database.WriterAsync();
         await using var db = await database.OpenAsync();
         _verified.Clear();
         return await db.ExecuteAsync("DELETE FROM api_keys WHERE sid = @sid AND account_sid = @accountSid", new { sid, accountSid }) > 0;

@@ -34,6 +34,7 @@ public sealed class EncryptionSettingStore(IVaultDatabase database, TimeProvider
 
     public async Task SaveAsync(string accountSid, bool enabled, string? publicKeySid)
     {
+        await using var writer = await database.WriterAsync();
         await using var db = await database.OpenAsync();
         await db.ExecuteAsync("""
             INSERT INTO encryption_settings (account_sid, enabled, public_key_sid, date_updated) VALUES (@accountSid, @enabled, @publicKeySid, @now)

@@ -15,6 +15,7 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     {
         var sid = Sid.New("RE");
         var now = Dates.Stored(clock.GetUtcNow());
+        await using var writer = await database.WriterAsync();
         await using var db = await database.OpenAsync();
         await using var tx = await db.BeginTransactionAsync();
         await db.ExecuteAsync("""
@@ -33,6 +34,7 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     public async Task<Recording> CompleteAsync(Recording recording, StoredMedia media, (int Code, string Message)? warning)
     {
         var now = clock.GetUtcNow();
+        await using var writer = await database.WriterAsync();
         await using var db = await database.OpenAsync();
         await using var tx = await db.BeginTransactionAsync();
         await db.ExecuteAsync("""
@@ -55,6 +57,7 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     public async Task<Recording> EndWithoutMediaAsync(Recording recording, string status, int? errorCode, string? notification)
     {
         var now = clock.GetUtcNow();
+        await using var writer = await database.WriterAsync();
         await using var db = await database.OpenAsync();
         await using var tx = await db.BeginTransactionAsync();
         await db.ExecuteAsync("""
@@ -92,6 +95,7 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
 
     public async Task DeleteAsync(Recording recording)
     {
+        await using var writer = await database.WriterAsync();
         await using var db = await database.OpenAsync();
         await db.ExecuteAsync("DELETE FROM recordings WHERE sid = @sid", new { sid = recording.Sid });
     }

@@ -10,4 +10,11 @@ namespace VoiceVault.Server.Storage;
 public interface IVaultDatabase
 {
     Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Held around every write transaction. SQLite allows one writer at a time and answers the
+    /// others with SQLITE_BUSY, which its driver retries after sleeping; queueing writers in
+    /// process instead keeps write latency at the cost of the write itself. PostgreSQL needs no gate.
+    /// </summary>
+    Task<IAsyncDisposable> WriterAsync(CancellationToken cancellationToken = default);
 }

@@ -8,6 +8,7 @@ namespace VoiceVault.Server.Storage;
 public sealed class SqliteVaultDatabase : IVaultDatabase
 {
     private readonly string _connectionString;
+    private readonly SemaphoreSlim _writer = new(1, 1);
 
     public SqliteVaultDatabase(VaultOptions options)
     {
@@ -29,6 +30,26 @@ public sealed class SqliteVaultDatabase : IVaultDatabase
         await connection.OpenAsync(cancellationToken);
         await connection.ExecuteAsync("PRAGMA busy_timeout=30000; PRAGMA foreign_keys=ON; PRAGMA synchronous=NORMAL;");
         return connection;
+    }
+
+    public async Task<IAsyncDisposable> WriterAsync(CancellationToken cancellationToken = default)
+    {
+        await _writer.WaitAsync(cancellationToken);
+        return new Release(_writer);
+    }
+
+    private sealed class Release(SemaphoreSlim gate) : IAsyncDisposable
+    {
+        private int _released;
+
+        public ValueTask DisposeAsync()
+        {
+            if (Interlocked.Exchange(ref _released, 1) == 0)
+            {
+                gate.Release();
+            }
+            return ValueTask.CompletedTask;
+        }
     }
 
     private const string Schema = """

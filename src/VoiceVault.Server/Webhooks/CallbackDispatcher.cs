@@ -74,6 +74,7 @@ public sealed class CallbackDispatcher(
     private async Task<List<Row>> ClaimDueAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
+        await using var writer = await database.WriterAsync(cancellationToken);
         await using var db = await database.OpenAsync(cancellationToken);
         var due = await db.QueryAsync<Row>(
             "SELECT seq, account_sid, recording_sid, url, method, payload, attempts, next_attempt_at, date_created FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= @now ORDER BY seq LIMIT 64",
@@ -114,6 +115,7 @@ public sealed class CallbackDispatcher(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutting down mid-delivery: hand the row back at once rather than at the end of its lease.
+            await using var gate = await database.WriterAsync(CancellationToken.None);
             await using var release = await database.OpenAsync(CancellationToken.None);
             await release.ExecuteAsync("UPDATE outbox SET next_attempt_at = @now WHERE seq = @seq AND delivered_at IS NULL",
                 new { now = Dates.Stored(clock.GetUtcNow()), seq = row.Seq });
@@ -125,6 +127,7 @@ public sealed class CallbackDispatcher(
             error = e is TaskCanceledException ? "timed out" : $"{e.GetType().Name}: {e.Message}";
         }
         var now = clock.GetUtcNow();
+        await using var writer = await database.WriterAsync(CancellationToken.None);
         await using var db = await database.OpenAsync(CancellationToken.None);
         if (error is null)
         {

@@ -1,0 +1,204 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+
+// Load generator for the upload benchmark: N concurrent clients PUT the same 1-minute mono WAV
+// (960 KB) for a fixed time; reports uploads/s, MB/s and request latency percentiles, and — when
+// --callbacks is on — receives the vault's status callbacks and measures the time from each
+// upload's 201 to its completed callback arriving, plus the server's RSS over time.
+//   Ingest.Load --url URL [--user AC --password TOKEN] [--clients 32] [--seconds 60] [--callbacks] [--pid PID] [--big-gib 0]
+var opts = new Dictionary<string, string>();
+for (int i = 0; i < args.Length; i++)
+{
+    if (args[i].StartsWith("--", StringComparison.Ordinal))
+    {
+        opts[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
+    }
+}
+var url = opts["url"].TrimEnd('/');
+int clients = int.Parse(opts.GetValueOrDefault("clients", "32"));
+int seconds = int.Parse(opts.GetValueOrDefault("seconds", "60"));
+bool callbacks = opts.ContainsKey("callbacks");
+int? pid = opts.TryGetValue("pid", out var p) ? int.Parse(p) : null;
+double bigGib = double.Parse(opts.GetValueOrDefault("big-gib", "0"), System.Globalization.CultureInfo.InvariantCulture);
+
+byte[] Wav(long dataBytes)
+{
+    var data = new byte[dataBytes];
+    RandomNumberGenerator.Fill(data);
+    var header = new MemoryStream();
+    var w = new BinaryWriter(header);
+    w.Write("RIFF"u8); w.Write((int)(36 + dataBytes)); w.Write("WAVEfmt "u8); w.Write(16); w.Write((short)1); w.Write((short)1);
+    w.Write(8000); w.Write(16000); w.Write((short)2); w.Write((short)16); w.Write("data"u8); w.Write((int)dataBytes);
+    return [.. header.ToArray(), .. data];
+}
+var wav = Wav(60 * 16000);
+
+var sent = new ConcurrentDictionary<string, long>();
+var callbackDelays = new ConcurrentBag<double>();
+string? receiverUrl = null;
+WebApplication? receiver = null;
+if (callbacks)
+{
+    var builder = WebApplication.CreateBuilder();
+    builder.Logging.ClearProviders();
+    builder.WebHost.UseUrls("http://127.0.0.1:0");
+    receiver = builder.Build();
+    receiver.MapPost("/cb", async (HttpContext context) =>
+    {
+        long now = Stopwatch.GetTimestamp();
+        var form = await context.Request.ReadFormAsync();
+        if (form["RecordingStatus"] == "completed" && sent.TryRemove(form["RecordingSid"].ToString(), out var at))
+        {
+            callbackDelays.Add(Stopwatch.GetElapsedTime(at, now).TotalMilliseconds);
+        }
+        return Results.Ok();
+    });
+    await receiver.StartAsync();
+    receiverUrl = receiver.Urls.First() + "/cb";
+}
+
+using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = Math.Max(1, clients * 2) }) { Timeout = TimeSpan.FromMinutes(30) };
+if (opts.TryGetValue("user", out var user))
+{
+    http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{opts["password"]}")));
+}
+string Target() => $"{url}/v1/Ingest/Calls/CA{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}/Recording" +
+    (receiverUrl is null ? "" : "?RecordingStatusCallback=" + Uri.EscapeDataString(receiverUrl));
+
+var rss = new List<long>();
+using var sampling = new CancellationTokenSource();
+var sampler = Task.Run(async () =>
+{
+    while (pid is not null && !sampling.IsCancellationRequested)
+    {
+        var line = File.ReadLines($"/proc/{pid}/status").FirstOrDefault(l => l.StartsWith("VmRSS:", StringComparison.Ordinal));
+        if (line is not null)
+        {
+            lock (rss) { rss.Add(long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1])); }
+        }
+        await Task.Delay(500).ContinueWith(_ => { }, TaskScheduler.Default);
+    }
+});
+
+var latencies = new ConcurrentBag<double>();
+long failures = 0;
+var clock = Stopwatch.StartNew();
+var deadline = TimeSpan.FromSeconds(seconds);
+await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+{
+    while (clock.Elapsed < deadline)
+    {
+        long start = Stopwatch.GetTimestamp();
+        using var response = await http.PutAsync(Target(), new ByteArrayContent(wav));
+        var body = await response.Content.ReadAsStringAsync();
+        long end = Stopwatch.GetTimestamp();
+        if ((int)response.StatusCode != 201)
+        {
+            Interlocked.Increment(ref failures);
+            continue;
+        }
+        latencies.Add(Stopwatch.GetElapsedTime(start, end).TotalMilliseconds);
+        if (callbacks)
+        {
+            sent[JsonDocument.Parse(body).RootElement.GetProperty("sid").GetString()!] = end;
+        }
+    }
+})));
+double elapsed = clock.Elapsed.TotalSeconds;
+if (callbacks)
+{
+    var wait = Stopwatch.StartNew();
+    while (!sent.IsEmpty && wait.Elapsed < TimeSpan.FromSeconds(30))
+    {
+        await Task.Delay(50);
+    }
+}
+var sorted = latencies.Order().ToArray();
+double? Pct(double[] values, double q) => values.Length == 0 ? null : values[Math.Min(values.Length - 1, (int)(q * values.Length))];
+var result = new Dictionary<string, object?>
+{
+    ["uploads"] = sorted.Length,
+    ["failures"] = failures,
+    ["seconds"] = Math.Round(elapsed, 2),
+    ["uploads_per_s"] = elapsed > 0 ? Math.Round(sorted.Length / elapsed, 1) : 0,
+    ["mb_per_s"] = elapsed > 0 ? Math.Round(sorted.Length * (double)wav.Length / elapsed / 1e6, 1) : 0,
+    ["p50_ms"] = Pct(sorted, 0.50) is { } p50 ? Math.Round(p50, 1) : null,
+    ["p99_ms"] = Pct(sorted, 0.99) is { } p99 ? Math.Round(p99, 1) : null,
+};
+if (callbacks)
+{
+    var delays = callbackDelays.Order().ToArray();
+    result["callbacks"] = delays.Length;
+    result["callbacks_missing"] = sent.Count;
+    result["callback_p50_ms"] = Pct(delays, 0.50) is { } c50 ? Math.Round(c50, 1) : null;
+    result["callback_p99_ms"] = Pct(delays, 0.99) is { } c99 ? Math.Round(c99, 1) : null;
+}
+if (bigGib > 0)
+{
+    // One big upload, streamed from a generator (never held in memory here either).
+    long dataBytes = (long)(bigGib * (1L << 30));
+    var header = Wav(0)[..44];
+    BitConverter.GetBytes((int)Math.Min(int.MaxValue, dataBytes)).CopyTo(header, 40);
+    var content = new StreamContent(new GeneratedStream(header, dataBytes));
+    content.Headers.ContentLength = 44 + dataBytes;
+    var big = Stopwatch.StartNew();
+    using var response = await http.PutAsync(Target(), content);
+    result["big_upload_bytes"] = 44 + dataBytes;
+    result["big_upload_status"] = (int)response.StatusCode;
+    result["big_upload_seconds"] = Math.Round(big.Elapsed.TotalSeconds, 1);
+}
+sampling.Cancel();
+await sampler;
+if (rss.Count > 0)
+{
+    result["server_rss_mib_min"] = Math.Round(rss.Min() / 1024.0, 1);
+    result["server_rss_mib_max"] = Math.Round(rss.Max() / 1024.0, 1);
+    result["server_rss_mib_last"] = Math.Round(rss[^1] / 1024.0, 1);
+}
+Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { WriteIndented = true }));
+if (receiver is not null)
+{
+    await receiver.StopAsync();
+}
+
+sealed class GeneratedStream(byte[] head, long length) : Stream
+{
+    private readonly byte[] _block = RandomNumberGenerator.GetBytes(1 << 20);
+    private long _position;
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        long total = head.Length + length;
+        int n = (int)Math.Min(count, total - _position);
+        int written = 0;
+        while (written < n)
+        {
+            long at = _position + written;
+            if (at < head.Length)
+            {
+                buffer[offset + written++] = head[at];
+                continue;
+            }
+            int inBlock = (int)((at - head.Length) & ((1 << 20) - 1));
+            int take = Math.Min(n - written, (1 << 20) - inBlock);
+            Array.Copy(_block, inBlock, buffer, offset + written, take);
+            written += take;
+        }
+        _position += n;
+        return n;
+    }
+
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => head.Length + length;
+    public override long Position { get => _position; set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
