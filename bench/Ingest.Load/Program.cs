@@ -37,8 +37,10 @@ byte[] Wav(long dataBytes)
 }
 var wav = Wav(60 * 16000);
 
+// Upload end and callback arrival per recording; a callback may arrive before the client has
+// even read the 201, so both sides are kept and paired at the end.
 var sent = new ConcurrentDictionary<string, long>();
-var callbackDelays = new ConcurrentBag<double>();
+var arrived = new ConcurrentDictionary<string, long>();
 string? receiverUrl = null;
 WebApplication? receiver = null;
 if (callbacks)
@@ -51,9 +53,9 @@ if (callbacks)
     {
         long now = Stopwatch.GetTimestamp();
         var form = await context.Request.ReadFormAsync();
-        if (form["RecordingStatus"] == "completed" && sent.TryRemove(form["RecordingSid"].ToString(), out var at))
+        if (form["RecordingStatus"] == "completed")
         {
-            callbackDelays.Add(Stopwatch.GetElapsedTime(at, now).TotalMilliseconds);
+            arrived[form["RecordingSid"].ToString()] = now;
         }
         return Results.Ok();
     });
@@ -112,7 +114,7 @@ double elapsed = clock.Elapsed.TotalSeconds;
 if (callbacks)
 {
     var wait = Stopwatch.StartNew();
-    while (!sent.IsEmpty && wait.Elapsed < TimeSpan.FromSeconds(30))
+    while (sent.Keys.Any(k => !arrived.ContainsKey(k)) && wait.Elapsed < TimeSpan.FromSeconds(30))
     {
         await Task.Delay(50);
     }
@@ -131,9 +133,10 @@ var result = new Dictionary<string, object?>
 };
 if (callbacks)
 {
-    var delays = callbackDelays.Order().ToArray();
+    var delays = sent.Where(p => arrived.ContainsKey(p.Key))
+        .Select(p => Math.Max(0, Stopwatch.GetElapsedTime(p.Value, arrived[p.Key]).TotalMilliseconds)).Order().ToArray();
     result["callbacks"] = delays.Length;
-    result["callbacks_missing"] = sent.Count;
+    result["callbacks_missing"] = sent.Keys.Count(k => !arrived.ContainsKey(k));
     result["callback_p50_ms"] = Pct(delays, 0.50) is { } c50 ? Math.Round(c50, 1) : null;
     result["callback_p99_ms"] = Pct(delays, 0.99) is { } c99 ? Math.Round(c99, 1) : null;
 }

@@ -30,7 +30,7 @@ public sealed class CallbackDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var inFlight = new SemaphoreSlim(16);
+        using var inFlight = new SemaphoreSlim(64);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
@@ -71,25 +71,17 @@ public sealed class CallbackDispatcher(
         await Task.WhenAll(_inFlight.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
     }
 
+    // One statement claims a batch: the rows it moves past the lease are this instance's.
     private async Task<List<Row>> ClaimDueAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         await using var writer = await database.WriterAsync(cancellationToken);
         await using var db = await database.OpenAsync(cancellationToken);
-        var due = await db.QueryAsync<Row>(
-            "SELECT seq, account_sid, recording_sid, url, method, payload, attempts, next_attempt_at, date_created FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= @now ORDER BY seq LIMIT 64",
-            new { now = Dates.Stored(now) });
-        var claimed = new List<Row>();
-        foreach (var row in due)
-        {
-            int won = await db.ExecuteAsync("UPDATE outbox SET next_attempt_at = @lease WHERE seq = @seq AND next_attempt_at = @old AND delivered_at IS NULL",
-                new { lease = Dates.Stored(now + Lease), seq = row.Seq, old = row.NextAttemptAt });
-            if (won == 1)
-            {
-                claimed.Add(row);
-            }
-        }
-        return claimed;
+        return (await db.QueryAsync<Row>("""
+            UPDATE outbox SET next_attempt_at = @lease
+            WHERE seq IN (SELECT seq FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= @now ORDER BY seq LIMIT 64)
+            RETURNING seq, account_sid, recording_sid, url, method, payload, attempts, next_attempt_at, date_created
+            """, new { now = Dates.Stored(now), lease = Dates.Stored(now + Lease) })).OrderBy(r => r.Seq).ToList();
     }
 
     private async Task DeliverAsync(Row row, CancellationToken cancellationToken)
