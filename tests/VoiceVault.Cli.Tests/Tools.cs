@@ -91,21 +91,7 @@ public abstract class CliTest : IDisposable
     {
         var data = new byte[dataBytes];
         new Random(seed).NextBytes(data);
-        using var stream = File.Create(P(name));
-        using var writer = new BinaryWriter(stream);
-        writer.Write("RIFF"u8);
-        writer.Write(36 + dataBytes);
-        writer.Write("WAVEfmt "u8);
-        writer.Write(16);
-        writer.Write((short)1);
-        writer.Write((short)1);
-        writer.Write(8000);
-        writer.Write(16000);
-        writer.Write((short)2);
-        writer.Write((short)16);
-        writer.Write("data"u8);
-        writer.Write(dataBytes);
-        writer.Write(data);
+        File.WriteAllBytes(P(name), VoiceVault.Tests.Shared.TestWav.Build(data));
         return P(name);
     }
 

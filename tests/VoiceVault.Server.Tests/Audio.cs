@@ -17,23 +17,7 @@ internal static class Audio
         {
             mark.CopyTo(data, at);
         }
-        using var stream = new MemoryStream();
-        using var writer = new BinaryWriter(stream);
-        writer.Write("RIFF"u8);
-        writer.Write(36 + dataBytes);
-        writer.Write("WAVEfmt "u8);
-        writer.Write(16);
-        writer.Write((short)1);
-        writer.Write((short)channels);
-        writer.Write(8000);
-        writer.Write(8000 * 2 * channels);
-        writer.Write((short)(2 * channels));
-        writer.Write((short)16);
-        writer.Write("data"u8);
-        writer.Write(dataBytes);
-        writer.Write(data);
-        writer.Flush();
-        return stream.ToArray();
+        return VoiceVault.Tests.Shared.TestWav.Build(data, channels);
     }
 
     /// <summary>Whether any 64-byte run of <paramref name="plaintext"/> occurs in <paramref name="content"/>.</summary>

@@ -20,12 +20,7 @@ public static class AccountEndpoints
             {
                 throw new ApiException(20403, 403, "A subaccount cannot create subaccounts");
             }
-            var form = await context.Request.ReadFormAsync();
-            var name = form["FriendlyName"].ToString();
-            if (name.Length > 64)
-            {
-                throw ApiException.BadParameter("FriendlyName must be at most 64 characters", 20001);
-            }
+            var name = FormFields.FriendlyName(await context.Request.ReadFormAsync()) ?? "";
             var (account, _) = await accounts.CreateAsync(self.Sid, string.IsNullOrEmpty(name) ? $"SubAccount Created at {Dates.Rfc2822(DateTimeOffset.UtcNow)}" : name);
             return Results.Json(Json(account, accounts), statusCode: 201);
         });
@@ -49,12 +44,8 @@ public static class AccountEndpoints
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             var form = await context.Request.ReadFormAsync();
-            string? name = form.TryGetValue("FriendlyName", out var n) ? n.ToString() : null;
+            string? name = FormFields.FriendlyName(form);
             string? status = form.TryGetValue("Status", out var s) ? s.ToString() : null;
-            if (name is { Length: > 64 })
-            {
-                throw ApiException.BadParameter("FriendlyName must be at most 64 characters", 20001);
-            }
             if (status is not null)
             {
                 if (!Statuses.Contains(status))
@@ -77,7 +68,7 @@ public static class AccountEndpoints
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             var form = await context.Request.ReadFormAsync();
-            var (keySid, secret, name, created) = await accounts.CreateApiKeyAsync(account.Sid, form["FriendlyName"].ToString());
+            var (keySid, secret, name, created) = await accounts.CreateApiKeyAsync(account.Sid, FormFields.FriendlyName(form) ?? "");
             var date = Dates.Rfc2822(Dates.Parse(created));
             return Results.Json(new Dictionary<string, object?>
             {

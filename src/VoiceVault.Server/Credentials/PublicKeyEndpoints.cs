@@ -25,11 +25,7 @@ public static class PublicKeyEndpoints
             var owner = form.TryGetValue("AccountSid", out var a) && !string.IsNullOrEmpty(a)
                 ? (await context.AccountInScopeAsync(accounts, a.ToString())).Sid
                 : caller.AccountSid;
-            var name = form["FriendlyName"].ToString();
-            if (name.Length > 64)
-            {
-                throw ApiException.BadParameter("FriendlyName must be at most 64 characters", 20001);
-            }
+            var name = FormFields.FriendlyName(form) ?? "";
             var text = form["PublicKey"].ToString();
             if (string.IsNullOrWhiteSpace(text))
             {
@@ -65,12 +61,7 @@ public static class PublicKeyEndpoints
         api.MapPost("/{sid}", async (string sid, HttpContext context, AccountStore accounts, PublicKeyStore keys) =>
         {
             var key = await InScopeAsync(sid, context, accounts, keys);
-            var form = await context.Request.ReadFormAsync();
-            var name = form["FriendlyName"].ToString();
-            if (name.Length > 64)
-            {
-                throw ApiException.BadParameter("FriendlyName must be at most 64 characters", 20001);
-            }
+            var name = FormFields.FriendlyName(await context.Request.ReadFormAsync()) ?? key.FriendlyName;
             return Results.Json(Json(await keys.RenameAsync(key, name), context));
         });
 
