@@ -102,6 +102,26 @@ public sealed class FailureTests
     }
 
     [Fact]
+    public async Task The_SDK_pages_notifications_newest_first()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        using var rsa = RSA.Create(2048);
+        var keySid = await AddKeyAsync(vault, rsa);
+        await EnableAsync(vault, keySid);
+        await PublicKeyResource.DeleteAsync(pathSid: keySid, client: vault.Twilio());
+        var calls = new List<string>();
+        for (int i = 0; i < 3; i++)
+        {
+            calls.Add(Audio.CallSid());
+            await vault.UploadAsync(vault.AccountSid, vault.AuthToken, calls[^1], Audio.Wav(1));
+        }
+        var notifications = (await NotificationResource.ReadAsync(pageSize: 2, client: vault.Twilio())).ToList();
+        Assert.Equal(Enumerable.Reverse(calls), notifications.Select(n => n.CallSid));
+        Assert.All(notifications, n => Assert.Equal("16104", n.ErrorCode));
+        Assert.Empty(await NotificationResource.ReadAsync(log: 1, client: vault.Twilio()));
+    }
+
+    [Fact]
     public async Task A_failure_while_encrypting_and_storing_deletes_every_byte_and_reports_16104()
     {
         // A real full disk: the media folder on a 1 MiB tmpfs (root can mount one).
