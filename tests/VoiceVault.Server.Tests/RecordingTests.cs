@@ -189,6 +189,20 @@ public sealed class RecordingTests
         Assert.Equal(Enumerable.Reverse(sids.Take(3)), ofCall);
         var callScoped = (await Twilio.Rest.Api.V2010.Account.Call.RecordingResource.ReadAsync(pathCallSid: call, client: vault.Twilio())).Select(r => r.Sid).ToList();
         Assert.Equal(ofCall, callScoped);
+        // Forward and back again through the links of the list envelope.
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        async Task<JsonElement> Get(string uri) => JsonDocument.Parse(await http.GetStringAsync(uri)).RootElement;
+        var first = await Get($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings.json?PageSize=2");
+        var second = await Get(first.GetProperty("next_page_uri").GetString()!);
+        var third = await Get(second.GetProperty("next_page_uri").GetString()!);
+        Assert.Equal(JsonValueKind.Null, third.GetProperty("next_page_uri").ValueKind);
+        Assert.Equal(JsonValueKind.Null, first.GetProperty("previous_page_uri").ValueKind);
+        var back = await Get(second.GetProperty("previous_page_uri").GetString()!);
+        string[] Sids(JsonElement page) => page.GetProperty("recordings").EnumerateArray().Select(r => r.GetProperty("sid").GetString()!).ToArray();
+        Assert.Equal(Sids(first), Sids(back));
+        Assert.Equal(all, Sids(first).Concat(Sids(second)).Concat(Sids(third)));
+        Assert.Equal(JsonValueKind.Null, back.GetProperty("previous_page_uri").ValueKind);
+
         var today = (await RecordingResource.ReadAsync(dateCreated: DateTime.UtcNow.Date, client: vault.Twilio())).Count();
         Assert.Equal(5, today);
         var none = (await RecordingResource.ReadAsync(dateCreatedBefore: DateTime.UtcNow.AddDays(-1), client: vault.Twilio())).Count();

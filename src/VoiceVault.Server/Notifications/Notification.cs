@@ -58,10 +58,19 @@ public static class NotificationEndpoints
             {
                 log = l == "0" ? 0 : l == "1" ? 1 : throw ApiException.BadParameter("Log must be 0 (errors) or 1 (warnings)", 20001);
             }
+            var request = PageRequest.From(query);
             await using var db = await database.OpenAsync();
-            var rows = await db.QueryAsync<Notification>(
-                "SELECT * FROM notifications WHERE account_sid = @account AND (@log IS NULL OR log = @log) ORDER BY seq DESC", new { account = account.Sid, log });
-            var page = Page<Notification>.Of(rows, n => n.Seq, PageRequest.From(query), descending: true);
+            // Only the rows of this page (plus one, to know whether another follows).
+            var rows = (await db.QueryAsync<Notification>($"""
+                SELECT * FROM notifications WHERE account_sid = @account AND (@log IS NULL OR log = @log)
+                  AND (@after IS NULL OR seq < @after) AND (@before IS NULL OR seq > @before)
+                ORDER BY seq {(request.Before is null ? "DESC" : "ASC")} LIMIT @limit
+                """, new { account = account.Sid, log, after = request.After, before = request.Before, limit = request.PageSize + 1 })).AsList();
+            if (request.Before is not null)
+            {
+                rows.Reverse();
+            }
+            var page = Page<Notification>.Of(rows, n => n.Seq, request, descending: true);
             return Results.Json(page.ToV2010("notifications", $"/2010-04-01/Accounts/{account.Sid}/Notifications.json", page.Items.Select(n => (object)n.ToJson())));
         }).WithTags("Notifications");
 

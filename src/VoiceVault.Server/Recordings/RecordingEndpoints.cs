@@ -51,8 +51,8 @@ public static class RecordingEndpoints
             var value = ParseDate(before!, "DateCreated<");
             until = before.ToString().Length == 10 ? value.AddDays(1).AddTicks(-1) : value;
         }
-        var rows = await recordings.ListAsync(account.Sid, callSid, from, until);
-        var page = Page<Recording>.Of(rows, r => r.Seq, PageRequest.From(query), descending: true);
+        var request = PageRequest.From(query);
+        var page = Page<Recording>.Of(await recordings.PageAsync(account.Sid, callSid, from, until, request), r => r.Seq, request, descending: true);
         var path = callSid is not null && context.Request.Path.Value!.Contains("/Calls/", StringComparison.Ordinal)
             ? $"/2010-04-01/Accounts/{account.Sid}/Calls/{callSid}/Recordings.json"
             : $"/2010-04-01/Accounts/{account.Sid}/Recordings.json";

@@ -82,15 +82,30 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
         return await db.QuerySingleOrDefaultAsync<Recording>("SELECT * FROM recordings WHERE account_sid = @accountSid AND sid = @sid", new { accountSid, sid });
     }
 
-    /// <summary>Recordings of an account, newest first, by call and by creation time (inclusive bounds, UTC).</summary>
-    public async Task<IReadOnlyList<Recording>> ListAsync(string accountSid, string? callSid, DateTimeOffset? from, DateTimeOffset? until)
+    /// <summary>
+    /// One page of an account's recordings, newest first, by call and by creation time (inclusive
+    /// bounds, UTC): the rows the page needs plus one to tell whether another page follows, never
+    /// the whole list.
+    /// </summary>
+    public async Task<IReadOnlyList<Recording>> PageAsync(string accountSid, string? callSid, DateTimeOffset? from, DateTimeOffset? until, PageRequest page)
     {
         await using var db = await database.OpenAsync();
-        return (await db.QueryAsync<Recording>("""
+        var backwards = page.Before is not null;
+        var rows = (await db.QueryAsync<Recording>($"""
             SELECT * FROM recordings WHERE account_sid = @accountSid AND (@callSid IS NULL OR call_sid = @callSid)
               AND (@from IS NULL OR date_created >= @from) AND (@until IS NULL OR date_created <= @until)
-            ORDER BY seq DESC
-            """, new { accountSid, callSid, from = from is { } f ? Dates.Stored(f) : null, until = until is { } u ? Dates.Stored(u) : null })).AsList();
+              AND (@after IS NULL OR seq < @after) AND (@before IS NULL OR seq > @before)
+            ORDER BY seq {(backwards ? "ASC" : "DESC")} LIMIT @limit
+            """, new
+        {
+            accountSid, callSid, from = from is { } f ? Dates.Stored(f) : null, until = until is { } u ? Dates.Stored(u) : null,
+            after = page.After, before = page.Before, limit = page.PageSize + 1,
+        })).AsList();
+        if (backwards)
+        {
+            rows.Reverse();
+        }
+        return rows;
     }
 
     public async Task DeleteAsync(Recording recording)
