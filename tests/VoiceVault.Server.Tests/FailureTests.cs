@@ -183,7 +183,8 @@ public sealed class FailureTests
             List<CallbackReceiver.Received> callbacks;
             try
             {
-                callbacks = await receiver.WaitForAsync(1);
+                // A callback the stopping process had claimed comes back when its 30 s lease ends.
+                callbacks = await receiver.WaitForAsync(1, TimeSpan.FromSeconds(45));
             }
             catch (Exception)
             {
