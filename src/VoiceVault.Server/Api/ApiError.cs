@@ -24,7 +24,8 @@ public sealed class ApiException(int code, int status, string message) : Excepti
 
     public static ApiException NotFound(string what) => new(20404, 404, $"The requested resource {what} was not found");
 
-    public static ApiException BadParameter(string message, int code = 21000 + 200) => new(code, 400, message);
+    /// <summary>400 with Twilio's "invalid parameter" code 20001, or a more specific 21xxx one.</summary>
+    public static ApiException BadParameter(string message, int code = 20001) => new(code, 400, message);
 
     public static ApiException Unauthenticated() => new(20003, 401, "Authenticate");
 }

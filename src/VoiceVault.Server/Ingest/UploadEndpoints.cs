@@ -100,9 +100,9 @@ public static class UploadEndpoints
         }).WithTags("Ingest");
     }
 
+    // The body broke (over the size limit, connection reset, client gone): not an encryption failure.
     private static bool IsClientSide(Exception e, HttpContext context) =>
-        e is BadHttpRequestException || context.RequestAborted.IsCancellationRequested ||
-        (e is IOException && e.InnerException is null && context.RequestAborted.IsCancellationRequested) || e is Microsoft.AspNetCore.Connections.ConnectionResetException;
+        e is BadHttpRequestException or Microsoft.AspNetCore.Connections.ConnectionResetException || context.RequestAborted.IsCancellationRequested;
 }
 
 /// <summary>The Recording* parameters shared by both ingest paths.</summary>

@@ -88,6 +88,8 @@ public sealed class CallbackDispatcher(
     {
         string? error;
         var clockStart = Stopwatch.GetTimestamp();
+        var parameters = StatusCallback.Decode(row.Payload);
+        var status = parameters.FirstOrDefault(p => p.Key == "RecordingStatus").Value ?? "?";
         try
         {
             var account = await accounts.FindAsync(row.AccountSid);
@@ -97,7 +99,6 @@ public sealed class CallbackDispatcher(
             }
             else
             {
-                var parameters = StatusCallback.Decode(row.Payload);
                 using var request = Build(row, parameters, accounts.TokenOf(account));
                 using var http = httpClients.CreateClient(nameof(CallbackDispatcher));
                 using var response = await http.SendAsync(request, cancellationToken);
@@ -125,7 +126,7 @@ public sealed class CallbackDispatcher(
         {
             await db.ExecuteAsync("UPDATE outbox SET delivered_at = @now, attempts = attempts + 1, last_error = NULL WHERE seq = @seq", new { now = Dates.Stored(now), seq = row.Seq });
             log.LogInformation("Delivered {Status} callback of {RecordingSid} in {Ms} ms after {Attempts} attempt(s)",
-                StatusOf(row), row.RecordingSid, Stopwatch.GetElapsedTime(clockStart).TotalMilliseconds, row.Attempts + 1);
+                status, row.RecordingSid, Stopwatch.GetElapsedTime(clockStart).TotalMilliseconds, row.Attempts + 1);
             return;
         }
         var attempts = row.Attempts + 1;
@@ -156,8 +157,6 @@ public sealed class CallbackDispatcher(
         request.Headers.UserAgent.ParseAdd("VoiceVault/0.1");
         return request;
     }
-
-    private static string StatusOf(Row row) => StatusCallback.Decode(row.Payload).FirstOrDefault(p => p.Key == "RecordingStatus").Value ?? "?";
 
     private static string SafeHost(string url) => Uri.TryCreate(url, UriKind.Absolute, out var uri) ? uri.Host + ":" + uri.Port : "(invalid url)";
 }
