@@ -1,6 +1,7 @@
 // The floor for "receive and store": each PUT body goes to a new file, is fsynced, and answered 201.
 // No auth, no encryption, no metadata — what the vault's upload path is measured against.
-var builder = WebApplication.CreateBuilder(args);
+// No config file watcher: it would watch the content root, data folder included, as in the vault.
+var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
 builder.Logging.ClearProviders();
 builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = 8L << 30);
 var app = builder.Build();

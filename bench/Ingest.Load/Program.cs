@@ -8,8 +8,11 @@ using System.Text.Json;
 // Load generator for the upload benchmark: N concurrent clients PUT the same 1-minute mono WAV
 // (960 KB) for a fixed time; reports uploads/s, MB/s and request latency percentiles, and — when
 // --callbacks is on — receives the vault's status callbacks and measures the time from each
-// upload's 201 to its completed callback arriving, plus the server's RSS over time.
-//   Ingest.Load --url URL [--user AC --password TOKEN] [--clients 32] [--seconds 60] [--callbacks] [--pid PID] [--big-gib 0]
+// upload's 201 to its completed callback arriving, plus the server's RSS over time. The first
+// --warmup seconds run the same load unmeasured (the JIT and the caches settle). With --metrics,
+// the server's /metrics is read at the start and end of the measured window: its CPU seconds and
+// its own histogram of "state change → callback leaving the server".
+//   Ingest.Load --url URL [--user AC --password TOKEN] [--clients 32] [--seconds 60] [--warmup 0] [--callbacks] [--metrics] [--pid PID] [--big-gib 0]
 var opts = new Dictionary<string, string>();
 for (int i = 0; i < args.Length; i++)
 {
@@ -21,6 +24,8 @@ for (int i = 0; i < args.Length; i++)
 var url = opts["url"].TrimEnd('/');
 int clients = int.Parse(opts.GetValueOrDefault("clients", "32"));
 int seconds = int.Parse(opts.GetValueOrDefault("seconds", "60"));
+int warmup = int.Parse(opts.GetValueOrDefault("warmup", "0"));
+bool scrape = opts.ContainsKey("metrics");
 bool callbacks = opts.ContainsKey("callbacks");
 int? pid = opts.TryGetValue("pid", out var p) ? int.Parse(p) : null;
 double bigGib = double.Parse(opts.GetValueOrDefault("big-gib", "0"), System.Globalization.CultureInfo.InvariantCulture);
@@ -45,7 +50,8 @@ string? receiverUrl = null;
 WebApplication? receiver = null;
 if (callbacks)
 {
-    var builder = WebApplication.CreateBuilder();
+    // No config file watcher: it would watch the working directory, the servers' data folders included.
+    var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false"]);
     builder.Logging.ClearProviders();
     builder.WebHost.UseUrls("http://127.0.0.1:0");
     receiver = builder.Build();
@@ -89,7 +95,16 @@ var sampler = Task.Run(async () =>
 var latencies = new ConcurrentBag<double>();
 long failures = 0;
 var clock = Stopwatch.StartNew();
-var deadline = TimeSpan.FromSeconds(seconds);
+var from = TimeSpan.FromSeconds(warmup);
+var deadline = from + TimeSpan.FromSeconds(seconds);
+Dictionary<string, double>? before = null;
+double cpuBefore = 0;
+var windowStart = clients > 0 ? Task.Run(async () =>
+{
+    await Task.Delay(from);
+    cpuBefore = CpuSeconds(pid);
+    before = scrape ? await ScrapeAsync() : null;
+}) : Task.CompletedTask;
 await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
 {
     while (clock.Elapsed < deadline)
@@ -98,6 +113,11 @@ await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         using var response = await http.PutAsync(Target(), new ByteArrayContent(wav));
         var body = await response.Content.ReadAsStringAsync();
         long end = Stopwatch.GetTimestamp();
+        var at = clock.Elapsed;
+        if (at < from || at > deadline)
+        {
+            continue;
+        }
         if ((int)response.StatusCode != 201)
         {
             Interlocked.Increment(ref failures);
@@ -110,7 +130,10 @@ await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
         }
     }
 })));
-double elapsed = clock.Elapsed.TotalSeconds;
+await windowStart;
+double elapsed = Math.Max(0, clock.Elapsed.TotalSeconds - warmup);
+double cpuUsed = CpuSeconds(pid) - cpuBefore;
+var after = scrape && clients > 0 ? await ScrapeAsync() : null;
 if (callbacks)
 {
     var wait = Stopwatch.StartNew();
@@ -140,6 +163,38 @@ if (callbacks)
     result["callback_p50_ms"] = Pct(delays, 0.50) is { } c50 ? Math.Round(c50, 1) : null;
     result["callback_p99_ms"] = Pct(delays, 0.99) is { } c99 ? Math.Round(c99, 1) : null;
 }
+if (pid is not null && clients > 0)
+{
+    result["server_cpu_seconds"] = Math.Round(cpuUsed, 2);
+    result["server_cpu_ms_per_upload"] = sorted.Length > 0 ? Math.Round(1000 * cpuUsed / sorted.Length, 2) : null;
+}
+if (before is not null && after is not null)
+{
+    // The server's own view: how its callback queue histogram changed over the window.
+    var bounds = after.Keys.Where(k => k.StartsWith("voicevault_callback_queue_seconds_bucket{le=\"", StringComparison.Ordinal))
+        .Select(k => (Key: k, Le: k[(k.IndexOf('"') + 1)..k.LastIndexOf('"')])).Where(b => b.Le != "+Inf")
+        .Select(b => (Le: double.Parse(b.Le, System.Globalization.CultureInfo.InvariantCulture), Count: after[b.Key] - before.GetValueOrDefault(b.Key)))
+        .OrderBy(b => b.Le).ToArray();
+    const string total = "voicevault_callback_queue_seconds_count";
+    double n = after[total] - before.GetValueOrDefault(total);
+    double? Quantile(double q)
+    {
+        // Linear inside the bucket that holds the q-th observation, as Prometheus' histogram_quantile.
+        double rank = q * n, lower = 0, below = 0;
+        foreach (var (le, count) in bounds)
+        {
+            if (count >= rank)
+            {
+                return count == below ? le : lower + (le - lower) * (rank - below) / (count - below);
+            }
+            (lower, below) = (le, count);
+        }
+        return null;
+    }
+    result["server_callbacks"] = n;
+    result["server_callback_queue_p50_ms"] = Quantile(0.50) is { } q50 ? Math.Round(q50 * 1000, 1) : null;
+    result["server_callback_queue_p99_ms"] = Quantile(0.99) is { } q99 ? Math.Round(q99 * 1000, 1) : null;
+}
 if (bigGib > 0)
 {
     // One big upload, streamed from a generator (never held in memory here either).
@@ -166,6 +221,27 @@ Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { W
 if (receiver is not null)
 {
     await receiver.StopAsync();
+}
+
+// utime + stime of the process, in seconds (fields 14 and 15 of /proc/PID/stat, in clock ticks of 1/100 s).
+static double CpuSeconds(int? pid)
+{
+    if (pid is null)
+    {
+        return 0;
+    }
+    var stat = File.ReadAllText($"/proc/{pid}/stat");
+    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+    return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
+}
+
+async Task<Dictionary<string, double>> ScrapeAsync()
+{
+    using var plain = new HttpClient();
+    var text = await plain.GetStringAsync($"{url}/metrics");
+    return text.Split('\n').Where(l => l.Length > 0 && l[0] != '#')
+        .Select(l => (Name: l[..l.LastIndexOf(' ')], Value: double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)))
+        .ToDictionary(p => p.Name, p => p.Value);
 }
 
 sealed class GeneratedStream(byte[] head, long length) : Stream

@@ -5,6 +5,7 @@ using VoiceVault.Server.Api;
 using VoiceVault.Server.Credentials;
 using VoiceVault.Server.Ingest;
 using VoiceVault.Server.Notifications;
+using VoiceVault.Server.Operations;
 using VoiceVault.Server.Recordings;
 using VoiceVault.Server.Storage;
 using VoiceVault.Server.Webhooks;
@@ -16,7 +17,10 @@ public static class VaultApp
 {
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(args);
+        // No configuration file watcher: it watches the content root recursively, which holds
+        // ./data by default, and would wake on every media write (measured: ~5 % of the CPU at
+        // 100 uploads/s). Configuration is read once at start; restart to change it.
+        var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
         {
             builder.WebHost.UseUrls("http://127.0.0.1:5080");
@@ -41,6 +45,7 @@ public static class VaultApp
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton<VaultMetrics>();
         builder.Services.AddSingleton(MasterKey.Load(options));
         builder.Services.AddSingleton<IVaultDatabase, SqliteVaultDatabase>();
         builder.Services.AddSingleton<IMediaStore, FileMediaStore>();
@@ -58,6 +63,7 @@ public static class VaultApp
         app.UseMiddleware<ApiErrorMiddleware>();
         app.UseMiddleware<BasicAuthMiddleware>();
         app.MapGet("/healthz", () => Results.Json(new Dictionary<string, object?> { ["status"] = "ok" })).ExcludeFromDescription();
+        app.MapGet("/metrics", (VaultMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4")).ExcludeFromDescription();
         app.MapOpenApi("/openapi/v1.json");
         app.MapAccountEndpoints();
         app.MapPublicKeyEndpoints();

@@ -3,6 +3,7 @@ using VoiceVault.Crypto;
 using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Credentials;
+using VoiceVault.Server.Operations;
 using VoiceVault.Server.Recordings;
 using VoiceVault.Server.Storage;
 using VoiceVault.Server.Webhooks;
@@ -22,7 +23,7 @@ public static class UploadEndpoints
     {
         app.MapPut("/v1/Ingest/Calls/{callSid}/Recording", async (string callSid, HttpContext context, AccountStore accounts,
             EncryptionSettingStore settings, PublicKeyStore keys, RecordingStore recordings, IMediaStore media, MasterKey masterKey,
-            VaultOptions options, ILoggerFactory logs) =>
+            VaultOptions options, VaultMetrics metrics, ILoggerFactory logs) =>
         {
             var log = logs.CreateLogger("VoiceVault.Ingest.Upload");
             var account = (await accounts.FindAsync(context.Caller().AccountSid))!;
@@ -49,6 +50,7 @@ public static class UploadEndpoints
                 CryptographicOperations.ZeroMemory(head);
                 log.LogWarning("Recording {RecordingSid} failed: no usable encryption key (16104)", recording.Sid);
                 recording = await recordings.EndWithoutMediaAsync(recording, "failed", 16104, plan.FailureReason);
+                metrics.Uploads.Add(1, "failed");
                 return Results.Json(recording.ToJson(options), statusCode: 201);
             }
 
@@ -81,6 +83,7 @@ public static class UploadEndpoints
                     await media.DeleteAsync(mediaKey);
                     log.LogWarning("Upload of {RecordingSid} did not complete ({Reason}); recording is absent", recording.Sid, e.GetType().Name);
                     await recordings.EndWithoutMediaAsync(recording, "absent", null, null);
+                    metrics.Uploads.Add(1, "absent");
                     throw;
                 }
                 catch (Exception e)
@@ -89,12 +92,15 @@ public static class UploadEndpoints
                     await media.DeleteAsync(mediaKey);
                     log.LogError("Recording {RecordingSid} could not be encrypted and stored ({Reason}); its bytes were deleted (16104)", recording.Sid, e.GetType().Name);
                     recording = await recordings.EndWithoutMediaAsync(recording, "failed", 16104, $"The recording could not be encrypted and stored ({e.GetType().Name}); its bytes were deleted.");
+                    metrics.Uploads.Add(1, "failed");
                     return Results.Json(recording.ToJson(options), statusCode: 201);
                 }
                 recording = await recordings.CompleteAsync(recording, new RecordingStore.StoredMedia(
                     mediaKey, total + RecordingFormat.TagSize, wav.Channels, wav.DurationSeconds(total),
                     plan.CustomerKey ? "customer" : "server", plan.PublicKeySid, wrapped, iv, sealedCek), plan.Warning);
             }
+            metrics.Uploads.Add(1, "completed");
+            metrics.UploadBytes.Add(total);
             log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Bytes} bytes, {Mode} key", recording.Sid, callSid, total, recording.KeyMode);
             return Results.Json(recording.ToJson(options), statusCode: 201);
         }).WithTags("Ingest");

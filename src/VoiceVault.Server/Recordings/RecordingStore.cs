@@ -23,9 +23,12 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
             VALUES (@sid, @AccountSid, @CallSid, @status, @Channels, @Source, @Track, @now, @CallbackUrl, @CallbackMethod, @CallbackEvents, @now, @now)
             """, new { sid, spec.AccountSid, spec.CallSid, status, spec.Channels, spec.Source, spec.Track, now, spec.CallbackUrl, spec.CallbackMethod, spec.CallbackEvents }, tx);
         var recording = (await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid }, tx));
-        await StatusCallback.QueueAsync(db, tx, recording, options, clock.GetUtcNow());
+        var queued = await StatusCallback.QueueAsync(db, tx, recording, options, clock.GetUtcNow());
         await tx.CommitAsync();
-        dispatcher.Wake();
+        if (queued is not null)
+        {
+            dispatcher.Send(queued);
+        }
         return recording;
     }
 
@@ -47,9 +50,12 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
             await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, w.Code, Notification.Warning, w.Message, now);
         }
         var updated = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
-        await StatusCallback.QueueAsync(db, tx, updated, options, now);
+        var queued = await StatusCallback.QueueAsync(db, tx, updated, options, now);
         await tx.CommitAsync();
-        dispatcher.Wake();
+        if (queued is not null)
+        {
+            dispatcher.Send(queued);
+        }
         return updated;
     }
 
@@ -70,9 +76,12 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
             await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, code, Notification.Error, notification, now);
         }
         var updated = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
-        await StatusCallback.QueueAsync(db, tx, updated, options, now);
+        var queued = await StatusCallback.QueueAsync(db, tx, updated, options, now);
         await tx.CommitAsync();
-        dispatcher.Wake();
+        if (queued is not null)
+        {
+            dispatcher.Send(queued);
+        }
         return updated;
     }
 

@@ -1,17 +1,30 @@
 using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using VoiceVault.Server.Operations;
 
 namespace VoiceVault.Server.Storage;
 
-/// <summary>The embedded default: one SQLite file in the data folder, in WAL mode.</summary>
-public sealed class SqliteVaultDatabase : IVaultDatabase
+/// <summary>
+/// The embedded default: one SQLite file in the data folder, in WAL mode. Commits never checkpoint:
+/// a background timer does, on its own connection, so that the checkpoint's fsync (slow while media
+/// is being written) does not hold up the one writer.
+/// </summary>
+public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
 {
     private readonly string _connectionString;
     private readonly SemaphoreSlim _writer = new(1, 1);
+    private readonly Timer _checkpoints;
+    private int _checkpointing;
 
-    public SqliteVaultDatabase(VaultOptions options)
+    private readonly VaultMetrics.Histogram _waits;
+    private readonly VaultMetrics.Histogram _holds;
+
+    public SqliteVaultDatabase(VaultOptions options, VaultMetrics metrics)
     {
+        double[] bounds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
+        _waits = metrics.Add(new VaultMetrics.Histogram("voicevault_db_writer_wait_seconds", "Time spent waiting for the database's single writer.", bounds));
+        _holds = metrics.Add(new VaultMetrics.Histogram("voicevault_db_writer_hold_seconds", "Time the single writer was held per write.", bounds));
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path.Combine(options.DataDir, "vault.db"),
@@ -23,6 +36,35 @@ public sealed class SqliteVaultDatabase : IVaultDatabase
         connection.Open();
         connection.Execute("PRAGMA journal_mode=WAL;");
         connection.Execute(Schema);
+        _checkpoints = new Timer(_ => Checkpoint(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    private void Checkpoint()
+    {
+        if (Interlocked.Exchange(ref _checkpointing, 1) == 1)
+        {
+            return;
+        }
+        try
+        {
+            using var connection = new SqliteConnection(_connectionString);
+            connection.Open();
+            connection.Execute("PRAGMA wal_checkpoint(PASSIVE);");
+        }
+        catch (SqliteException)
+        {
+            // Busy or shutting down: the next tick checkpoints what this one could not.
+        }
+        finally
+        {
+            Volatile.Write(ref _checkpointing, 0);
+        }
+    }
+
+    public void Dispose()
+    {
+        _checkpoints.Dispose();
+        Checkpoint();
     }
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
@@ -31,24 +73,28 @@ public sealed class SqliteVaultDatabase : IVaultDatabase
         await connection.OpenAsync(cancellationToken);
         // WAL with synchronous=NORMAL: a commit is durable once the WAL is synced at checkpoint; a
         // power cut can lose the last transactions but never corrupts the database.
-        await connection.ExecuteAsync("PRAGMA synchronous=NORMAL;");
+        await connection.ExecuteAsync("PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0;");
         return connection;
     }
 
     public async Task<IAsyncDisposable> WriterAsync(CancellationToken cancellationToken = default)
     {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
         await _writer.WaitAsync(cancellationToken);
-        return new Release(_writer);
+        _waits.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(start));
+        return new Release(_writer, _holds);
     }
 
-    private sealed class Release(SemaphoreSlim gate) : IAsyncDisposable
+    private sealed class Release(SemaphoreSlim gate, VaultMetrics.Histogram holds) : IAsyncDisposable
     {
+        private readonly long _since = System.Diagnostics.Stopwatch.GetTimestamp();
         private int _released;
 
         public ValueTask DisposeAsync()
         {
             if (Interlocked.Exchange(ref _released, 1) == 0)
             {
+                holds.Observe(System.Diagnostics.Stopwatch.GetElapsedTime(_since));
                 gate.Release();
             }
             return ValueTask.CompletedTask;

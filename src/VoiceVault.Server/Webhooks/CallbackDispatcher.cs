@@ -1,7 +1,9 @@
 using System.Diagnostics;
+using System.Threading.Channels;
 using Dapper;
 using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
+using VoiceVault.Server.Operations;
 using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Webhooks;
@@ -9,33 +11,58 @@ namespace VoiceVault.Server.Webhooks;
 /// <summary>
 /// Delivers the outbox: at least once, signed, retried with exponential backoff (capped), never on
 /// the ingest path. A row is claimed by moving its next attempt past a lease, so several instances
-/// can share one outbox; rows left by a crash are simply due again after their lease.
+/// can share one outbox; rows left by a crash are simply due again after their lease. Successful
+/// deliveries are marked in batches (one write for all that finished meanwhile): a crash between
+/// delivery and mark sends that callback again, which at-least-once allows.
 /// </summary>
 public sealed class CallbackDispatcher(
-    IVaultDatabase database, AccountStore accounts, TimeProvider clock, ILogger<CallbackDispatcher> log, IHttpClientFactory httpClients) : BackgroundService
+    IVaultDatabase database, AccountStore accounts, TimeProvider clock, ILogger<CallbackDispatcher> log, IHttpClientFactory httpClients,
+    VaultMetrics metrics) : BackgroundService
 {
-    private static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+    internal static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromHours(24);
+    private static readonly TimeSpan TokenCacheFor = TimeSpan.FromSeconds(10);
     private readonly SemaphoreSlim _wake = new(0);
+    private int _wakePending;
+    private readonly Channel<OutboxRow> _fresh = Channel.CreateUnbounded<OutboxRow>(new UnboundedChannelOptions { SingleReader = true });
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Task> _inFlight = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string? Token, long Until)> _tokens = new(StringComparer.Ordinal);
+    private readonly Channel<long> _delivered = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
+    private Task? _marking;
 
     /// <summary>Set by tests and operators: the first retry delay (doubles each attempt, capped at 5 min).</summary>
     public TimeSpan FirstRetry { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Tells the dispatcher that new rows are due, so it does not wait for its next poll.</summary>
-    public void Wake() => _wake.Release();
+    /// <summary>
+    /// Delivers a row this instance has just committed (born leased to it), without a claim round
+    /// trip: the callback leaves as soon as the state change is durable.
+    /// </summary>
+    public void Send(OutboxRow row)
+    {
+        _fresh.Writer.TryWrite(row);
+        Wake();
+    }
 
-    private sealed record Row(long Seq, string AccountSid, string RecordingSid, string Url, string Method, string Payload, long Attempts, string NextAttemptAt, string DateCreated);
+    /// <summary>Tells the dispatcher that new rows are due, so it does not wait for its next poll; wakes coalesce.</summary>
+    public void Wake()
+    {
+        if (Interlocked.Exchange(ref _wakePending, 1) == 0)
+        {
+            _wake.Release();
+        }
+    }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var inFlight = new SemaphoreSlim(64);
+        _marking = Task.Run(MarkDeliveredAsync, CancellationToken.None);
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                foreach (var row in await ClaimDueAsync(stoppingToken))
+                Volatile.Write(ref _wakePending, 0);
+                foreach (var row in await TakeAsync(stoppingToken))
                 {
                     await inFlight.WaitAsync(stoppingToken);
                     _inFlight[row.Seq] = Task.Run(async () =>
@@ -60,7 +87,10 @@ public sealed class CallbackDispatcher(
             {
                 log.LogError(e, "Callback outbox scan failed; retrying");
             }
-            await _wake.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            if (!_fresh.Reader.TryPeek(out _))
+            {
+                await _wake.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
         }
     }
 
@@ -69,22 +99,105 @@ public sealed class CallbackDispatcher(
     {
         await base.StopAsync(cancellationToken);
         await Task.WhenAll(_inFlight.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        // Rows committed but not yet sent go back to the outbox at once, not at the end of their lease.
+        var unsent = new List<long>();
+        while (_fresh.Reader.TryRead(out var row))
+        {
+            unsent.Add(row.Seq);
+        }
+        if (unsent.Count > 0)
+        {
+            await using var writer = await database.WriterAsync(CancellationToken.None);
+            await using var db = await database.OpenAsync(CancellationToken.None);
+            await db.ExecuteAsync("UPDATE outbox SET next_attempt_at = @now WHERE seq IN @unsent AND delivered_at IS NULL",
+                new { now = Dates.Stored(clock.GetUtcNow()), unsent });
+        }
+        _delivered.Writer.TryComplete();
+        if (_marking is not null)
+        {
+            await _marking.WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
+        }
+    }
+
+    // One write marks every delivery that finished since the last one.
+    private async Task MarkDeliveredAsync()
+    {
+        var batch = new List<long>();
+        while (await _delivered.Reader.WaitToReadAsync())
+        {
+            while (batch.Count < 500 && _delivered.Reader.TryRead(out var seq))
+            {
+                batch.Add(seq);
+            }
+            try
+            {
+                await using var writer = await database.WriterAsync();
+                await using var db = await database.OpenAsync();
+                await db.ExecuteAsync("UPDATE outbox SET delivered_at = @now, attempts = attempts + 1, last_error = NULL WHERE seq IN @batch",
+                    new { now = Dates.Stored(clock.GetUtcNow()), batch });
+                batch.Clear();
+            }
+            catch (Exception e)
+            {
+                // Kept for the next round; meanwhile the rows' leases keep them from being sent again.
+                log.LogError(e, "Marking {Count} delivered callbacks failed; retrying", batch.Count);
+                await Task.Delay(TimeSpan.FromSeconds(1));
+            }
+        }
+    }
+
+    private async Task<string?> TokenAsync(string accountSid)
+    {
+        long now = Environment.TickCount64;
+        if (_tokens.TryGetValue(accountSid, out var cached) && cached.Until > now)
+        {
+            return cached.Token;
+        }
+        var account = await accounts.FindAsync(accountSid);
+        var token = account is null ? null : accounts.TokenOf(account);
+        _tokens[accountSid] = (token, now + (long)TokenCacheFor.TotalMilliseconds);
+        return token;
+    }
+
+    // Rows this instance committed go first, with no database round trip; then, at most once a
+    // second or when woken without fresh rows, the ones due (retries, leases run out after a crash).
+    private long _lastScan;
+
+    private async Task<List<OutboxRow>> TakeAsync(CancellationToken cancellationToken)
+    {
+        var rows = new List<OutboxRow>();
+        var stale = Dates.Stored(clock.GetUtcNow() - Lease / 2);
+        while (rows.Count < 64 && _fresh.Reader.TryRead(out var row))
+        {
+            // Left waiting half a lease: the scan (here or elsewhere) will take it when the lease ends.
+            if (string.CompareOrdinal(row.DateCreated, stale) > 0)
+            {
+                rows.Add(row);
+            }
+        }
+        if (rows.Count > 0 && Environment.TickCount64 - _lastScan < 1000)
+        {
+            return rows;
+        }
+        _lastScan = Environment.TickCount64;
+        rows.AddRange(await ClaimDueAsync(cancellationToken));
+        return rows;
     }
 
     // One statement claims a batch: the rows it moves past the lease are this instance's.
-    private async Task<List<Row>> ClaimDueAsync(CancellationToken cancellationToken)
+    private async Task<List<OutboxRow>> ClaimDueAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
         await using var writer = await database.WriterAsync(cancellationToken);
         await using var db = await database.OpenAsync(cancellationToken);
-        return (await db.QueryAsync<Row>("""
+        return (await db.QueryAsync<OutboxRow>("""
             UPDATE outbox SET next_attempt_at = @lease
             WHERE seq IN (SELECT seq FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= @now ORDER BY seq LIMIT 64)
             RETURNING seq, account_sid, recording_sid, url, method, payload, attempts, next_attempt_at, date_created
             """, new { now = Dates.Stored(now), lease = Dates.Stored(now + Lease) })).OrderBy(r => r.Seq).ToList();
     }
 
-    private async Task DeliverAsync(Row row, CancellationToken cancellationToken)
+    private async Task DeliverAsync(OutboxRow row, CancellationToken cancellationToken)
     {
         string? error;
         var clockStart = Stopwatch.GetTimestamp();
@@ -92,15 +205,19 @@ public sealed class CallbackDispatcher(
         var status = parameters.FirstOrDefault(p => p.Key == "RecordingStatus").Value ?? "?";
         try
         {
-            var account = await accounts.FindAsync(row.AccountSid);
-            if (account is null)
+            var token = await TokenAsync(row.AccountSid);
+            if (token is null)
             {
                 error = "the account no longer exists";
             }
             else
             {
-                using var request = Build(row, parameters, accounts.TokenOf(account));
+                using var request = Build(row, parameters, token);
                 using var http = httpClients.CreateClient(nameof(CallbackDispatcher));
+                if (row.Attempts == 0)
+                {
+                    metrics.CallbackQueueSeconds.Observe(clock.GetUtcNow() - Dates.Parse(row.DateCreated));
+                }
                 using var response = await http.SendAsync(request, cancellationToken);
                 error = response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
             }
@@ -119,16 +236,17 @@ public sealed class CallbackDispatcher(
             // Whatever went wrong, the attempt is recorded and the row retried: never left leased.
             error = e is TaskCanceledException ? "timed out" : $"{e.GetType().Name}: {e.Message}";
         }
-        var now = clock.GetUtcNow();
-        await using var writer = await database.WriterAsync(CancellationToken.None);
-        await using var db = await database.OpenAsync(CancellationToken.None);
+        metrics.CallbackDeliveries.Add(1, error is null ? "delivered" : "failed");
         if (error is null)
         {
-            await db.ExecuteAsync("UPDATE outbox SET delivered_at = @now, attempts = attempts + 1, last_error = NULL WHERE seq = @seq", new { now = Dates.Stored(now), seq = row.Seq });
+            _delivered.Writer.TryWrite(row.Seq);
             log.LogInformation("Delivered {Status} callback of {RecordingSid} in {Ms} ms after {Attempts} attempt(s)",
                 status, row.RecordingSid, Stopwatch.GetElapsedTime(clockStart).TotalMilliseconds, row.Attempts + 1);
             return;
         }
+        var now = clock.GetUtcNow();
+        await using var writer = await database.WriterAsync(CancellationToken.None);
+        await using var db = await database.OpenAsync(CancellationToken.None);
         var attempts = row.Attempts + 1;
         var delay = TimeSpan.FromTicks(Math.Min(MaxDelay.Ticks, FirstRetry.Ticks * (1L << (int)Math.Min(attempts - 1, 20))));
         bool giveUp = now - Dates.Parse(row.DateCreated) > GiveUpAfter;
@@ -138,7 +256,7 @@ public sealed class CallbackDispatcher(
             row.RecordingSid, SafeHost(row.Url), error, attempts, giveUp ? "giving up after 24 h" : $"retrying in {delay.TotalSeconds:0.#} s");
     }
 
-    private static HttpRequestMessage Build(Row row, List<KeyValuePair<string, string>> parameters, string token)
+    private static HttpRequestMessage Build(OutboxRow row, List<KeyValuePair<string, string>> parameters, string token)
     {
         HttpRequestMessage request;
         string signature;

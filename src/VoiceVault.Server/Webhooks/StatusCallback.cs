@@ -11,16 +11,24 @@ namespace VoiceVault.Server.Webhooks;
 /// Recording status callbacks (SPEC §8): the parameters, the outbox row written in the same
 /// transaction as the state change, and Twilio's request signature.
 /// </summary>
+/// <summary>One callback in the outbox, as claimed for delivery.</summary>
+public sealed record OutboxRow(long Seq, string AccountSid, string RecordingSid, string Url, string Method, string Payload, long Attempts, string NextAttemptAt, string DateCreated);
+
 public static class StatusCallback
 {
     public static readonly string[] Events = ["in-progress", "completed", "absent", "failed"];
 
-    /// <summary>Queues the callback for <paramref name="recording"/>'s current status, if it subscribed to it.</summary>
-    public static async Task QueueAsync(DbConnection db, DbTransaction tx, Recording recording, VaultOptions options, DateTimeOffset now)
+    /// <summary>
+    /// Queues the callback for <paramref name="recording"/>'s current status, if it subscribed to
+    /// it. The row is born leased to this instance: after the commit, hand it to
+    /// <see cref="CallbackDispatcher.Send"/>; if this process dies first, the lease runs out and any
+    /// instance delivers it.
+    /// </summary>
+    public static async Task<OutboxRow?> QueueAsync(DbConnection db, DbTransaction tx, Recording recording, VaultOptions options, DateTimeOffset now)
     {
         if (recording.CallbackUrl is null || !recording.CallbackEvents.Split(' ').Contains(recording.Status))
         {
-            return;
+            return null;
         }
         var parameters = new SortedDictionary<string, string>(StringComparer.Ordinal)
         {
@@ -40,9 +48,12 @@ public static class StatusCallback
         {
             parameters["EncryptionDetails"] = details.ToCallbackJson();
         }
-        await db.ExecuteAsync(
-            "INSERT INTO outbox (account_sid, recording_sid, url, method, payload, next_attempt_at, date_created) VALUES (@account, @recording, @url, @method, @payload, @now, @now)",
-            new { account = recording.AccountSid, recording = recording.Sid, url = recording.CallbackUrl, method = recording.CallbackMethod, payload = Encode(parameters), now = Dates.Stored(now) }, tx);
+        var payload = Encode(parameters);
+        var lease = Dates.Stored(now + CallbackDispatcher.Lease);
+        long seq = await db.ExecuteScalarAsync<long>(
+            "INSERT INTO outbox (account_sid, recording_sid, url, method, payload, next_attempt_at, date_created) VALUES (@account, @recording, @url, @method, @payload, @lease, @now) RETURNING seq",
+            new { account = recording.AccountSid, recording = recording.Sid, url = recording.CallbackUrl, method = recording.CallbackMethod, payload, lease, now = Dates.Stored(now) }, tx);
+        return new OutboxRow(seq, recording.AccountSid, recording.Sid, recording.CallbackUrl, recording.CallbackMethod, payload, 0, lease, Dates.Stored(now));
     }
 
     public static string Encode(IEnumerable<KeyValuePair<string, string>> parameters) =>
