@@ -8,17 +8,20 @@ namespace VoiceVault.Crypto;
 /// as the plaintext of one AES-256-GCM encryption. As a write-only <see cref="Stream"/> it takes
 /// plaintext as it arrives (an upload, a live call) and writes ciphertext to the destination;
 /// <see cref="Complete"/> appends the tag. An encryptor disposed without completing leaves an
-/// object with no tag, which no decryptor accepts — delete it.
+/// object with no tag, which no decryptor accepts — delete it. Ciphertext is gathered into
+/// 256 KiB writes however small the pieces written to it (a socket's reads, 20 ms audio frames);
+/// <see cref="Flush"/> writes what is gathered.
 /// </summary>
 public sealed class RecordingEncryptor : Stream
 {
-    private const int BufferSize = 64 * 1024;
+    private const int BufferSize = 256 * 1024;
     private readonly Stream _destination;
     private readonly bool _leaveOpen;
     private readonly GcmEngine _engine;
     private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(BufferSize + GcmEngine.MaxLag);
     private bool _completed;
     private long _length;
+    private int _pending;
 
     /// <summary>Starts an encryption to <paramref name="destination"/> under <paramref name="cek"/> and a 12-byte <paramref name="iv"/>.</summary>
     public RecordingEncryptor(Stream destination, ContentKey cek, ReadOnlySpan<byte> iv, bool leaveOpen = false)
@@ -58,29 +61,45 @@ public sealed class RecordingEncryptor : Stream
     /// <inheritdoc/>
     public override void Write(ReadOnlySpan<byte> buffer)
     {
-        var scratch = Writable();
         while (!buffer.IsEmpty)
         {
-            int n = Math.Min(buffer.Length, BufferSize);
-            int written = _engine.Update(buffer[..n], scratch);
-            _destination.Write(scratch, 0, written);
-            _length += n;
+            int n = Take(buffer);
             buffer = buffer[n..];
+            if (BufferSize - _pending < MinRoom)
+            {
+                _destination.Write(_buffer!, 0, _pending);
+                _pending = 0;
+            }
         }
     }
 
     /// <inheritdoc/>
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
-        var scratch = Writable();
         while (!buffer.IsEmpty)
         {
-            int n = Math.Min(buffer.Length, BufferSize);
-            int written = _engine.Update(buffer.Span[..n], scratch);
-            await _destination.WriteAsync(scratch.AsMemory(0, written), cancellationToken).ConfigureAwait(false);
-            _length += n;
+            int n = Take(buffer.Span);
             buffer = buffer[n..];
+            if (BufferSize - _pending < MinRoom)
+            {
+                await _destination.WriteAsync(_buffer.AsMemory(0, _pending), cancellationToken).ConfigureAwait(false);
+                _pending = 0;
+            }
         }
+    }
+
+    // Below this much room the gathered ciphertext is written out rather than added to.
+    private const int MinRoom = 16 * 1024;
+
+    // Encrypts as much of the input as fits after the gathered ciphertext; the engine may emit up
+    // to MaxLag bytes more than it takes, which the buffer's tail leaves room for.
+    private int Take(ReadOnlySpan<byte> input)
+    {
+        var scratch = Writable();
+        int n = Math.Min(input.Length, BufferSize - _pending);
+        _pending += _engine.Update(input[..n], scratch.AsSpan(_pending));
+        _length += n;
+        return n;
     }
 
     /// <inheritdoc/>
@@ -93,27 +112,30 @@ public sealed class RecordingEncryptor : Stream
     /// <summary>Ends the encryption: writes the last bytes and the 16-byte tag, then flushes the destination.</summary>
     public void Complete()
     {
-        int n = Finish(out var scratch);
-        _destination.Write(scratch, 0, n);
+        int n = Finish();
+        _destination.Write(_buffer!, 0, n);
         _destination.Flush();
     }
 
     /// <summary>Ends the encryption: writes the last bytes and the 16-byte tag, then flushes the destination.</summary>
     public async Task CompleteAsync(CancellationToken cancellationToken = default)
     {
-        int n = Finish(out var scratch);
-        await _destination.WriteAsync(scratch.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
+        int n = Finish();
+        await _destination.WriteAsync(_buffer.AsMemory(0, n), cancellationToken).ConfigureAwait(false);
         await _destination.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    private int Finish(out byte[] scratch)
+    // Appends the engine's last bytes and the tag to what is gathered; returns the bytes to write.
+    private int Finish()
     {
-        scratch = Writable();
-        int written = _engine.FinishEncrypt(scratch, scratch.AsSpan(GcmEngine.MaxLag, RecordingFormat.TagSize));
-        // GCM has no padding: nothing is held back, so the tag can follow directly.
-        scratch.AsSpan(GcmEngine.MaxLag, RecordingFormat.TagSize).CopyTo(scratch.AsSpan(written));
+        var scratch = Writable();
+        Span<byte> tag = stackalloc byte[RecordingFormat.TagSize];
+        int written = _engine.FinishEncrypt(scratch.AsSpan(_pending), tag);
+        tag.CopyTo(scratch.AsSpan(_pending + written));
         _completed = true;
-        return written + RecordingFormat.TagSize;
+        int n = _pending + written + RecordingFormat.TagSize;
+        _pending = 0;
+        return n;
     }
 
     private byte[] Writable()
@@ -158,8 +180,27 @@ public sealed class RecordingEncryptor : Stream
         set => throw new NotSupportedException();
     }
 
+    /// <summary>Writes the ciphertext gathered so far and flushes the destination (the tag comes only with <see cref="Complete"/>).</summary>
+    public override void Flush()
+    {
+        if (_pending > 0)
+        {
+            _destination.Write(_buffer!, 0, _pending);
+            _pending = 0;
+        }
+        _destination.Flush();
+    }
+
     /// <inheritdoc/>
-    public override void Flush() => _destination.Flush();
+    public override async Task FlushAsync(CancellationToken cancellationToken)
+    {
+        if (_pending > 0)
+        {
+            await _destination.WriteAsync(_buffer.AsMemory(0, _pending), cancellationToken).ConfigureAwait(false);
+            _pending = 0;
+        }
+        await _destination.FlushAsync(cancellationToken).ConfigureAwait(false);
+    }
 
     /// <inheritdoc/>
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();

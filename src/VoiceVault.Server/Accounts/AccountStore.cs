@@ -32,21 +32,17 @@ public sealed class AccountStore(IVaultDatabase database, MasterKey masterKey, T
         sid ??= Api.Sid.New("AC");
         token ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var now = Dates.Stored(clock.GetUtcNow());
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
-        await db.ExecuteAsync(
+        await database.WriteAsync((db, tx) => db.ExecuteAsync(
             "INSERT INTO accounts (sid, parent_sid, friendly_name, status, token_sealed, date_created, date_updated) VALUES (@sid, @parentSid, @friendlyName, 'active', @sealed, @now, @now)",
-            new { sid, parentSid, friendlyName, @sealed = masterKey.Seal(Encoding.UTF8.GetBytes(token), sid), now });
+            new { sid, parentSid, friendlyName, @sealed = masterKey.Seal(Encoding.UTF8.GetBytes(token), sid), now }, transaction: tx));
         return ((await FindAsync(sid))!, token);
     }
 
     public async Task<Account> UpdateAsync(Account account, string? friendlyName, string? status)
     {
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
-        await db.ExecuteAsync(
+        await database.WriteAsync((db, tx) => db.ExecuteAsync(
             "UPDATE accounts SET friendly_name = @friendlyName, status = @status, date_updated = @now WHERE sid = @sid",
-            new { sid = account.Sid, friendlyName = friendlyName ?? account.FriendlyName, status = status ?? account.Status, now = Dates.Stored(clock.GetUtcNow()) });
+            new { sid = account.Sid, friendlyName = friendlyName ?? account.FriendlyName, status = status ?? account.Status, now = Dates.Stored(clock.GetUtcNow()) }, transaction: tx));
         if (status is not null && status != "active")
         {
             _verified.Clear();
@@ -68,11 +64,9 @@ public sealed class AccountStore(IVaultDatabase database, MasterKey masterKey, T
         var sid = Api.Sid.New("SK");
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', 'x').Replace('/', 'y');
         var now = Dates.Stored(clock.GetUtcNow());
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
-        await db.ExecuteAsync(
+        await database.WriteAsync((db, tx) => db.ExecuteAsync(
             "INSERT INTO api_keys (sid, account_sid, friendly_name, secret_sealed, date_created, date_updated) VALUES (@sid, @accountSid, @friendlyName, @sealed, @now, @now)",
-            new { sid, accountSid, friendlyName, @sealed = masterKey.Seal(Encoding.UTF8.GetBytes(secret), sid), now });
+            new { sid, accountSid, friendlyName, @sealed = masterKey.Seal(Encoding.UTF8.GetBytes(secret), sid), now }, transaction: tx));
         return (sid, secret, friendlyName, now);
     }
 
@@ -84,10 +78,9 @@ public sealed class AccountStore(IVaultDatabase database, MasterKey masterKey, T
 
     public async Task<bool> DeleteApiKeyAsync(string accountSid, string sid)
     {
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
+        bool deleted = await database.WriteAsync((db, tx) => db.ExecuteAsync("DELETE FROM api_keys WHERE sid = @sid AND account_sid = @accountSid", new { sid, accountSid }, transaction: tx)) > 0;
         _verified.Clear();
-        return await db.ExecuteAsync("DELETE FROM api_keys WHERE sid = @sid AND account_sid = @accountSid", new { sid, accountSid }) > 0;
+        return deleted;
     }
 
     /// <summary>Checks Basic-auth credentials: an account SID and its token, or an API key SID and its secret.</summary>

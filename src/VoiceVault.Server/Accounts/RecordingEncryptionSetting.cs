@@ -34,12 +34,10 @@ public sealed class EncryptionSettingStore(IVaultDatabase database, TimeProvider
 
     public async Task SaveAsync(string accountSid, bool enabled, string? publicKeySid)
     {
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
-        await db.ExecuteAsync("""
+        await database.WriteAsync((db, tx) => db.ExecuteAsync("""
             INSERT INTO encryption_settings (account_sid, enabled, public_key_sid, date_updated) VALUES (@accountSid, @enabled, @publicKeySid, @now)
             ON CONFLICT (account_sid) DO UPDATE SET enabled = excluded.enabled, public_key_sid = excluded.public_key_sid, date_updated = excluded.date_updated
-            """, new { accountSid, enabled = enabled ? 1 : 0, publicKeySid, now = Dates.Stored(clock.GetUtcNow()) });
+            """, new { accountSid, enabled = enabled ? 1 : 0, publicKeySid, now = Dates.Stored(clock.GetUtcNow()) }, transaction: tx));
     }
 }
 

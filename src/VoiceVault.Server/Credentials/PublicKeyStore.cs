@@ -13,11 +13,9 @@ public sealed class PublicKeyStore(IVaultDatabase database, TimeProvider clock)
     {
         var sid = Sid.New("CR");
         var now = Dates.Stored(clock.GetUtcNow());
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
-        await db.ExecuteAsync(
+        await database.WriteAsync((db, tx) => db.ExecuteAsync(
             "INSERT INTO public_keys (sid, account_sid, friendly_name, spki, fingerprint, date_created, date_updated) VALUES (@sid, @accountSid, @friendlyName, @spki, @fingerprint, @now, @now)",
-            new { sid, accountSid, friendlyName, spki, fingerprint, now });
+            new { sid, accountSid, friendlyName, spki, fingerprint, now }, transaction: tx));
         return (await FindAsync(sid))!;
     }
 
@@ -36,17 +34,13 @@ public sealed class PublicKeyStore(IVaultDatabase database, TimeProvider clock)
 
     public async Task<PublicKey> RenameAsync(PublicKey key, string friendlyName)
     {
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
-        await db.ExecuteAsync("UPDATE public_keys SET friendly_name = @friendlyName, date_updated = @now WHERE sid = @sid",
-            new { sid = key.Sid, friendlyName, now = Dates.Stored(clock.GetUtcNow()) });
+        await database.WriteAsync((db, tx) => db.ExecuteAsync("UPDATE public_keys SET friendly_name = @friendlyName, date_updated = @now WHERE sid = @sid",
+            new { sid = key.Sid, friendlyName, now = Dates.Stored(clock.GetUtcNow()) }, transaction: tx));
         return (await FindAsync(key.Sid))!;
     }
 
     public async Task DeleteAsync(string sid)
     {
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
-        await db.ExecuteAsync("DELETE FROM public_keys WHERE sid = @sid", new { sid });
+        await database.WriteAsync((db, tx) => db.ExecuteAsync("DELETE FROM public_keys WHERE sid = @sid", new { sid }, transaction: tx));
     }
 }

@@ -18,12 +18,16 @@ public sealed class VaultMetrics
         CallbackQueueSeconds = Add(new Histogram("voicevault_callback_queue_seconds",
             "From the state change that queued a status callback to its request leaving the server (first attempts).",
             [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]));
+        CallbackDispatchSeconds = Add(new Histogram("voicevault_callback_dispatch_seconds",
+            "From the commit of a state change to its status callback's request leaving this instance (first attempts).",
+            [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]));
         CallbackDeliveries = Add(new Counter("voicevault_callback_deliveries_total", "Status callback attempts by outcome.", "outcome", ["delivered", "failed"]));
         Uploads = Add(new Counter("voicevault_uploads_total", "Finished recording uploads by final status.", "status", ["completed", "failed", "absent"]));
         UploadBytes = Add(new Counter("voicevault_upload_bytes_total", "Plaintext bytes encrypted and stored from uploads.", null, [""]));
     }
 
     public Histogram CallbackQueueSeconds { get; }
+    public Histogram CallbackDispatchSeconds { get; }
     public Counter CallbackDeliveries { get; }
     public Counter Uploads { get; }
     public Counter UploadBytes { get; }
@@ -101,7 +105,7 @@ public sealed class VaultMetrics
         }
     }
 
-    /// <summary>A histogram of seconds with fixed upper bounds.</summary>
+    /// <summary>A histogram (of seconds, unless its name says otherwise) with fixed upper bounds.</summary>
     public sealed class Histogram(string name, string help, double[] bounds) : ISeries
     {
         private readonly long[] _buckets = new long[bounds.Length + 1];
@@ -111,9 +115,11 @@ public sealed class VaultMetrics
         public string Name => name;
         public string Help => help;
 
-        public void Observe(TimeSpan elapsed)
+        public void Observe(TimeSpan elapsed) => Observe(elapsed.TotalSeconds);
+
+        public void Observe(double value)
         {
-            double seconds = Math.Max(0, elapsed.TotalSeconds);
+            double seconds = Math.Max(0, value);
             int i = 0;
             while (i < bounds.Length && seconds > bounds[i])
             {

@@ -15,16 +15,15 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     {
         var sid = Sid.New("RE");
         var now = Dates.Stored(clock.GetUtcNow());
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
-        await using var tx = await db.BeginTransactionAsync();
-        await db.ExecuteAsync("""
-            INSERT INTO recordings (sid, account_sid, call_sid, status, channels, source, track, start_time, callback_url, callback_method, callback_events, date_created, date_updated)
-            VALUES (@sid, @AccountSid, @CallSid, @status, @Channels, @Source, @Track, @now, @CallbackUrl, @CallbackMethod, @CallbackEvents, @now, @now)
-            """, new { sid, spec.AccountSid, spec.CallSid, status, spec.Channels, spec.Source, spec.Track, now, spec.CallbackUrl, spec.CallbackMethod, spec.CallbackEvents }, tx);
-        var recording = (await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid }, tx));
-        var queued = await StatusCallback.QueueAsync(db, tx, recording, options, clock.GetUtcNow());
-        await tx.CommitAsync();
+        var (recording, queued) = await database.WriteAsync(async (db, tx) =>
+        {
+            await db.ExecuteAsync("""
+                INSERT INTO recordings (sid, account_sid, call_sid, status, channels, source, track, start_time, callback_url, callback_method, callback_events, date_created, date_updated)
+                VALUES (@sid, @AccountSid, @CallSid, @status, @Channels, @Source, @Track, @now, @CallbackUrl, @CallbackMethod, @CallbackEvents, @now, @now)
+                """, new { sid, spec.AccountSid, spec.CallSid, status, spec.Channels, spec.Source, spec.Track, now, spec.CallbackUrl, spec.CallbackMethod, spec.CallbackEvents }, tx);
+            var created = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid }, tx);
+            return (created, await StatusCallback.QueueAsync(db, tx, created, options, clock.GetUtcNow()));
+        });
         if (queued is not null)
         {
             dispatcher.Send(queued);
@@ -37,21 +36,20 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     public async Task<Recording> CompleteAsync(Recording recording, StoredMedia media, (int Code, string Message)? warning)
     {
         var now = clock.GetUtcNow();
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
-        await using var tx = await db.BeginTransactionAsync();
-        await db.ExecuteAsync("""
-            UPDATE recordings SET status = 'completed', error_code = NULL, media_key = @MediaKey, media_size = @MediaSize, channels = @Channels, duration = @Duration,
-                key_mode = @KeyMode, public_key_sid = @PublicKeySid, encrypted_cek = @EncryptedCek, iv = @Iv, server_cek_sealed = @ServerCekSealed, date_updated = @now
-            WHERE sid = @sid
-            """, new { media.MediaKey, media.MediaSize, media.Channels, media.Duration, media.KeyMode, media.PublicKeySid, media.EncryptedCek, media.Iv, media.ServerCekSealed, now = Dates.Stored(now), sid = recording.Sid }, tx);
-        if (warning is { } w)
+        var (updated, queued) = await database.WriteAsync(async (db, tx) =>
         {
-            await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, w.Code, Notification.Warning, w.Message, now);
-        }
-        var updated = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
-        var queued = await StatusCallback.QueueAsync(db, tx, updated, options, now);
-        await tx.CommitAsync();
+            await db.ExecuteAsync("""
+                UPDATE recordings SET status = 'completed', error_code = NULL, media_key = @MediaKey, media_size = @MediaSize, channels = @Channels, duration = @Duration,
+                    key_mode = @KeyMode, public_key_sid = @PublicKeySid, encrypted_cek = @EncryptedCek, iv = @Iv, server_cek_sealed = @ServerCekSealed, date_updated = @now
+                WHERE sid = @sid
+                """, new { media.MediaKey, media.MediaSize, media.Channels, media.Duration, media.KeyMode, media.PublicKeySid, media.EncryptedCek, media.Iv, media.ServerCekSealed, now = Dates.Stored(now), sid = recording.Sid }, tx);
+            if (warning is { } w)
+            {
+                await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, w.Code, Notification.Warning, w.Message, now);
+            }
+            var changed = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
+            return (changed, await StatusCallback.QueueAsync(db, tx, changed, options, now));
+        });
         if (queued is not null)
         {
             dispatcher.Send(queued);
@@ -63,21 +61,20 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     public async Task<Recording> EndWithoutMediaAsync(Recording recording, string status, int? errorCode, string? notification)
     {
         var now = clock.GetUtcNow();
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
-        await using var tx = await db.BeginTransactionAsync();
-        await db.ExecuteAsync("""
-            UPDATE recordings SET status = @status, error_code = @errorCode, media_key = NULL, media_size = NULL, key_mode = NULL, public_key_sid = NULL,
-                encrypted_cek = NULL, iv = NULL, server_cek_sealed = NULL, date_updated = @now
-            WHERE sid = @sid
-            """, new { status, errorCode, now = Dates.Stored(now), sid = recording.Sid }, tx);
-        if (notification is not null && errorCode is { } code)
+        var (updated, queued) = await database.WriteAsync(async (db, tx) =>
         {
-            await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, code, Notification.Error, notification, now);
-        }
-        var updated = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
-        var queued = await StatusCallback.QueueAsync(db, tx, updated, options, now);
-        await tx.CommitAsync();
+            await db.ExecuteAsync("""
+                UPDATE recordings SET status = @status, error_code = @errorCode, media_key = NULL, media_size = NULL, key_mode = NULL, public_key_sid = NULL,
+                    encrypted_cek = NULL, iv = NULL, server_cek_sealed = NULL, date_updated = @now
+                WHERE sid = @sid
+                """, new { status, errorCode, now = Dates.Stored(now), sid = recording.Sid }, tx);
+            if (notification is not null && errorCode is { } code)
+            {
+                await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, code, Notification.Error, notification, now);
+            }
+            var changed = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
+            return (changed, await StatusCallback.QueueAsync(db, tx, changed, options, now));
+        });
         if (queued is not null)
         {
             dispatcher.Send(queued);
@@ -119,9 +116,7 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
 
     public async Task DeleteAsync(Recording recording)
     {
-        await using var writer = await database.WriterAsync();
-        await using var db = await database.OpenAsync();
-        await db.ExecuteAsync("DELETE FROM recordings WHERE sid = @sid", new { sid = recording.Sid });
+        await database.WriteAsync((db, tx) => db.ExecuteAsync("DELETE FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx));
     }
 
     /// <summary>Recordings a previous process left mid-upload: their bytes never completed, so they end as failed.</summary>

@@ -3,18 +3,30 @@ using System.Data.Common;
 namespace VoiceVault.Server.Storage;
 
 /// <summary>
-/// The metadata seam: where connections come from. Queries are written in the SQL that SQLite and
-/// PostgreSQL share, in the folder of the resource they serve; only the schema and connections
-/// differ between the two implementations.
+/// The metadata seam: where connections come from and how writes commit. Queries are written in
+/// the SQL that SQLite and PostgreSQL share, in the folder of the resource they serve; only the
+/// schema, connections and the commit strategy differ between the two implementations.
 /// </summary>
 public interface IVaultDatabase
 {
+    /// <summary>A connection for reads.</summary>
     Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Held around every write transaction. SQLite allows one writer at a time and answers the
-    /// others with SQLITE_BUSY, which its driver retries after sleeping; queueing writers in
-    /// process instead keeps write latency at the cost of the write itself. PostgreSQL needs no gate.
+    /// Runs <paramref name="work"/> inside a write transaction and returns once it is committed.
+    /// The work does database statements on the connection and transaction it is given and nothing
+    /// else (no I/O of its own): an implementation may run it on its own thread and commit several
+    /// units together. A unit that throws is rolled back alone and its exception is rethrown here.
     /// </summary>
-    Task<IAsyncDisposable> WriterAsync(CancellationToken cancellationToken = default);
+    Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default);
+}
+
+public static class VaultDatabaseExtensions
+{
+    public static Task WriteAsync(this IVaultDatabase database, Func<DbConnection, DbTransaction, Task> work, CancellationToken cancellationToken = default) =>
+        database.WriteAsync(async (db, tx) =>
+        {
+            await work(db, tx);
+            return true;
+        }, cancellationToken);
 }

@@ -40,7 +40,7 @@ public sealed class CallbackDispatcher(
     /// </summary>
     public void Send(OutboxRow row)
     {
-        _fresh.Writer.TryWrite(row);
+        _fresh.Writer.TryWrite(row with { CommittedAt = Stopwatch.GetTimestamp() });
         Wake();
     }
 
@@ -107,10 +107,8 @@ public sealed class CallbackDispatcher(
         }
         if (unsent.Count > 0)
         {
-            await using var writer = await database.WriterAsync(CancellationToken.None);
-            await using var db = await database.OpenAsync(CancellationToken.None);
-            await db.ExecuteAsync("UPDATE outbox SET next_attempt_at = @now WHERE seq IN @unsent AND delivered_at IS NULL",
-                new { now = Dates.Stored(clock.GetUtcNow()), unsent });
+            await database.WriteAsync((db, tx) => db.ExecuteAsync("UPDATE outbox SET next_attempt_at = @now WHERE seq IN @unsent AND delivered_at IS NULL",
+                new { now = Dates.Stored(clock.GetUtcNow()), unsent }, tx));
         }
         _delivered.Writer.TryComplete();
         if (_marking is not null)
@@ -131,10 +129,8 @@ public sealed class CallbackDispatcher(
             }
             try
             {
-                await using var writer = await database.WriterAsync();
-                await using var db = await database.OpenAsync();
-                await db.ExecuteAsync("UPDATE outbox SET delivered_at = @now, attempts = attempts + 1, last_error = NULL WHERE seq IN @batch",
-                    new { now = Dates.Stored(clock.GetUtcNow()), batch });
+                await database.WriteAsync((db, tx) => db.ExecuteAsync("UPDATE outbox SET delivered_at = @now, attempts = attempts + 1, last_error = NULL WHERE seq IN @batch",
+                    new { now = Dates.Stored(clock.GetUtcNow()), batch }, tx));
                 batch.Clear();
             }
             catch (Exception e)
@@ -188,13 +184,12 @@ public sealed class CallbackDispatcher(
     private async Task<List<OutboxRow>> ClaimDueAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        await using var writer = await database.WriterAsync(cancellationToken);
-        await using var db = await database.OpenAsync(cancellationToken);
-        return (await db.QueryAsync<OutboxRow>("""
+        var claimed = await database.WriteAsync((db, tx) => db.QueryAsync<OutboxRow>("""
             UPDATE outbox SET next_attempt_at = @lease
             WHERE seq IN (SELECT seq FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= @now ORDER BY seq LIMIT 64)
             RETURNING seq, account_sid, recording_sid, url, method, payload, attempts, next_attempt_at, date_created
-            """, new { now = Dates.Stored(now), lease = Dates.Stored(now + Lease) })).OrderBy(r => r.Seq).ToList();
+            """, new { now = Dates.Stored(now), lease = Dates.Stored(now + Lease) }, tx), cancellationToken);
+        return claimed.OrderBy(r => r.Seq).ToList();
     }
 
     private async Task DeliverAsync(OutboxRow row, CancellationToken cancellationToken)
@@ -217,6 +212,10 @@ public sealed class CallbackDispatcher(
                 if (row.Attempts == 0)
                 {
                     metrics.CallbackQueueSeconds.Observe(clock.GetUtcNow() - Dates.Parse(row.DateCreated));
+                    if (row.CommittedAt != 0)
+                    {
+                        metrics.CallbackDispatchSeconds.Observe(Stopwatch.GetElapsedTime(row.CommittedAt));
+                    }
                 }
                 using var response = await http.SendAsync(request, cancellationToken);
                 error = response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
@@ -225,10 +224,8 @@ public sealed class CallbackDispatcher(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutting down mid-delivery: hand the row back at once rather than at the end of its lease.
-            await using var gate = await database.WriterAsync(CancellationToken.None);
-            await using var release = await database.OpenAsync(CancellationToken.None);
-            await release.ExecuteAsync("UPDATE outbox SET next_attempt_at = @now WHERE seq = @seq AND delivered_at IS NULL",
-                new { now = Dates.Stored(clock.GetUtcNow()), seq = row.Seq });
+            await database.WriteAsync((db, tx) => db.ExecuteAsync("UPDATE outbox SET next_attempt_at = @now WHERE seq = @seq AND delivered_at IS NULL",
+                new { now = Dates.Stored(clock.GetUtcNow()), seq = row.Seq }, tx));
             return;
         }
         catch (Exception e)
@@ -245,13 +242,11 @@ public sealed class CallbackDispatcher(
             return;
         }
         var now = clock.GetUtcNow();
-        await using var writer = await database.WriterAsync(CancellationToken.None);
-        await using var db = await database.OpenAsync(CancellationToken.None);
         var attempts = row.Attempts + 1;
         var delay = TimeSpan.FromTicks(Math.Min(MaxDelay.Ticks, FirstRetry.Ticks * (1L << (int)Math.Min(attempts - 1, 20))));
         bool giveUp = now - Dates.Parse(row.DateCreated) > GiveUpAfter;
-        await db.ExecuteAsync("UPDATE outbox SET attempts = @attempts, last_error = @error, next_attempt_at = @next WHERE seq = @seq",
-            new { attempts, error, next = giveUp ? "9999-12-31T00:00:00.000Z" : Dates.Stored(now + delay), seq = row.Seq });
+        await database.WriteAsync((db, tx) => db.ExecuteAsync("UPDATE outbox SET attempts = @attempts, last_error = @error, next_attempt_at = @next WHERE seq = @seq",
+            new { attempts, error, next = giveUp ? "9999-12-31T00:00:00.000Z" : Dates.Stored(now + delay), seq = row.Seq }, tx));
         log.LogWarning("Callback of {RecordingSid} to {Host} failed ({Error}), attempt {Attempts}; {Next}",
             row.RecordingSid, SafeHost(row.Url), error, attempts, giveUp ? "giving up after 24 h" : $"retrying in {delay.TotalSeconds:0.#} s");
     }

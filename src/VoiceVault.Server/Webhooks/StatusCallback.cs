@@ -12,7 +12,11 @@ namespace VoiceVault.Server.Webhooks;
 /// transaction as the state change, and Twilio's request signature.
 /// </summary>
 /// <summary>One callback in the outbox, as claimed for delivery.</summary>
-public sealed record OutboxRow(long Seq, string AccountSid, string RecordingSid, string Url, string Method, string Payload, long Attempts, string NextAttemptAt, string DateCreated);
+public sealed record OutboxRow(long Seq, string AccountSid, string RecordingSid, string Url, string Method, string Payload, long Attempts, string NextAttemptAt, string DateCreated)
+{
+    /// <summary>When this instance committed the row (a <see cref="System.Diagnostics.Stopwatch"/> timestamp), for rows it sends itself.</summary>
+    public long CommittedAt { get; init; }
+}
 
 public static class StatusCallback
 {
