@@ -15,7 +15,7 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     {
         var sid = Sid.New("RE");
         var now = Dates.Stored(clock.GetUtcNow());
-        var (recording, queued) = await database.WriteAsync(async (db, tx) =>
+        var (recording, _) = await database.WriteAsync(async (db, tx) =>
         {
             await db.ExecuteAsync("""
                 INSERT INTO recordings (sid, account_sid, call_sid, status, channels, source, track, start_time, callback_url, callback_method, callback_events, date_created, date_updated)
@@ -23,12 +23,17 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
                 """, new { sid, spec.AccountSid, spec.CallSid, status, spec.Channels, spec.Source, spec.Track, now, spec.CallbackUrl, spec.CallbackMethod, spec.CallbackEvents }, tx);
             var created = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid }, tx);
             return (created, await StatusCallback.QueueAsync(db, tx, created, options, clock.GetUtcNow()));
-        });
-        if (queued is not null)
-        {
-            dispatcher.Send(queued);
-        }
+        }, SendCallback);
         return recording;
+    }
+
+    // After the commit, on the writer's thread: the callback starts on its way before the caller resumes.
+    private void SendCallback((Recording Recording, OutboxRow? Callback) changed)
+    {
+        if (changed.Callback is not null)
+        {
+            dispatcher.Send(changed.Callback);
+        }
     }
 
     public sealed record StoredMedia(string MediaKey, long MediaSize, long Channels, long Duration, string KeyMode, string? PublicKeySid, byte[]? EncryptedCek, byte[] Iv, byte[]? ServerCekSealed);
@@ -36,7 +41,7 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     public async Task<Recording> CompleteAsync(Recording recording, StoredMedia media, (int Code, string Message)? warning)
     {
         var now = clock.GetUtcNow();
-        var (updated, queued) = await database.WriteAsync(async (db, tx) =>
+        var (updated, _) = await database.WriteAsync(async (db, tx) =>
         {
             await db.ExecuteAsync("""
                 UPDATE recordings SET status = 'completed', error_code = NULL, media_key = @MediaKey, media_size = @MediaSize, channels = @Channels, duration = @Duration,
@@ -49,11 +54,7 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
             }
             var changed = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
             return (changed, await StatusCallback.QueueAsync(db, tx, changed, options, now));
-        });
-        if (queued is not null)
-        {
-            dispatcher.Send(queued);
-        }
+        }, SendCallback);
         return updated;
     }
 
@@ -61,7 +62,7 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     public async Task<Recording> EndWithoutMediaAsync(Recording recording, string status, int? errorCode, string? notification)
     {
         var now = clock.GetUtcNow();
-        var (updated, queued) = await database.WriteAsync(async (db, tx) =>
+        var (updated, _) = await database.WriteAsync(async (db, tx) =>
         {
             await db.ExecuteAsync("""
                 UPDATE recordings SET status = @status, error_code = @errorCode, media_key = NULL, media_size = NULL, key_mode = NULL, public_key_sid = NULL,
@@ -74,11 +75,7 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
             }
             var changed = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
             return (changed, await StatusCallback.QueueAsync(db, tx, changed, options, now));
-        });
-        if (queued is not null)
-        {
-            dispatcher.Send(queued);
-        }
+        }, SendCallback);
         return updated;
     }
 

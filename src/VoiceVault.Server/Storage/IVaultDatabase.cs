@@ -17,8 +17,10 @@ public interface IVaultDatabase
     /// The work does database statements on the connection and transaction it is given and nothing
     /// else (no I/O of its own): an implementation may run it on its own thread and commit several
     /// units together. A unit that throws is rolled back alone and its exception is rethrown here.
+    /// <paramref name="committed"/>, if given, runs as soon as the commit is durable, before the
+    /// caller resumes — for hand-offs that must not wait for a thread-pool turn; it must not block.
     /// </summary>
-    Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default);
+    Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, Action<T>? committed = null, CancellationToken cancellationToken = default);
 }
 
 public static class VaultDatabaseExtensions
@@ -28,5 +30,5 @@ public static class VaultDatabaseExtensions
         {
             await work(db, tx);
             return true;
-        }, cancellationToken);
+        }, null, cancellationToken);
 }

@@ -58,10 +58,10 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
         return connection;
     }
 
-    public Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken = default)
+    public Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, Action<T>? committed = null, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        var unit = new Unit<T>(work, cancellationToken);
+        var unit = new Unit<T>(work, committed, cancellationToken);
         try
         {
             _queue.Add(unit, CancellationToken.None);
@@ -160,7 +160,7 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
         public abstract void Cancel();
     }
 
-    private sealed class Unit<T>(Func<DbConnection, DbTransaction, Task<T>> work, CancellationToken cancellationToken) : Unit
+    private sealed class Unit<T>(Func<DbConnection, DbTransaction, Task<T>> work, Action<T>? committed, CancellationToken cancellationToken) : Unit
     {
         private T? _value;
 
@@ -171,7 +171,17 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
         // Microsoft.Data.Sqlite completes its async methods synchronously: this does not block on I/O of its own.
         public override void Run(SqliteConnection db, SqliteTransaction tx) => _value = work(db, tx).GetAwaiter().GetResult();
 
-        public override void Succeed() => Result.TrySetResult(_value!);
+        public override void Succeed()
+        {
+            try
+            {
+                committed?.Invoke(_value!);
+            }
+            finally
+            {
+                Result.TrySetResult(_value!);
+            }
+        }
 
         public override void Fail(Exception e) => Result.TrySetException(e);
 

@@ -23,28 +23,40 @@ public sealed class CallbackDispatcher(
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromHours(24);
     private static readonly TimeSpan TokenCacheFor = TimeSpan.FromSeconds(10);
+    private const int MaxInFlight = 64;
     private readonly SemaphoreSlim _wake = new(0);
     private int _wakePending;
-    private readonly Channel<OutboxRow> _fresh = Channel.CreateUnbounded<OutboxRow>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly SemaphoreSlim _slots = new(MaxInFlight);
+    private readonly System.Collections.Concurrent.ConcurrentQueue<OutboxRow> _waiting = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Task> _inFlight = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string? Token, long Until)> _tokens = new(StringComparer.Ordinal);
     private readonly Channel<long> _delivered = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
+    private readonly CancellationTokenSource _stopping = new();
     private Task? _marking;
 
     /// <summary>Set by tests and operators: the first retry delay (doubles each attempt, capped at 5 min).</summary>
     public TimeSpan FirstRetry { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
-    /// Delivers a row this instance has just committed (born leased to it), without a claim round
-    /// trip: the callback leaves as soon as the state change is durable.
+    /// Delivers a row this instance has just committed (born leased to it) without a claim round
+    /// trip. Called right after the commit, on the committing thread: with a delivery slot free,
+    /// the request is written there and then (signing and a pooled connection take microseconds),
+    /// so under load the callback does not wait behind the thread pool's queue to leave.
     /// </summary>
     public void Send(OutboxRow row)
     {
-        _fresh.Writer.TryWrite(row with { CommittedAt = Stopwatch.GetTimestamp() });
+        row = row with { CommittedAt = Stopwatch.GetTimestamp() };
+        if (!_stopping.IsCancellationRequested && _slots.Wait(0))
+        {
+            Start(row);
+            return;
+        }
+        // All slots busy (or stopping): the scan loop starts it when one frees up.
+        _waiting.Enqueue(row);
         Wake();
     }
 
-    /// <summary>Tells the dispatcher that new rows are due, so it does not wait for its next poll; wakes coalesce.</summary>
+    /// <summary>Tells the dispatcher that rows may be due, so it does not wait for its next scan; wakes coalesce.</summary>
     public void Wake()
     {
         if (Interlocked.Exchange(ref _wakePending, 1) == 0)
@@ -53,30 +65,51 @@ public sealed class CallbackDispatcher(
         }
     }
 
+    private void Start(OutboxRow row)
+    {
+        _inFlight[row.Seq] = DeliverOwnedAsync(row);
+
+        async Task DeliverOwnedAsync(OutboxRow owned)
+        {
+            try
+            {
+                await DeliverAsync(owned, _stopping.Token);
+            }
+            finally
+            {
+                _slots.Release();
+                _inFlight.TryRemove(owned.Seq, out _);
+            }
+        }
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var inFlight = new SemaphoreSlim(64);
+        using var link = stoppingToken.Register(_stopping.Cancel);
         _marking = Task.Run(MarkDeliveredAsync, CancellationToken.None);
+        // Rows that found no free slot; then the scan: retries whose time has come and rows whose
+        // lease ran out (another process died).
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
                 Volatile.Write(ref _wakePending, 0);
-                foreach (var row in await TakeAsync(stoppingToken))
+                while (_waiting.TryPeek(out _))
                 {
-                    await inFlight.WaitAsync(stoppingToken);
-                    _inFlight[row.Seq] = Task.Run(async () =>
+                    await _slots.WaitAsync(stoppingToken);
+                    if (_waiting.TryDequeue(out var waiting))
                     {
-                        try
-                        {
-                            await DeliverAsync(row, stoppingToken);
-                        }
-                        finally
-                        {
-                            inFlight.Release();
-                            _inFlight.TryRemove(row.Seq, out _);
-                        }
-                    }, CancellationToken.None);
+                        Start(waiting);
+                    }
+                    else
+                    {
+                        _slots.Release();
+                    }
+                }
+                foreach (var row in await ClaimDueAsync(stoppingToken))
+                {
+                    await _slots.WaitAsync(stoppingToken);
+                    Start(row);
                 }
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -87,10 +120,7 @@ public sealed class CallbackDispatcher(
             {
                 log.LogError(e, "Callback outbox scan failed; retrying");
             }
-            if (!_fresh.Reader.TryPeek(out _))
-            {
-                await _wake.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
-            }
+            await _wake.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
     }
 
@@ -101,7 +131,7 @@ public sealed class CallbackDispatcher(
         await Task.WhenAll(_inFlight.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         // Rows committed but not yet sent go back to the outbox at once, not at the end of their lease.
         var unsent = new List<long>();
-        while (_fresh.Reader.TryRead(out var row))
+        while (_waiting.TryDequeue(out var row))
         {
             unsent.Add(row.Seq);
         }
@@ -155,31 +185,6 @@ public sealed class CallbackDispatcher(
         return token;
     }
 
-    // Rows this instance committed go first, with no database round trip; then, at most once a
-    // second or when woken without fresh rows, the ones due (retries, leases run out after a crash).
-    private long _lastScan;
-
-    private async Task<List<OutboxRow>> TakeAsync(CancellationToken cancellationToken)
-    {
-        var rows = new List<OutboxRow>();
-        var stale = Dates.Stored(clock.GetUtcNow() - Lease / 2);
-        while (rows.Count < 64 && _fresh.Reader.TryRead(out var row))
-        {
-            // Left waiting half a lease: the scan (here or elsewhere) will take it when the lease ends.
-            if (string.CompareOrdinal(row.DateCreated, stale) > 0)
-            {
-                rows.Add(row);
-            }
-        }
-        if (rows.Count > 0 && Environment.TickCount64 - _lastScan < 1000)
-        {
-            return rows;
-        }
-        _lastScan = Environment.TickCount64;
-        rows.AddRange(await ClaimDueAsync(cancellationToken));
-        return rows;
-    }
-
     // One statement claims a batch: the rows it moves past the lease are this instance's.
     private async Task<List<OutboxRow>> ClaimDueAsync(CancellationToken cancellationToken)
     {
@@ -188,7 +193,7 @@ public sealed class CallbackDispatcher(
             UPDATE outbox SET next_attempt_at = @lease
             WHERE seq IN (SELECT seq FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= @now ORDER BY seq LIMIT 64)
             RETURNING seq, account_sid, recording_sid, url, method, payload, attempts, next_attempt_at, date_created
-            """, new { now = Dates.Stored(now), lease = Dates.Stored(now + Lease) }, tx), cancellationToken);
+            """, new { now = Dates.Stored(now), lease = Dates.Stored(now + Lease) }, tx), null, cancellationToken);
         return claimed.OrderBy(r => r.Seq).ToList();
     }
 
