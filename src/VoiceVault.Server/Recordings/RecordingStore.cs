@@ -17,11 +17,11 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
         var now = Dates.Stored(clock.GetUtcNow());
         var (recording, _) = await database.WriteAsync(async (db, tx) =>
         {
-            await db.ExecuteAsync("""
+            var created = await db.QuerySingleAsync<Recording>("""
                 INSERT INTO recordings (sid, account_sid, call_sid, status, channels, source, track, start_time, callback_url, callback_method, callback_events, date_created, date_updated)
                 VALUES (@sid, @AccountSid, @CallSid, @status, @Channels, @Source, @Track, @now, @CallbackUrl, @CallbackMethod, @CallbackEvents, @now, @now)
+                RETURNING *
                 """, new { sid, spec.AccountSid, spec.CallSid, status, spec.Channels, spec.Source, spec.Track, now, spec.CallbackUrl, spec.CallbackMethod, spec.CallbackEvents }, tx);
-            var created = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid }, tx);
             return (created, await StatusCallback.QueueAsync(db, tx, created, options, clock.GetUtcNow()));
         }, SendCallback);
         return recording;
@@ -43,16 +43,16 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
         var now = clock.GetUtcNow();
         var (updated, _) = await database.WriteAsync(async (db, tx) =>
         {
-            await db.ExecuteAsync("""
-                UPDATE recordings SET status = 'completed', error_code = NULL, media_key = @MediaKey, media_size = @MediaSize, channels = @Channels, duration = @Duration,
-                    key_mode = @KeyMode, public_key_sid = @PublicKeySid, encrypted_cek = @EncryptedCek, iv = @Iv, server_cek_sealed = @ServerCekSealed, date_updated = @now
-                WHERE sid = @sid
-                """, new { media.MediaKey, media.MediaSize, media.Channels, media.Duration, media.KeyMode, media.PublicKeySid, media.EncryptedCek, media.Iv, media.ServerCekSealed, now = Dates.Stored(now), sid = recording.Sid }, tx);
             if (warning is { } w)
             {
                 await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, w.Code, Notification.Warning, w.Message, now);
             }
-            var changed = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
+            var changed = await db.QuerySingleAsync<Recording>("""
+                UPDATE recordings SET status = 'completed', error_code = NULL, media_key = @MediaKey, media_size = @MediaSize, channels = @Channels, duration = @Duration,
+                    key_mode = @KeyMode, public_key_sid = @PublicKeySid, encrypted_cek = @EncryptedCek, iv = @Iv, server_cek_sealed = @ServerCekSealed, date_updated = @now
+                WHERE sid = @sid
+                RETURNING *
+                """, new { media.MediaKey, media.MediaSize, media.Channels, media.Duration, media.KeyMode, media.PublicKeySid, media.EncryptedCek, media.Iv, media.ServerCekSealed, now = Dates.Stored(now), sid = recording.Sid }, tx);
             return (changed, await StatusCallback.QueueAsync(db, tx, changed, options, now));
         }, SendCallback);
         return updated;
@@ -64,16 +64,16 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
         var now = clock.GetUtcNow();
         var (updated, _) = await database.WriteAsync(async (db, tx) =>
         {
-            await db.ExecuteAsync("""
-                UPDATE recordings SET status = @status, error_code = @errorCode, media_key = NULL, media_size = NULL, key_mode = NULL, public_key_sid = NULL,
-                    encrypted_cek = NULL, iv = NULL, server_cek_sealed = NULL, date_updated = @now
-                WHERE sid = @sid
-                """, new { status, errorCode, now = Dates.Stored(now), sid = recording.Sid }, tx);
             if (notification is not null && errorCode is { } code)
             {
                 await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, code, Notification.Error, notification, now);
             }
-            var changed = await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx);
+            var changed = await db.QuerySingleAsync<Recording>("""
+                UPDATE recordings SET status = @status, error_code = @errorCode, media_key = NULL, media_size = NULL, key_mode = NULL, public_key_sid = NULL,
+                    encrypted_cek = NULL, iv = NULL, server_cek_sealed = NULL, date_updated = @now
+                WHERE sid = @sid
+                RETURNING *
+                """, new { status, errorCode, now = Dates.Stored(now), sid = recording.Sid }, tx);
             return (changed, await StatusCallback.QueueAsync(db, tx, changed, options, now));
         }, SendCallback);
         return updated;

@@ -110,6 +110,9 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
             return;
         }
         var done = new List<Unit>(batch.Count);
+        using var savepoint = new SqliteCommand("SAVEPOINT unit", db, tx);
+        using var release = new SqliteCommand("RELEASE unit", db, tx);
+        using var rollback = new SqliteCommand("ROLLBACK TO unit; RELEASE unit;", db, tx);
         using (tx)
         {
             foreach (var unit in batch)
@@ -119,16 +122,16 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
                     unit.Cancel();
                     continue;
                 }
-                db.Execute("SAVEPOINT unit", transaction: tx);
+                savepoint.ExecuteNonQuery();
                 try
                 {
                     unit.Run(db, tx);
-                    db.Execute("RELEASE unit", transaction: tx);
+                    release.ExecuteNonQuery();
                     done.Add(unit);
                 }
                 catch (Exception e)
                 {
-                    db.Execute("ROLLBACK TO unit; RELEASE unit;", transaction: tx);
+                    rollback.ExecuteNonQuery();
                     unit.Fail(e);
                 }
             }
