@@ -56,7 +56,7 @@ public static class VaultApp
         builder.Services.AddSingleton<CallbackDispatcher>();
         builder.Services.AddHostedService(services => services.GetRequiredService<CallbackDispatcher>());
         builder.Services.AddHttpClient(nameof(CallbackDispatcher), http => http.Timeout = TimeSpan.FromSeconds(15));
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer<OpenApiDescription>());
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
 
         var app = builder.Build();

@@ -1,0 +1,92 @@
+using System.Net;
+using Dapper;
+using VoiceVault.Server.Operations;
+using VoiceVault.Server.Storage;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>What operators rely on: /metrics, and the SQLite writer's group commit.</summary>
+public sealed class OperationsTests
+{
+    private static double Metric(string text, string series) =>
+        double.Parse(text.Split('\n').Single(l => l.StartsWith(series + " ", StringComparison.Ordinal))[(series.Length + 1)..], System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
+    public async Task Metrics_count_uploads_and_callbacks_and_name_no_tenant()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        using var plain = new HttpClient { BaseAddress = vault.BaseUri };
+        var before = await plain.GetStringAsync("/metrics");
+        Assert.Equal(0, Metric(before, "voicevault_uploads_total{status=\"completed\"}"));
+
+        var wav = Audio.Wav(2);
+        var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), wav, $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}");
+        Assert.Equal(HttpStatusCode.Created, status);
+        await receiver.WaitForAsync(1);
+        // The delivery is counted once its request has been answered.
+        string after = "";
+        for (int i = 0; i < 50 && (after.Length == 0 || Metric(after, "voicevault_callback_deliveries_total{outcome=\"delivered\"}") < 1); i++)
+        {
+            await Task.Delay(100);
+            after = await plain.GetStringAsync("/metrics");
+        }
+
+        Assert.Equal(1, Metric(after, "voicevault_uploads_total{status=\"completed\"}"));
+        Assert.Equal(wav.Length, Metric(after, "voicevault_upload_bytes_total"));
+        Assert.Equal(1, Metric(after, "voicevault_callback_deliveries_total{outcome=\"delivered\"}"));
+        Assert.Equal(1, Metric(after, "voicevault_callback_queue_seconds_count"));
+        Assert.Equal(1, Metric(after, "voicevault_callback_queue_seconds_bucket{le=\"+Inf\"}"));
+        Assert.True(Metric(after, "voicevault_db_commit_units_count") >= 2, "the upload's writes went through the writer");
+        Assert.True(Metric(after, "process_resident_memory_bytes") > 0);
+        foreach (var secret in new[] { vault.AccountSid, vault.AuthToken, body.GetProperty("sid").GetString()!, receiver.Url, "127.0.0.1" })
+        {
+            Assert.DoesNotContain(secret, after, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task A_failing_write_is_rolled_back_alone_while_the_writes_committed_with_it_stay()
+    {
+        var dir = Directory.CreateTempSubdirectory("vv-db-").FullName;
+        try
+        {
+            using (var database = new SqliteVaultDatabase(new VaultOptions { DataDir = dir }, new VaultMetrics()))
+            {
+                await database.WriteAsync((db, tx) => db.ExecuteAsync("CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT NOT NULL)", transaction: tx));
+                // Many writers at once, so the writer commits several in one transaction; #13 inserts and then fails.
+                var writes = Enumerable.Range(0, 40).Select(n => database.WriteAsync(async (db, tx) =>
+                {
+                    await db.ExecuteAsync("INSERT INTO t (n, v) VALUES (@n, 'x')", new { n }, tx);
+                    if (n == 13)
+                    {
+                        await db.ExecuteAsync("INSERT INTO t (n, v) VALUES (1000, NULL)", transaction: tx); // NOT NULL: throws
+                    }
+                    return n;
+                })).ToList();
+                var failure = await Assert.ThrowsAsync<Microsoft.Data.Sqlite.SqliteException>(() => writes[13]);
+                Assert.Contains("NOT NULL", failure.Message, StringComparison.Ordinal);
+                foreach (var (write, n) in writes.Select((w, n) => (w, n)).Where(p => p.n != 13))
+                {
+                    Assert.Equal(n, await write);
+                }
+                await using var read = await database.OpenAsync();
+                var rows = (await read.QueryAsync<long>("SELECT n FROM t ORDER BY n")).ToList();
+                Assert.Equal(Enumerable.Range(0, 40).Where(n => n != 13).Select(n => (long)n), rows);
+
+                // A unit's after-commit hook sees its result once the commit is done.
+                long seen = -1;
+                await database.WriteAsync((db, tx) => db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM t", transaction: tx), count => seen = count);
+                Assert.Equal(39, seen);
+            }
+            using var reopened = new SqliteVaultDatabase(new VaultOptions { DataDir = dir }, new VaultMetrics());
+            await using var again = await reopened.OpenAsync();
+            Assert.Equal(39, await again.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM t"));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
