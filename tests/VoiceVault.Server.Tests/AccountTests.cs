@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Twilio.Rest.Api.V2010;
 using Twilio.Rest.Api.V2010.Account;
 
@@ -36,6 +37,24 @@ public sealed class AccountTests
         // A suspended account's own credentials stop working.
         var ex = await Assert.ThrowsAsync<Twilio.Exceptions.ApiException>(() =>
             AccountResource.FetchAsync(pathSid: created[2], client: vault.Twilio(created[2], fetched.AuthToken)));
+        Assert.Equal(20003, ex.Code);
+    }
+
+    [Fact]
+    public async Task A_suspension_made_by_another_instance_locks_the_account_out_here_too()
+    {
+        // Two instances over one data folder: B has just verified the subaccount's token (cached)
+        // when A suspends it; B must stop accepting it once its cache time has passed.
+        await using var a = await VaultServer.StartAsync();
+        await using var b = await VaultServer.StartAsync(a.DataDir, a.AccountSid, a.AuthToken, keepData: true);
+        b.Services.GetRequiredService<Accounts.AccountStore>().VerifiedFor = TimeSpan.FromMilliseconds(300);
+        var sub = await AccountResource.CreateAsync(friendlyName: "tenant", client: a.Twilio());
+        var asSubOnB = b.Twilio(sub.Sid, sub.AuthToken);
+        Assert.Equal(sub.Sid, (await AccountResource.FetchAsync(pathSid: sub.Sid, client: asSubOnB)).Sid);
+
+        await AccountResource.UpdateAsync(pathSid: sub.Sid, status: AccountResource.StatusEnum.Suspended, client: a.Twilio());
+        await Task.Delay(400);
+        var ex = await Assert.ThrowsAsync<Twilio.Exceptions.ApiException>(() => AccountResource.FetchAsync(pathSid: sub.Sid, client: asSubOnB));
         Assert.Equal(20003, ex.Code);
     }
 

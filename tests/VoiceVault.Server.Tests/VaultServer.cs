@@ -35,6 +35,8 @@ public sealed class VaultServer : IAsyncDisposable
 
     public string DataDir { get; }
 
+    public IServiceProvider Services => _app.Services;
+
     public string AccountSid { get; }
 
     public string AuthToken { get; }

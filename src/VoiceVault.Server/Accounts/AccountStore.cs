@@ -11,8 +11,12 @@ namespace VoiceVault.Server.Accounts;
 public sealed class AccountStore(IVaultDatabase database, MasterKey masterKey, TimeProvider clock)
 {
     // Verified credentials, by SHA-256 of "sid:secret": a Basic-auth check per request must not
-    // cost a database round trip and an AES-GCM open. Entries never outlive a token change.
-    private readonly ConcurrentDictionary<string, Caller> _verified = new(StringComparer.Ordinal);
+    // cost a database round trip and an AES-GCM open. A change made here clears them at once; one
+    // made by another instance sharing the database is seen here within VerifiedFor.
+    private readonly ConcurrentDictionary<string, (Caller Caller, long Until)> _verified = new(StringComparer.Ordinal);
+
+    /// <summary>How long a verified credential is trusted without looking again (tests shorten it).</summary>
+    internal TimeSpan VerifiedFor { get; set; } = TimeSpan.FromSeconds(30);
 
     public async Task<Account?> FindAsync(string sid)
     {
@@ -87,9 +91,9 @@ public sealed class AccountStore(IVaultDatabase database, MasterKey masterKey, T
     public async Task<Caller?> AuthenticateAsync(string user, string secret)
     {
         var cacheKey = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(user + ":" + secret)));
-        if (_verified.TryGetValue(cacheKey, out var known))
+        if (_verified.TryGetValue(cacheKey, out var known) && known.Until > Environment.TickCount64)
         {
-            return known;
+            return known.Caller;
         }
         Caller? caller = null;
         await using var db = await database.OpenAsync();
@@ -112,7 +116,7 @@ public sealed class AccountStore(IVaultDatabase database, MasterKey masterKey, T
         }
         if (caller is not null)
         {
-            _verified[cacheKey] = caller;
+            _verified[cacheKey] = (caller, Environment.TickCount64 + (long)VerifiedFor.TotalMilliseconds);
         }
         return caller;
     }
