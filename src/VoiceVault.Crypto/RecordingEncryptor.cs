@@ -9,25 +9,35 @@ namespace VoiceVault.Crypto;
 /// plaintext as it arrives (an upload, a live call) and writes ciphertext to the destination;
 /// <see cref="Complete"/> appends the tag. An encryptor disposed without completing leaves an
 /// object with no tag, which no decryptor accepts — delete it. Ciphertext is gathered into
-/// 256 KiB writes however small the pieces written to it (a socket's reads, 20 ms audio frames);
-/// <see cref="Flush"/> writes what is gathered.
+/// writes of 256 KiB (or the size given) however small the pieces written to it (a socket's reads,
+/// 20 ms audio frames); <see cref="Flush"/> writes what is gathered.
 /// </summary>
 public sealed class RecordingEncryptor : Stream
 {
-    private const int BufferSize = 256 * 1024;
+    private const int DefaultBufferSize = 256 * 1024;
+    private readonly int _bufferSize;
+    private readonly int _minRoom;
     private readonly Stream _destination;
     private readonly bool _leaveOpen;
     private readonly GcmEngine _engine;
-    private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(BufferSize + GcmEngine.MaxLag);
+    private byte[]? _buffer;
     private bool _completed;
     private long _length;
     private int _pending;
 
-    /// <summary>Starts an encryption to <paramref name="destination"/> under <paramref name="cek"/> and a 12-byte <paramref name="iv"/>.</summary>
-    public RecordingEncryptor(Stream destination, ContentKey cek, ReadOnlySpan<byte> iv, bool leaveOpen = false)
+    /// <summary>
+    /// Starts an encryption to <paramref name="destination"/> under <paramref name="cek"/> and a
+    /// 12-byte <paramref name="iv"/>; ciphertext is written in pieces of about
+    /// <paramref name="bufferSize"/> bytes (at least 4 KiB).
+    /// </summary>
+    public RecordingEncryptor(Stream destination, ContentKey cek, ReadOnlySpan<byte> iv, bool leaveOpen = false, int bufferSize = DefaultBufferSize)
     {
         ArgumentNullException.ThrowIfNull(destination);
         ArgumentNullException.ThrowIfNull(cek);
+        ArgumentOutOfRangeException.ThrowIfLessThan(bufferSize, 4096);
+        _bufferSize = bufferSize;
+        _minRoom = bufferSize / 16;
+        _buffer = ArrayPool<byte>.Shared.Rent(_bufferSize + GcmEngine.MaxLag);
         _destination = destination;
         _leaveOpen = leaveOpen;
         _engine = GcmEngine.Create(encrypt: true, cek.Bytes, iv);
@@ -65,7 +75,7 @@ public sealed class RecordingEncryptor : Stream
         {
             int n = Take(buffer);
             buffer = buffer[n..];
-            if (BufferSize - _pending < MinRoom)
+            if (_bufferSize - _pending < _minRoom)
             {
                 _destination.Write(_buffer!, 0, _pending);
                 _pending = 0;
@@ -80,7 +90,7 @@ public sealed class RecordingEncryptor : Stream
         {
             int n = Take(buffer.Span);
             buffer = buffer[n..];
-            if (BufferSize - _pending < MinRoom)
+            if (_bufferSize - _pending < _minRoom)
             {
                 await _destination.WriteAsync(_buffer.AsMemory(0, _pending), cancellationToken).ConfigureAwait(false);
                 _pending = 0;
@@ -88,15 +98,12 @@ public sealed class RecordingEncryptor : Stream
         }
     }
 
-    // Below this much room the gathered ciphertext is written out rather than added to.
-    private const int MinRoom = 16 * 1024;
-
     // Encrypts as much of the input as fits after the gathered ciphertext; the engine may emit up
     // to MaxLag bytes more than it takes, which the buffer's tail leaves room for.
     private int Take(ReadOnlySpan<byte> input)
     {
         var scratch = Writable();
-        int n = Math.Min(input.Length, BufferSize - _pending);
+        int n = Math.Min(input.Length, _bufferSize - _pending);
         _pending += _engine.Update(input[..n], scratch.AsSpan(_pending));
         _length += n;
         return n;

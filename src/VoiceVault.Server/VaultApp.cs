@@ -4,6 +4,7 @@ using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Credentials;
 using VoiceVault.Server.Ingest;
+using VoiceVault.Server.Live;
 using VoiceVault.Server.Notifications;
 using VoiceVault.Server.Operations;
 using VoiceVault.Server.Recordings;
@@ -54,12 +55,14 @@ public static class VaultApp
         builder.Services.AddSingleton<EncryptionSettingStore>();
         builder.Services.AddSingleton<RecordingStore>();
         builder.Services.AddSingleton<CallbackDispatcher>();
+        builder.Services.AddSingleton<LiveCalls>();
         builder.Services.AddHostedService(services => services.GetRequiredService<CallbackDispatcher>());
         builder.Services.AddHttpClient(nameof(CallbackDispatcher), http => http.Timeout = TimeSpan.FromSeconds(15));
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer<OpenApiDescription>());
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
 
         var app = builder.Build();
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.UseMiddleware<ApiErrorMiddleware>();
         app.UseMiddleware<BasicAuthMiddleware>();
         app.MapGet("/healthz", () => Results.Json(new Dictionary<string, object?> { ["status"] = "ok" })).ExcludeFromDescription();
@@ -71,6 +74,8 @@ public static class VaultApp
         app.MapRecordingEndpoints();
         app.MapNotificationEndpoints();
         app.MapUploadEndpoints();
+        app.MapMediaStreamEndpoint();
+        app.MapCallRecordingEndpoints();
         return app;
     }
 
@@ -84,7 +89,18 @@ public static class VaultApp
         foreach (var unfinished in await recordings.UnfinishedAsync())
         {
             await app.Services.GetRequiredService<IMediaStore>().DeleteAsync($"{unfinished.AccountSid}/{unfinished.Sid}");
-            await recordings.EndWithoutMediaAsync(unfinished, "failed", 16104, "The server stopped while the recording was being stored; its bytes were deleted.");
+            await recordings.EndWithoutMediaAsync(unfinished, "failed", 16104, unfinished.Status == "processing"
+                ? "The server stopped while the recording was being stored; its bytes were deleted."
+                : "The server stopped during the live call; the audio recorded so far was encrypted under a key that existed only in its memory and was deleted.");
+        }
+        // Spools of calls a stopped process was recording: ciphertext whose key died with it.
+        var spool = Path.Combine(app.Services.GetRequiredService<VaultOptions>().DataDir, "spool");
+        if (Directory.Exists(spool))
+        {
+            foreach (var file in Directory.EnumerateFiles(spool))
+            {
+                File.Delete(file);
+            }
         }
         var accounts = app.Services.GetRequiredService<AccountStore>();
         if (await accounts.AnyAsync())

@@ -17,6 +17,12 @@ public sealed class VaultOptions
     /// <summary>The largest upload accepted, in bytes.</summary>
     public long MaxUploadBytes { get; set; } = 4L << 30;
 
+    /// <summary>The longest a live call is recorded; at the limit its recordings are completed and the stream is closed.</summary>
+    public int MaxCallSeconds { get; set; } = 4 * 3600;
+
+    /// <summary>A live stream that sends nothing for this long is taken as ended.</summary>
+    public int StreamIdleSeconds { get; set; } = 60;
+
     public BootstrapOptions Bootstrap { get; set; } = new();
 
     public sealed class BootstrapOptions

@@ -11,12 +11,16 @@ public sealed class BasicAuthMiddleware(RequestDelegate next)
 {
     private static readonly string[] Protected = ["/2010-04-01", "/v1"];
 
-    public async Task InvokeAsync(HttpContext context, AccountStore accounts)
+    public async Task InvokeAsync(HttpContext context, AccountStore accounts, VaultOptions options)
     {
         var path = context.Request.Path;
         if (Protected.Any(p => path.StartsWithSegments(p, StringComparison.Ordinal)))
         {
-            var caller = await AuthenticateAsync(context.Request.Headers.Authorization.ToString(), accounts) ?? throw ApiException.Unauthenticated();
+            // A media stream Twilio opens itself carries its signature instead of Basic credentials.
+            bool signedStream = path.Equals(Live.MediaStreamEndpoint.Path, StringComparison.Ordinal) && context.Request.Headers.Authorization.Count == 0;
+            var caller = (signedStream
+                ? await Live.MediaStreamEndpoint.AuthenticateSignedAsync(context, accounts, options)
+                : await AuthenticateAsync(context.Request.Headers.Authorization.ToString(), accounts)) ?? throw ApiException.Unauthenticated();
             context.Features.Set(caller);
         }
         await next(context);

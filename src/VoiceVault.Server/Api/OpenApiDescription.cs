@@ -77,6 +77,8 @@ public sealed class OpenApiDescription : IOpenApiDocumentTransformer
         ["GET /2010-04-01/Accounts/{sid}/Notifications.json"] = ([], [.. Paging, "Log"], 200, "NotificationList"),
         ["GET /2010-04-01/Accounts/{sid}/Notifications/{notificationSid}.json"] = ([], [], 200, "Notification"),
         ["PUT /v1/Ingest/Calls/{callSid}/Recording"] = ([], CallbackQuery, 201, "Recording"),
+        ["POST /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json"] = ([.. CallbackQuery, "Trim"], [], 201, "CallRecording"),
+        ["POST /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}"] = (["Status", "PauseBehavior"], [], 200, "CallRecording"),
     };
 
     /// <summary>The operations described here, as "METHOD path" (tests compare them with the routes).</summary>

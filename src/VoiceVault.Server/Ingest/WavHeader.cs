@@ -54,4 +54,21 @@ public sealed record WavHeader(int Channels, int SampleRate, int ByteRate, long 
         long data = DataSize is 0 or 0xFFFFFFFF || DataOffset + DataSize > totalBytes ? Math.Max(0, totalBytes - DataOffset) : DataSize;
         return (long)Math.Round(data / (double)ByteRate, MidpointRounding.AwayFromZero);
     }
+
+    /// <summary>Writes the 44-byte header of a 16-bit PCM WAV with <paramref name="dataBytes"/> of samples.</summary>
+    public static void Write(Span<byte> header, int channels, int sampleRate, long dataBytes)
+    {
+        "RIFF"u8.CopyTo(header);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[4..], (uint)(36 + dataBytes));
+        "WAVEfmt "u8.CopyTo(header[8..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[16..], 16);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[20..], 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(header[22..], (ushort)channels);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[24..], (uint)sampleRate);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[28..], (uint)(sampleRate * channels * 2));
+        BinaryPrimitives.WriteUInt16LittleEndian(header[32..], (ushort)(channels * 2));
+        BinaryPrimitives.WriteUInt16LittleEndian(header[34..], 16);
+        "data"u8.CopyTo(header[36..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(header[40..], (uint)dataBytes);
+    }
 }

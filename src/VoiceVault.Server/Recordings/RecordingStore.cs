@@ -79,6 +79,12 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
         return updated;
     }
 
+    /// <summary>A live recording paused or resumed: the status only, no callback (Twilio sends none for these).</summary>
+    public Task<Recording> SetLiveStatusAsync(Recording recording, string status) =>
+        database.WriteAsync((db, tx) => db.QuerySingleAsync<Recording>(
+            "UPDATE recordings SET status = @status, date_updated = @now WHERE sid = @sid RETURNING *",
+            new { status, now = Dates.Stored(clock.GetUtcNow()), sid = recording.Sid }, tx));
+
     public async Task<Recording?> FindAsync(string accountSid, string sid)
     {
         await using var db = await database.OpenAsync();
@@ -116,10 +122,10 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
         await database.WriteAsync((db, tx) => db.ExecuteAsync("DELETE FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx));
     }
 
-    /// <summary>Recordings a previous process left mid-upload: their bytes never completed, so they end as failed.</summary>
+    /// <summary>Recordings a previous process left mid-upload or mid-call: their bytes never completed, so they end as failed.</summary>
     public async Task<IReadOnlyList<Recording>> UnfinishedAsync()
     {
         await using var db = await database.OpenAsync();
-        return (await db.QueryAsync<Recording>("SELECT * FROM recordings WHERE status = 'processing'")).AsList();
+        return (await db.QueryAsync<Recording>("SELECT * FROM recordings WHERE status IN ('processing', 'in-progress', 'paused')")).AsList();
     }
 }

@@ -1,0 +1,71 @@
+using Microsoft.Extensions.Primitives;
+using VoiceVault.Server.Accounts;
+using VoiceVault.Server.Api;
+using VoiceVault.Server.Ingest;
+using VoiceVault.Server.Recordings;
+
+namespace VoiceVault.Server.Live;
+
+/// <summary>
+/// Recording control of a live call through Twilio's API: start a recording on a call that is
+/// streaming into this instance, then pause (skip or silence), resume and stop it.
+/// </summary>
+public static class CallRecordingEndpoints
+{
+    public static void MapCallRecordingEndpoints(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", async (string sid, string callSid, HttpContext context,
+            AccountStore accounts, LiveCalls calls, VaultOptions options) =>
+        {
+            var account = await context.AccountInScopeAsync(accounts, sid);
+            var form = await context.Request.ReadFormAsync();
+            var parameters = RecordingParameters.From(new QueryCollection(form.ToDictionary(p => p.Key, p => p.Value)));
+            var trim = form["Trim"].ToString() switch
+            {
+                "" or "do-not-trim" => false,
+                "trim-silence" => true,
+                var other => throw ApiException.BadParameter($"Trim must be trim-silence or do-not-trim; got '{other}'", 20001),
+            };
+            var call = calls.Find(account.Sid, callSid) ?? throw NotLive(callSid);
+            var recording = await call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, "StartCallRecordingAPI"));
+            return Results.Json(recording.ToJson(options, callScoped: true), statusCode: 201);
+        }).WithTags("Recordings");
+
+        app.MapPost("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", async (string sid, string callSid, string file, HttpContext context,
+            AccountStore accounts, LiveCalls calls, RecordingStore recordings, VaultOptions options) =>
+        {
+            var account = await context.AccountInScopeAsync(accounts, sid);
+            var recordingSid = file.EndsWith(".json", StringComparison.Ordinal) ? file[..^5] : file;
+            var existing = await recordings.FindAsync(account.Sid, recordingSid);
+            if (existing is null || existing.CallSid != callSid)
+            {
+                throw ApiException.NotFound($"/Accounts/{sid}/Calls/{callSid}/Recordings/{recordingSid}");
+            }
+            var form = await context.Request.ReadFormAsync();
+            var status = form["Status"].ToString();
+            var skip = form["PauseBehavior"].ToString() switch
+            {
+                "" or "silence" => false,
+                "skip" => true,
+                var other => throw ApiException.BadParameter($"PauseBehavior must be skip or silence; got '{other}'", 20001),
+            };
+            var recorder = calls.Find(account.Sid, callSid)?.Find(recordingSid);
+            if (recorder is null)
+            {
+                throw ApiException.BadParameter($"Recording {recordingSid} is {existing.Status}, not in progress: it can no longer be paused, resumed or stopped.", 21220);
+            }
+            var call = calls.Find(account.Sid, callSid)!;
+            var updated = status switch
+            {
+                "paused" => await call.PauseAsync(recorder, skip),
+                "in-progress" => await call.ResumeAsync(recorder),
+                "stopped" => await call.StopAsync(recorder),
+                _ => throw ApiException.BadParameter($"Status must be paused, in-progress or stopped; got '{status}'", 20001),
+            };
+            return Results.Json(updated.ToJson(options, callScoped: true));
+        }).WithTags("Recordings");
+    }
+
+    private static ApiException NotLive(string callSid) =>
+        ApiException.BadParameter($"Call {callSid} is not streaming into this vault: start its Media Stream (Record=false to stream without recording) before starting a recording.", 21220);
+}

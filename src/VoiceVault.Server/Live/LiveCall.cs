@@ -1,0 +1,185 @@
+using System.Collections.Concurrent;
+using VoiceVault.Server.Accounts;
+using VoiceVault.Server.Api;
+using VoiceVault.Server.Credentials;
+using VoiceVault.Server.Ingest;
+using VoiceVault.Server.Recordings;
+using VoiceVault.Server.Storage;
+
+namespace VoiceVault.Server.Live;
+
+/// <summary>What a recording of a live call was asked to be: channels, tracks, trim, callbacks.</summary>
+public sealed record LiveRecordingRequest(RecordingParameters Parameters, bool Trim, string Source);
+
+/// <summary>
+/// A call streaming into this instance: its recordings (several may run at once, each started,
+/// paused, resumed and stopped on its own) and the media time its frames have reached.
+/// </summary>
+public sealed class LiveCall(Account account, string callSid, string streamSid, LiveCalls registry)
+{
+    private readonly ConcurrentDictionary<string, LiveRecorder> _recorders = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _ended = new();
+
+    public Account Account { get; } = account;
+
+    public string CallSid { get; } = callSid;
+
+    public string StreamSid { get; } = streamSid;
+
+    /// <summary>The newest media timestamp seen (ms since the stream started).</summary>
+    public long NowMs { get; private set; }
+
+    /// <summary>Cancelled when the call must end from outside (shutdown, limits).</summary>
+    public CancellationToken Ending => _ended.Token;
+
+    public void End() => _ended.Cancel();
+
+    public IEnumerable<LiveRecorder> Recorders => _recorders.Values;
+
+    /// <summary>Starts a recording at the current media time; a recording that cannot be encrypted fails at once (16104).</summary>
+    public async Task<Recording> StartRecordingAsync(LiveRecordingRequest request)
+    {
+        var p = request.Parameters;
+        var plan = await EncryptionPlan.ForAsync(Account, registry.Settings, registry.Keys);
+        var recording = await registry.Recordings.CreateAsync(new RecordingStore.NewRecording(Account.Sid, CallSid, request.Source, p.Track,
+            p.Channels == "dual" ? 2 : 1, p.Url, p.Method, p.Events), "in-progress");
+        if (plan.FailureReason is not null)
+        {
+            plan.Dispose();
+            registry.Log.LogWarning("Recording {RecordingSid} of {CallSid} failed: no usable encryption key (16104)", recording.Sid, CallSid);
+            return await registry.Recordings.EndWithoutMediaAsync(recording, "failed", 16104, plan.FailureReason);
+        }
+        var recorder = new LiveRecorder(recording, plan, registry.SpoolDir, NowMs, p.Track is "inbound" or "both", p.Track is "outbound" or "both", request.Trim);
+        _recorders[recording.Sid] = recorder;
+        registry.Log.LogInformation("Recording {RecordingSid} of {CallSid} started ({Channels}, track {Track})", recording.Sid, CallSid, p.Channels, p.Track);
+        return recording;
+    }
+
+    /// <summary>Takes one media frame for every recording running.</summary>
+    public async ValueTask FrameAsync(int track, long timestampMs, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        NowMs = Math.Max(NowMs, timestampMs);
+        foreach (var recorder in _recorders.Values)
+        {
+            if (await recorder.AcceptAsync(track, timestampMs, payload, cancellationToken))
+            {
+                registry.FramesRecorded.Add(1);
+            }
+        }
+    }
+
+    public LiveRecorder? Find(string recordingSid) => _recorders.GetValueOrDefault(recordingSid);
+
+    public async Task<Recording> PauseAsync(LiveRecorder recorder, bool skip)
+    {
+        recorder.Pause(NowMs, skip);
+        return recorder.Recording = await registry.Recordings.SetLiveStatusAsync(recorder.Recording, "paused");
+    }
+
+    public async Task<Recording> ResumeAsync(LiveRecorder recorder)
+    {
+        recorder.Resume(NowMs);
+        return recorder.Recording = await registry.Recordings.SetLiveStatusAsync(recorder.Recording, "in-progress");
+    }
+
+    /// <summary>Ends one recording: completed with its media, absent if it recorded nothing, failed (16104) if storing it failed.</summary>
+    public async Task<Recording> StopAsync(LiveRecorder recorder)
+    {
+        if (!_recorders.TryRemove(recorder.Recording.Sid, out _))
+        {
+            return (await registry.Recordings.FindAsync(Account.Sid, recorder.Recording.Sid))!;
+        }
+        await using (recorder)
+        {
+            try
+            {
+                var stored = await recorder.FinishAsync(registry.Media, registry.MasterKey, CancellationToken.None);
+                if (stored is null)
+                {
+                    registry.Log.LogInformation("Recording {RecordingSid} of {CallSid} ended with no audio: absent", recorder.Recording.Sid, CallSid);
+                    return await registry.Recordings.EndWithoutMediaAsync(recorder.Recording, "absent", null, null);
+                }
+                var completed = await registry.Recordings.CompleteAsync(recorder.Recording, stored, recorder.Plan.Warning);
+                registry.Log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Frames} frames, {Seconds} s, {Mode} key",
+                    completed.Sid, CallSid, recorder.Frames, stored.Duration, stored.KeyMode);
+                return completed;
+            }
+            catch (Exception e)
+            {
+                registry.Log.LogError("Recording {RecordingSid} of {CallSid} could not be encrypted and stored ({Reason}); its bytes were deleted (16104)",
+                    recorder.Recording.Sid, CallSid, e.GetType().Name);
+                return await registry.Recordings.EndWithoutMediaAsync(recorder.Recording, "failed", 16104,
+                    $"The recording could not be encrypted and stored ({e.GetType().Name}); its bytes were deleted.");
+            }
+        }
+    }
+
+    /// <summary>The call ended: every recording still running is stopped.</summary>
+    public async Task EndAllAsync()
+    {
+        foreach (var recorder in _recorders.Values.ToList())
+        {
+            await StopAsync(recorder);
+        }
+    }
+}
+
+/// <summary>The calls streaming into this instance, by account and call SID; ends them all on shutdown.</summary>
+public sealed class LiveCalls
+{
+    private readonly ConcurrentDictionary<(string, string), LiveCall> _calls = new();
+
+    public LiveCalls(RecordingStore recordings, EncryptionSettingStore settings, PublicKeyStore keys, IMediaStore media, MasterKey masterKey,
+        VaultOptions options, ILogger<LiveCalls> log, Operations.VaultMetrics metrics, IHostApplicationLifetime lifetime)
+    {
+        Recordings = recordings;
+        Settings = settings;
+        Keys = keys;
+        Media = media;
+        MasterKey = masterKey;
+        Options = options;
+        Log = log;
+        SpoolDir = Path.Combine(options.DataDir, "spool");
+        Directory.CreateDirectory(SpoolDir);
+        FramesReceived = metrics.Add(new Operations.VaultMetrics.Counter("voicevault_stream_frames_received_total", "Media frames received on live streams.", null, [""]));
+        FramesRecorded = metrics.Add(new Operations.VaultMetrics.Counter("voicevault_stream_frames_recorded_total", "Media frames encrypted into a recording's spool.", null, [""]));
+        FrameSeconds = metrics.Add(new Operations.VaultMetrics.Histogram("voicevault_stream_frame_seconds",
+            "From a media message's arrival to its audio being encrypted.", [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]));
+        StopSeconds = metrics.Add(new Operations.VaultMetrics.Histogram("voicevault_stream_stop_seconds",
+            "From the end of a call (stop, close) to its recordings stored and their callbacks on their way.", [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]));
+        // A clean shutdown ends every live call: recordings are stored and their callbacks queued.
+        lifetime.ApplicationStopping.Register(() =>
+        {
+            foreach (var call in _calls.Values)
+            {
+                call.End();
+            }
+        });
+    }
+
+    internal RecordingStore Recordings { get; }
+    internal EncryptionSettingStore Settings { get; }
+    internal PublicKeyStore Keys { get; }
+    internal IMediaStore Media { get; }
+    internal MasterKey MasterKey { get; }
+    internal VaultOptions Options { get; }
+    internal ILogger Log { get; }
+    internal string SpoolDir { get; }
+    internal Operations.VaultMetrics.Counter FramesReceived { get; }
+    internal Operations.VaultMetrics.Counter FramesRecorded { get; }
+    internal Operations.VaultMetrics.Histogram FrameSeconds { get; }
+    internal Operations.VaultMetrics.Histogram StopSeconds { get; }
+
+    public int Count => _calls.Count;
+
+    public LiveCall? Find(string accountSid, string callSid) => _calls.GetValueOrDefault((accountSid, callSid));
+
+    /// <summary>Registers a new stream; null when the call is already streaming here.</summary>
+    public LiveCall? Open(Account account, string callSid, string streamSid)
+    {
+        var call = new LiveCall(account, callSid, streamSid, this);
+        return _calls.TryAdd((account.Sid, callSid), call) ? call : null;
+    }
+
+    public void Close(LiveCall call) => _calls.TryRemove(new KeyValuePair<(string, string), LiveCall>((call.Account.Sid, call.CallSid), call));
+}

@@ -1,0 +1,225 @@
+using System.Security.Cryptography;
+using VoiceVault.Crypto;
+using VoiceVault.Server.Ingest;
+using VoiceVault.Server.Recordings;
+using VoiceVault.Server.Storage;
+
+namespace VoiceVault.Server.Live;
+
+/// <summary>
+/// One recording of a live call. Frames are encrypted the moment they arrive, into a spool file
+/// under a key that exists only in this object's memory (a process crash leaves ciphertext nobody
+/// can read). When the recording ends, the spool is decrypted in memory, placed on the timeline
+/// (<see cref="TimelineRenderer"/>) and encrypted again, WAV header first — now that the length is
+/// known — under the recording's own CEK, into the media store. See docs/format.md, "Live calls".
+/// </summary>
+public sealed class LiveRecorder : IAsyncDisposable
+{
+    private const int SamplesPerMs = 8;
+    private readonly string _spoolPath;
+    private readonly FileStream _spoolFile;
+    private readonly ContentKey _spoolKey = ContentKey.Generate();
+    private readonly byte[] _spoolIv = RecordingFormat.NewIv();
+    private readonly RecordingEncryptor _spool;
+    private readonly byte[] _record = new byte[SpoolRecord.HeaderSize + 1024];
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private long _pausedAtMs = -1;
+    private long _skippedMs;
+    private bool _skipWhilePaused;
+    private bool _ended;
+
+    public LiveRecorder(Recording recording, EncryptionPlan plan, string spoolDir, long startMs, bool inbound, bool outbound, bool trim)
+    {
+        Recording = recording;
+        Plan = plan;
+        StartMs = startMs;
+        Inbound = inbound;
+        Outbound = outbound;
+        Trim = trim;
+        Directory.CreateDirectory(spoolDir);
+        _spoolPath = Path.Combine(spoolDir, recording.Sid + ".spool");
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, BufferSize = 0, Options = FileOptions.Asynchronous };
+        if (!OperatingSystem.IsWindows())
+        {
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        _spoolFile = new FileStream(_spoolPath, options);
+        _spool = new RecordingEncryptor(_spoolFile, _spoolKey, _spoolIv, leaveOpen: true, bufferSize: 16 * 1024);
+    }
+
+    public Recording Recording { get; set; }
+
+    public EncryptionPlan Plan { get; }
+
+    /// <summary>The call's media time (ms) at which this recording's timeline starts.</summary>
+    public long StartMs { get; }
+
+    public bool Inbound { get; }
+
+    public bool Outbound { get; }
+
+    public bool Trim { get; }
+
+    public bool Paused => _pausedAtMs >= 0;
+
+    public long Frames { get; private set; }
+
+    /// <summary>One past the last sample any frame covered.</summary>
+    public long EndSample { get; private set; }
+
+    /// <summary>First and one-past-last non-silent sample (for Trim=trim-silence); -1 while all is silence.</summary>
+    public long FirstVoice { get; private set; } = -1;
+
+    public long LastVoiceEnd { get; private set; }
+
+    /// <summary>Takes one frame at the call's media time <paramref name="timestampMs"/>; true when it was recorded.</summary>
+    public async ValueTask<bool> AcceptAsync(int track, long timestampMs, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    {
+        if (_ended || Paused || (track == 0 ? !Inbound : !Outbound) || payload.Length > 1024)
+        {
+            return false;
+        }
+        long position = (timestampMs - StartMs - _skippedMs) * SamplesPerMs;
+        if (position < 0)
+        {
+            return false;
+        }
+        SpoolRecord.WriteHeader(_record, track, payload.Length, position);
+        payload.Span.CopyTo(_record.AsSpan(SpoolRecord.HeaderSize));
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (_ended)
+            {
+                return false;
+            }
+            await _spool.WriteAsync(_record.AsMemory(0, SpoolRecord.HeaderSize + payload.Length), cancellationToken);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(_record.AsSpan(0, SpoolRecord.HeaderSize + payload.Length));
+            _gate.Release();
+        }
+        Frames++;
+        EndSample = Math.Max(EndSample, position + payload.Length);
+        var span = payload.Span;
+        for (int i = 0; i < span.Length; i++)
+        {
+            if (Math.Abs((int)Mulaw.Decode(span[i])) > 0)
+            {
+                FirstVoice = FirstVoice < 0 ? position + i : Math.Min(FirstVoice, position + i);
+                break;
+            }
+        }
+        for (int i = span.Length - 1; i >= 0; i--)
+        {
+            if (Math.Abs((int)Mulaw.Decode(span[i])) > 0)
+            {
+                LastVoiceEnd = Math.Max(LastVoiceEnd, position + i + 1);
+                break;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>Pauses at media time <paramref name="nowMs"/>: skip drops the paused time from the recording, silence keeps it as silence.</summary>
+    public void Pause(long nowMs, bool skip)
+    {
+        if (!Paused)
+        {
+            _pausedAtMs = nowMs;
+            _skipWhilePaused = skip;
+        }
+    }
+
+    public void Resume(long nowMs)
+    {
+        if (Paused)
+        {
+            if (_skipWhilePaused)
+            {
+                _skippedMs += Math.Max(0, nowMs - _pausedAtMs);
+            }
+            _pausedAtMs = -1;
+        }
+    }
+
+    /// <summary>
+    /// Ends the recording: renders the spool into the final encrypted WAV in the media store.
+    /// Returns what was stored, or null when no audio was recorded (the recording is absent).
+    /// </summary>
+    public async Task<RecordingStore.StoredMedia?> FinishAsync(IMediaStore media, MasterKey masterKey, CancellationToken cancellationToken)
+    {
+        await _gate.WaitAsync(cancellationToken);
+        try
+        {
+            _ended = true;
+            await _spool.CompleteAsync(cancellationToken);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+        if (Frames == 0)
+        {
+            return null;
+        }
+        long from = Trim ? Math.Max(0, FirstVoice) : 0;
+        long to = Trim ? (FirstVoice < 0 ? 0 : LastVoiceEnd) : EndSample;
+        int channels = (int)Recording.Channels;
+        long dataBytes = (to - from) * 2 * channels;
+        if (dataBytes > uint.MaxValue - 36)
+        {
+            throw new InvalidOperationException("The recording is too long for a WAV file.");
+        }
+
+        var mediaKey = $"{Recording.AccountSid}/{Recording.Sid}";
+        var iv = RecordingFormat.NewIv();
+        using var cek = ContentKey.Generate();
+        byte[]? wrapped = Plan.CustomerKey ? KeyWrap.Wrap(Plan.PublicKey!, cek) : null;
+        byte[]? sealedCek = Plan.CustomerKey ? null : masterKey.Seal(cek.Bytes, Recording.Sid);
+        try
+        {
+            await using (var write = await media.CreateAsync(mediaKey, cancellationToken))
+            {
+                await using (var encryptor = new RecordingEncryptor(write.Stream, cek, iv, leaveOpen: true))
+                {
+                    var header = new byte[44];
+                    WavHeader.Write(header, channels, 8000, dataBytes);
+                    await encryptor.WriteAsync(header, cancellationToken);
+                    var renderer = new TimelineRenderer(encryptor, channels, from, to);
+                    _spoolFile.Position = 0;
+                    await RecordingDecryptor.DecryptAsync(_spoolFile, renderer, _spoolKey, _spoolIv, cancellationToken);
+                    renderer.Finish();
+                    await encryptor.CompleteAsync(cancellationToken);
+                }
+                await write.CommitAsync(cancellationToken);
+            }
+        }
+        catch
+        {
+            await media.DeleteAsync(mediaKey);
+            throw;
+        }
+        return new RecordingStore.StoredMedia(mediaKey, 44 + dataBytes + RecordingFormat.TagSize, channels,
+            (long)Math.Round((to - from) / 8000.0, MidpointRounding.AwayFromZero), Plan.CustomerKey ? "customer" : "server", Plan.PublicKeySid, wrapped, iv, sealedCek);
+    }
+
+    /// <summary>Drops the spool: its key goes with this object, its file is deleted.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        _ended = true;
+        await _spool.DisposeAsync();
+        await _spoolFile.DisposeAsync();
+        _spoolKey.Dispose();
+        Plan.Dispose();
+        try
+        {
+            File.Delete(_spoolPath);
+        }
+        catch (IOException)
+        {
+            // Unreadable without its key; the next start removes it.
+        }
+    }
+}

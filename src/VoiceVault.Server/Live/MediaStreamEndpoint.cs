@@ -1,0 +1,358 @@
+using System.Buffers;
+using System.Buffers.Text;
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text.Json;
+using Microsoft.Extensions.Primitives;
+using VoiceVault.Server.Accounts;
+using VoiceVault.Server.Api;
+using VoiceVault.Server.Ingest;
+
+namespace VoiceVault.Server.Live;
+
+/// <summary>
+/// <c>GET /v1/Ingest/MediaStream</c>: a WebSocket speaking Twilio Media Streams (connected, start,
+/// media, stop; mark and dtmf are accepted and ignored). The call is recorded from <c>start</c>
+/// unless its custom parameters say Record=false; the end of the stream (stop, close, idle timeout,
+/// the maximum call length, shutdown) ends the call and its recordings.
+/// </summary>
+public static class MediaStreamEndpoint
+{
+    public const string Path = "/v1/Ingest/MediaStream";
+    private const int MaxMessage = 64 * 1024;
+
+    public static void MapMediaStreamEndpoint(this IEndpointRouteBuilder app)
+    {
+        app.MapGet(Path, async (HttpContext context, AccountStore accounts, LiveCalls calls, VaultOptions options, ILoggerFactory logs) =>
+        {
+            if (!context.WebSockets.IsWebSocketRequest)
+            {
+                throw ApiException.BadParameter("This endpoint speaks WebSocket (Twilio Media Streams); open it with an Upgrade request.", 20001);
+            }
+            var account = (await accounts.FindAsync(context.Caller().AccountSid))!;
+            using var socket = await context.WebSockets.AcceptWebSocketAsync();
+            var session = new Session(socket, account, calls, options, logs.CreateLogger("VoiceVault.Ingest.MediaStream"));
+            await session.RunAsync(context.RequestAborted);
+            return Results.Empty;
+        }).WithTags("Ingest").ExcludeFromDescription();
+    }
+
+    /// <summary>
+    /// For streams Twilio opens itself: it cannot send Basic credentials but signs the upgrade
+    /// request. The URL must carry <c>AccountSid</c>; the signature is checked with that account's
+    /// token over the public URL (<c>VoiceVault:PublicBaseUrl</c> as ws/wss, path and query).
+    /// </summary>
+    public static async Task<Caller?> AuthenticateSignedAsync(HttpContext context, AccountStore accounts, VaultOptions options)
+    {
+        var signature = context.Request.Headers["X-Twilio-Signature"].ToString();
+        var accountSid = context.Request.Query["AccountSid"].ToString();
+        if (signature.Length == 0 || !Sid.Is(accountSid, "AC"))
+        {
+            return null;
+        }
+        var account = await accounts.FindAsync(accountSid);
+        if (account is not { IsActive: true })
+        {
+            return null;
+        }
+        var publicBase = options.PublicBaseUrl.TrimEnd('/');
+        var wsBase = publicBase.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? "wss://" + publicBase[8..]
+            : publicBase.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? "ws://" + publicBase[7..] : publicBase;
+        var url = wsBase + context.Request.Path + context.Request.QueryString;
+        var expected = Webhooks.StatusCallback.Sign(accounts.TokenOf(account), url, []);
+        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
+            System.Text.Encoding.ASCII.GetBytes(expected), System.Text.Encoding.ASCII.GetBytes(signature)) ? new Caller(account.Sid, null) : null;
+    }
+
+    private sealed class Session(WebSocket socket, Account account, LiveCalls calls, VaultOptions options, ILogger log)
+    {
+        private readonly byte[] _message = ArrayPool<byte>.Shared.Rent(MaxMessage);
+        private readonly byte[] _payload = new byte[MaxMessage];
+        private LiveCall? _call;
+        private string _streamSid = "-";
+
+        public async Task RunAsync(CancellationToken aborted)
+        {
+            string outcome = "closed";
+            var close = WebSocketCloseStatus.NormalClosure;
+            try
+            {
+                outcome = await ReceiveAllAsync(aborted);
+            }
+            catch (ProtocolViolation e)
+            {
+                outcome = e.Message;
+                close = e.Status;
+                log.LogWarning("Media stream {StreamSid} of account {AccountSid}: {Problem}; closing", _streamSid, account.Sid, e.Message);
+            }
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
+            {
+                outcome = $"connection lost ({e.GetType().Name})";
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(_message);
+            }
+            if (_call is not null)
+            {
+                long ended = Stopwatch.GetTimestamp();
+                calls.Close(_call);
+                await _call.EndAllAsync();
+                calls.StopSeconds.Observe(Stopwatch.GetElapsedTime(ended));
+                log.LogInformation("Call {CallSid} (stream {StreamSid}) ended: {Outcome}", _call.CallSid, _streamSid, outcome);
+            }
+            if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
+            {
+                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+                try
+                {
+                    await socket.CloseOutputAsync(close, outcome.Length > 120 ? outcome[..120] : outcome, timeout.Token);
+                }
+                catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+                {
+                    // The peer is gone; nothing left to tell it.
+                }
+            }
+        }
+
+        // Returns why the stream ended normally; throws ProtocolViolation for a stream that broke the protocol.
+        private async Task<string> ReceiveAllAsync(CancellationToken aborted)
+        {
+            while (true)
+            {
+                using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted, _call?.Ending ?? CancellationToken.None);
+                idle.CancelAfter(TimeSpan.FromSeconds(options.StreamIdleSeconds));
+                int length = 0;
+                ValueWebSocketReceiveResult result;
+                try
+                {
+                    do
+                    {
+                        if (length == MaxMessage)
+                        {
+                            throw new ProtocolViolation($"a message is larger than {MaxMessage / 1024} KiB", WebSocketCloseStatus.MessageTooBig);
+                        }
+                        result = await socket.ReceiveAsync(_message.AsMemory(length), idle.Token);
+                        length += result.Count;
+                    }
+                    while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
+                }
+                catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+                {
+                    return _call?.Ending.IsCancellationRequested == true ? "the server is shutting down or the call reached its limit" : $"no message for {options.StreamIdleSeconds} s";
+                }
+                long arrived = Stopwatch.GetTimestamp();
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    return _call is null ? "closed before start" : "closed without stop";
+                }
+                if (result.MessageType != WebSocketMessageType.Text)
+                {
+                    throw new ProtocolViolation("a binary message (Media Streams messages are JSON text)", WebSocketCloseStatus.InvalidMessageType);
+                }
+                var json = _message.AsSpan(0, length);
+                var kind = EventOf(json);
+                switch (kind)
+                {
+                    case "connected" or "mark" or "dtmf":
+                        break;
+                    case "start":
+                        await StartAsync(ParseStart(json));
+                        break;
+                    case "media":
+                        if (_call is null)
+                        {
+                            throw new ProtocolViolation("a media message before start", WebSocketCloseStatus.PolicyViolation);
+                        }
+                        var (track, timestamp, payload) = Media(json);
+                        calls.FramesReceived.Add(1);
+                        if (timestamp > options.MaxCallSeconds * 1000L)
+                        {
+                            log.LogWarning("Call {CallSid} reached the maximum call length ({Seconds} s); ending it", _call.CallSid, options.MaxCallSeconds);
+                            return "the maximum call length was reached";
+                        }
+                        await _call.FrameAsync(track, timestamp, _payload.AsMemory(0, payload), aborted);
+                        calls.FrameSeconds.Observe(Stopwatch.GetElapsedTime(arrived));
+                        break;
+                    case "stop":
+                        return "stop";
+                    default:
+                        log.LogDebug("Media stream {StreamSid}: ignoring an unknown event '{Event}'", _streamSid, kind);
+                        break;
+                }
+            }
+        }
+
+        private static string EventOf(ReadOnlySpan<byte> json)
+        {
+            var reader = new Utf8JsonReader(json);
+            try
+            {
+                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    throw new ProtocolViolation("a message that is not a JSON object", WebSocketCloseStatus.InvalidPayloadData);
+                }
+                while (reader.Read() && reader.CurrentDepth >= 1)
+                {
+                    if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("event"u8))
+                    {
+                        reader.Read();
+                        return reader.TokenType == JsonTokenType.String ? reader.GetString()! : throw new ProtocolViolation("'event' is not a string", WebSocketCloseStatus.InvalidPayloadData);
+                    }
+                    if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                    {
+                        reader.Skip();
+                    }
+                }
+            }
+            catch (JsonException e)
+            {
+                throw new ProtocolViolation($"malformed JSON ({e.Message.Split('.')[0]})", WebSocketCloseStatus.InvalidPayloadData);
+            }
+            throw new ProtocolViolation("a message without 'event'", WebSocketCloseStatus.InvalidPayloadData);
+        }
+
+        // media.track, media.timestamp (ms, string or number) and media.payload (base64 μ-law, decoded into _payload).
+        private (int Track, long Timestamp, int Length) Media(ReadOnlySpan<byte> json)
+        {
+            int track = -1, length = -1;
+            long timestamp = -1;
+            var reader = new Utf8JsonReader(json);
+            try
+            {
+                while (reader.Read())
+                {
+                    if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 2)
+                    {
+                        continue;
+                    }
+                    if (reader.ValueTextEquals("track"u8))
+                    {
+                        reader.Read();
+                        track = reader.ValueTextEquals("inbound"u8) ? 0 : reader.ValueTextEquals("outbound"u8) ? 1
+                            : throw new ProtocolViolation($"media.track '{reader.GetString()}' is not inbound or outbound", WebSocketCloseStatus.InvalidPayloadData);
+                    }
+                    else if (reader.ValueTextEquals("timestamp"u8))
+                    {
+                        reader.Read();
+                        bool ok = reader.TokenType == JsonTokenType.Number ? reader.TryGetInt64(out timestamp)
+                            : reader.TokenType == JsonTokenType.String && long.TryParse(reader.GetString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out timestamp);
+                        if (!ok || timestamp < 0)
+                        {
+                            throw new ProtocolViolation("media.timestamp is not a whole number of milliseconds", WebSocketCloseStatus.InvalidPayloadData);
+                        }
+                    }
+                    else if (reader.ValueTextEquals("payload"u8))
+                    {
+                        reader.Read();
+                        if (reader.TokenType != JsonTokenType.String)
+                        {
+                            throw new ProtocolViolation("media.payload is not a string", WebSocketCloseStatus.InvalidPayloadData);
+                        }
+                        length = Decode(ref reader);
+                    }
+                }
+            }
+            catch (JsonException e)
+            {
+                throw new ProtocolViolation($"malformed JSON ({e.Message.Split('.')[0]})", WebSocketCloseStatus.InvalidPayloadData);
+            }
+            if (track < 0 || timestamp < 0 || length < 0)
+            {
+                throw new ProtocolViolation("a media message without media.track, media.timestamp and media.payload", WebSocketCloseStatus.InvalidPayloadData);
+            }
+            return (track, timestamp, length);
+        }
+
+        private int Decode(ref Utf8JsonReader reader)
+        {
+            ReadOnlySpan<byte> base64 = reader.ValueSpan;
+            byte[]? unescaped = null;
+            if (reader.ValueIsEscaped)
+            {
+                unescaped = new byte[reader.ValueSpan.Length];
+                base64 = unescaped.AsSpan(0, reader.CopyString(unescaped));
+            }
+            if (Base64.DecodeFromUtf8(base64, _payload, out _, out int written) != OperationStatus.Done)
+            {
+                throw new ProtocolViolation("media.payload is not base64", WebSocketCloseStatus.InvalidPayloadData);
+            }
+            return written;
+        }
+
+        private static StartMessage ParseStart(ReadOnlySpan<byte> json)
+        {
+            try
+            {
+                return StartMessage.Parse(json);
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
+            {
+                throw new ProtocolViolation($"a start message that is not Twilio's ({e.Message.Split('.')[0]})", WebSocketCloseStatus.InvalidPayloadData);
+            }
+        }
+
+        private async Task StartAsync(StartMessage start)
+        {
+            if (_call is not null)
+            {
+                throw new ProtocolViolation("a second start on one stream", WebSocketCloseStatus.PolicyViolation);
+            }
+            _streamSid = start.StreamSid;
+            if (!Sid.Is(start.CallSid, "CA"))
+            {
+                throw new ProtocolViolation($"start.callSid '{start.CallSid}' is not a call SID", WebSocketCloseStatus.PolicyViolation);
+            }
+            if (start.Encoding != "audio/x-mulaw" || start.SampleRate != 8000 || start.Channels != 1)
+            {
+                throw new ProtocolViolation($"media format {start.Encoding} {start.SampleRate} Hz x{start.Channels} is not supported (audio/x-mulaw, 8000 Hz, mono)", WebSocketCloseStatus.InvalidPayloadData);
+            }
+            RecordingParameters parameters;
+            try
+            {
+                parameters = RecordingParameters.From(new QueryCollection(start.CustomParameters.ToDictionary(p => p.Key, p => new StringValues(p.Value))));
+            }
+            catch (ApiException e)
+            {
+                throw new ProtocolViolation(e.Message, WebSocketCloseStatus.PolicyViolation);
+            }
+            _call = calls.Open(account, start.CallSid, start.StreamSid)
+                ?? throw new ProtocolViolation($"call {start.CallSid} is already streaming", WebSocketCloseStatus.PolicyViolation);
+            log.LogInformation("Call {CallSid} streaming (stream {StreamSid}, tracks {Tracks})", start.CallSid, start.StreamSid, string.Join(',', start.Tracks));
+            if (!start.CustomParameters.TryGetValue("Record", out var record) || !record.Equals("false", StringComparison.OrdinalIgnoreCase))
+            {
+                await _call.StartRecordingAsync(new LiveRecordingRequest(parameters,
+                    start.CustomParameters.GetValueOrDefault("Trim") == "trim-silence", "StartCallRecordingAPI"));
+            }
+        }
+    }
+
+    private sealed record StartMessage(string CallSid, string StreamSid, string[] Tracks, string Encoding, int SampleRate, int Channels, Dictionary<string, string> CustomParameters)
+    {
+        public static StartMessage Parse(ReadOnlySpan<byte> json)
+        {
+            var reader = new Utf8JsonReader(json);
+            using var document = JsonDocument.ParseValue(ref reader);
+            var root = document.RootElement;
+            var start = root.GetProperty("start");
+            var format = start.GetProperty("mediaFormat");
+            var custom = new Dictionary<string, string>(StringComparer.Ordinal);
+            if (start.TryGetProperty("customParameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object)
+            {
+                foreach (var p in parameters.EnumerateObject())
+                {
+                    custom[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
+                }
+            }
+            string streamSid = start.TryGetProperty("streamSid", out var s) ? s.GetString()! : root.GetProperty("streamSid").GetString()!;
+            return new StartMessage(start.GetProperty("callSid").GetString()!, streamSid,
+                start.TryGetProperty("tracks", out var tracks) ? tracks.EnumerateArray().Select(t => t.GetString()!).ToArray() : ["inbound"],
+                format.GetProperty("encoding").GetString()!, format.GetProperty("sampleRate").GetInt32(), format.GetProperty("channels").GetInt32(), custom);
+        }
+    }
+
+    private sealed class ProtocolViolation(string message, WebSocketCloseStatus status) : Exception(message)
+    {
+        public WebSocketCloseStatus Status { get; } = status;
+    }
+}

@@ -1,0 +1,173 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Twilio.Rest.Accounts.V1.Credential;
+using VoiceVault.Crypto;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>Live calls over Twilio Media Streams: recorded into ciphertext while the call goes on.</summary>
+public sealed class LiveRecordingTests
+{
+    private static async Task<RSA> EnableEncryptionAsync(VaultServer vault)
+    {
+        var rsa = RSA.Create(2048);
+        var key = await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), client: vault.Twilio());
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        (await http.PostAsync($"/2010-04-01/Accounts/{vault.AccountSid}/RecordingEncryption.json",
+            new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "true", ["PublicKeySid"] = key.Sid }))).EnsureSuccessStatusCode();
+        return rsa;
+    }
+
+    private static async Task<(JsonElement Recording, byte[] Wav)> FetchAndDecryptAsync(VaultServer vault, string callSid, RSA rsa)
+    {
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        var list = JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Calls/{callSid}/Recordings.json")).RootElement;
+        var recording = Assert.Single(list.GetProperty("recordings").EnumerateArray()).Clone();
+        Assert.Equal("completed", recording.GetProperty("status").GetString());
+        var details = EncryptionDetails.Parse(recording.GetRawText());
+        var stored = await http.GetByteArrayAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{recording.GetProperty("sid").GetString()}");
+        using var cek = KeyWrap.Unwrap(rsa, details.EncryptedCek);
+        var output = new MemoryStream();
+        RecordingDecryptor.Decrypt(new MemoryStream(stored), output, cek, details.Iv);
+        return (recording, output.ToArray());
+    }
+
+    // What a faithful recorder makes of the frames: each sample at its timestamp, silence where no
+    // frame was, the first copy of a duplicate, tracks mixed (clipped) or side by side.
+    private static byte[] Expected(Dictionary<long, byte[]> inbound, Dictionary<long, byte[]> outbound, int channels)
+    {
+        long samples = new[] { inbound, outbound }.SelectMany(t => t.Keys).Max() * 8 + 160;
+        var pcm = new byte[samples * 2 * channels];
+        for (long s = 0; s < samples; s++)
+        {
+            short In(Dictionary<long, byte[]> track) => track.TryGetValue(s / 160 * 20, out var f) ? MediaStream.Decode(f[s % 160]) : (short)0;
+            short a = In(inbound), b = In(outbound);
+            if (channels == 1)
+            {
+                BitConverter.TryWriteBytes(pcm.AsSpan((int)s * 2), (short)Math.Clamp(a + b, short.MinValue, short.MaxValue));
+            }
+            else
+            {
+                BitConverter.TryWriteBytes(pcm.AsSpan((int)s * 4), a);
+                BitConverter.TryWriteBytes(pcm.AsSpan((int)s * 4 + 2), b);
+            }
+        }
+        return VoiceVault.Tests.Shared.TestWav.Build(pcm, channels);
+    }
+
+    [Theory]
+    [InlineData("mono")]
+    [InlineData("dual")]
+    public async Task A_two_party_call_with_gaps_duplicates_and_reordering_decrypts_to_the_faithful_recording(string channels)
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        using var rsa = await EnableEncryptionAsync(vault);
+        await using var stream = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
+        await stream.StartAsync(new()
+        {
+            ["RecordingChannels"] = channels,
+            ["RecordingStatusCallback"] = receiver.Url,
+            ["RecordingStatusCallbackEvent"] = "in-progress completed",
+        });
+
+        var inbound = new Dictionary<long, byte[]>();
+        var outbound = new Dictionary<long, byte[]>();
+        const int frames = 75;
+        var sends = new List<(string Track, long Ts, byte[] Payload)>();
+        for (int i = 0; i < frames; i++)
+        {
+            long ts = i * 20;
+            if (i != 5 && i != 40)
+            {
+                inbound[ts] = MediaStream.Frame(); // frames 5 and 40 are lost
+            }
+            if (i < frames - 3)
+            {
+                outbound[ts] = MediaStream.Frame(); // outbound ends 60 ms early
+            }
+        }
+        foreach (var ts in Enumerable.Range(0, frames).Select(i => i * 20L))
+        {
+            if (inbound.TryGetValue(ts, out var a))
+            {
+                sends.Add(("inbound", ts, a));
+            }
+            if (outbound.TryGetValue(ts, out var b))
+            {
+                sends.Add(("outbound", ts, b));
+            }
+        }
+        // Reordered: inbound 300 ms after 320 ms, and outbound 1000 ms after 1100 ms.
+        int at300 = sends.FindIndex(s => s is { Track: "inbound", Ts: 300 });
+        (sends[at300], sends[at300 + 2]) = (sends[at300 + 2], sends[at300]);
+        var late = sends.Single(s => s is { Track: "outbound", Ts: 1000 });
+        sends.Remove(late);
+        sends.Insert(sends.FindIndex(s => s is { Track: "outbound", Ts: 1100 }) + 1, late);
+        // Duplicated: outbound 200 ms again later with other bytes (the first copy counts), inbound 600 ms resent as is.
+        sends.Insert(sends.FindIndex(s => s.Ts == 400), ("outbound", 200, MediaStream.Frame()));
+        sends.Insert(sends.FindIndex(s => s.Ts == 700), ("inbound", 600, inbound[600]));
+        foreach (var (track, ts, payload) in sends)
+        {
+            await stream.MediaAsync(track, ts, payload);
+        }
+        await stream.StopAsync();
+
+        var (recording, wav) = await FetchAndDecryptAsync(vault, stream.CallSid, rsa);
+        int channelCount = channels == "dual" ? 2 : 1;
+        Assert.Equal(channelCount, recording.GetProperty("channels").GetInt32());
+        Assert.Equal(Expected(inbound, outbound, channelCount), wav);
+
+        var callbacks = await receiver.WaitForAsync(2);
+        Assert.Equal(["in-progress", "completed"], callbacks.Select(c => c.Parameters["RecordingStatus"]));
+        Assert.All(callbacks, c => Assert.Equal(stream.CallSid, c.Parameters["CallSid"]));
+        Assert.False(callbacks[0].Parameters.ContainsKey("EncryptionDetails"));
+        Assert.Equal(recording.GetProperty("encryption_details").GetRawText().Length > 0, callbacks[1].Parameters.ContainsKey("EncryptionDetails"));
+        Assert.Equal("2", callbacks[1].Parameters["RecordingDuration"]);
+    }
+
+    [Fact]
+    public async Task No_plaintext_audio_is_on_disk_while_the_call_is_live_or_after()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        using var rsa = await EnableEncryptionAsync(vault);
+        await using var stream = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
+        await stream.StartAsync();
+        var marker = Encoding.ASCII.GetBytes("VOICEVAULT-PLAINTEXT-MARKER");
+        var sent = new MemoryStream();
+        var pcm = new MemoryStream();
+        for (int i = 0; i < 250; i++) // 5 s: more than the spool gathers before it writes
+        {
+            var frame = MediaStream.Frame();
+            marker.CopyTo(frame, 40);
+            sent.Write(frame);
+            foreach (var b in frame)
+            {
+                pcm.Write(BitConverter.GetBytes(MediaStream.Decode(b)));
+            }
+            await stream.MediaAsync("inbound", i * 20, frame);
+        }
+        await Task.Delay(300);
+        var live = vault.DataFiles().ToList();
+        Assert.Contains(live, f => f.Path.Contains("spool", StringComparison.Ordinal) && f.Content.Length > 16 * 1024);
+        foreach (var (path, content) in live)
+        {
+            Assert.False(content.AsSpan().IndexOf(marker) >= 0, $"{path} holds the marker while the call is live");
+            Assert.False(Audio.ContainsAnyRun(content, sent.ToArray()), $"{path} holds μ-law audio while the call is live");
+            Assert.False(Audio.ContainsAnyRun(content, pcm.ToArray()), $"{path} holds PCM while the call is live");
+        }
+        await stream.StopAsync();
+        var after = vault.DataFiles().ToList();
+        Assert.DoesNotContain(after, f => f.Path.Contains(".spool", StringComparison.Ordinal));
+        foreach (var (path, content) in after)
+        {
+            Assert.False(content.AsSpan().IndexOf(marker) >= 0, $"{path} holds the marker after the call");
+            Assert.False(Audio.ContainsAnyRun(content, sent.ToArray()), $"{path} holds μ-law audio after the call");
+            Assert.False(Audio.ContainsAnyRun(content, pcm.ToArray()), $"{path} holds PCM after the call");
+        }
+        var (_, wav) = await FetchAndDecryptAsync(vault, stream.CallSid, rsa);
+        Assert.True(wav.AsSpan().IndexOf(pcm.ToArray().AsSpan(40 * 2, 64)) >= 0, "the recording holds the audio");
+    }
+}
