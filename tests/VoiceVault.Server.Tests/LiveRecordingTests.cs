@@ -171,3 +171,105 @@ public sealed class LiveRecordingTests
         Assert.True(wav.AsSpan().IndexOf(pcm.ToArray().AsSpan(40 * 2, 64)) >= 0, "the recording holds the audio");
     }
 }
+
+public sealed class LiveRecordingControlTests
+{
+    private static byte[] Mono(IEnumerable<byte[]> frames)
+    {
+        var pcm = new MemoryStream();
+        foreach (var b in frames.SelectMany(f => f))
+        {
+            pcm.Write(BitConverter.GetBytes(MediaStream.Decode(b)));
+        }
+        return VoiceVault.Tests.Shared.TestWav.Build(pcm.ToArray(), 1);
+    }
+
+    [Fact]
+    public async Task The_Twilio_SDK_starts_pauses_resumes_and_stops_recordings_of_a_streaming_call()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var client = vault.Twilio();
+        await using var stream = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
+        await stream.StartAsync(new() { ["Record"] = "false" });
+        var frames = Enumerable.Range(0, 200).Select(i => i is >= 50 and < 60 or >= 190 ? Enumerable.Repeat((byte)0xFF, 160).ToArray() : MediaStream.Frame()).ToArray();
+        // The REST calls travel on another connection: wait until the vault has taken every frame sent.
+        using var plain = new HttpClient { BaseAddress = vault.BaseUri };
+        async Task SendAsync(int from, int to)
+        {
+            for (int i = from; i < to; i++)
+            {
+                await stream.MediaAsync("inbound", i * 20, frames[i]);
+            }
+            for (int tries = 0; tries < 200; tries++)
+            {
+                var metrics = await plain.GetStringAsync("/metrics");
+                if (metrics.Contains($"voicevault_stream_frames_received_total {to}\n", StringComparison.Ordinal))
+                {
+                    return;
+                }
+                await Task.Delay(10);
+            }
+            Assert.Fail($"the vault did not take {to} frames");
+        }
+
+        await SendAsync(0, 50); // streaming, nothing recorded yet
+        var events = new List<string> { "in-progress", "completed" };
+        Twilio.Rest.Api.V2010.Account.Call.RecordingResource Start(string trim) => Twilio.Rest.Api.V2010.Account.Call.RecordingResource.Create(
+            pathCallSid: stream.CallSid, recordingStatusCallback: new Uri(receiver.Url), recordingStatusCallbackEvent: events, trim: trim, client: client);
+        var skip = Start("do-not-trim");
+        var silence = Start("do-not-trim");
+        var trimmed = Start("trim-silence");
+        Assert.Equal(Twilio.Rest.Api.V2010.Account.Call.RecordingResource.StatusEnum.InProgress, skip.Status);
+        Assert.Equal(stream.CallSid, skip.CallSid);
+
+        await SendAsync(50, 100);
+        var paused = await Twilio.Rest.Api.V2010.Account.Call.RecordingResource.UpdateAsync(pathCallSid: stream.CallSid, pathSid: skip.Sid,
+            status: Twilio.Rest.Api.V2010.Account.Call.RecordingResource.StatusEnum.Paused, pauseBehavior: "skip", client: client);
+        Assert.Equal(Twilio.Rest.Api.V2010.Account.Call.RecordingResource.StatusEnum.Paused, paused.Status);
+        await Twilio.Rest.Api.V2010.Account.Call.RecordingResource.UpdateAsync(pathCallSid: stream.CallSid, pathSid: silence.Sid,
+            status: Twilio.Rest.Api.V2010.Account.Call.RecordingResource.StatusEnum.Paused, pauseBehavior: "silence", client: client);
+        await SendAsync(100, 150);
+        foreach (var sid in new[] { skip.Sid, silence.Sid })
+        {
+            var resumed = await Twilio.Rest.Api.V2010.Account.Call.RecordingResource.UpdateAsync(pathCallSid: stream.CallSid, pathSid: sid,
+                status: Twilio.Rest.Api.V2010.Account.Call.RecordingResource.StatusEnum.InProgress, client: client);
+            Assert.Equal(Twilio.Rest.Api.V2010.Account.Call.RecordingResource.StatusEnum.InProgress, resumed.Status);
+        }
+        await SendAsync(150, 200);
+        var stopped = await Twilio.Rest.Api.V2010.Account.Call.RecordingResource.UpdateAsync(pathCallSid: stream.CallSid, pathSid: skip.Sid,
+            status: Twilio.Rest.Api.V2010.Account.Call.RecordingResource.StatusEnum.Stopped, client: client);
+        Assert.Equal(Twilio.Rest.Api.V2010.Account.Call.RecordingResource.StatusEnum.Completed, stopped.Status);
+        // A stopped recording cannot be resumed.
+        var ex = await Assert.ThrowsAsync<Twilio.Exceptions.ApiException>(() => Twilio.Rest.Api.V2010.Account.Call.RecordingResource.UpdateAsync(
+            pathCallSid: stream.CallSid, pathSid: skip.Sid, status: Twilio.Rest.Api.V2010.Account.Call.RecordingResource.StatusEnum.InProgress, client: client));
+        Assert.Equal(21220, ex.Code);
+        await stream.StopAsync(); // ends the other two
+
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        async Task<byte[]> WavOf(string sid) => await http.GetByteArrayAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{sid}.wav");
+        // skip: the paused second is gone; silence: it is there as silence; trim-silence: no silent frames at either end.
+        Assert.Equal(Mono(frames[50..100].Concat(frames[150..200])), await WavOf(skip.Sid));
+        Assert.Equal(Mono(frames[50..100].Concat(Enumerable.Repeat(new byte[160].Select(_ => (byte)0xFF).ToArray(), 50)).Concat(frames[150..200])), await WavOf(silence.Sid));
+        Assert.Equal(Mono(frames[60..190]), await WavOf(trimmed.Sid));
+
+        var callbacks = await receiver.WaitForAsync(6);
+        foreach (var sid in new[] { skip.Sid, silence.Sid, trimmed.Sid })
+        {
+            Assert.Equal(["in-progress", "completed"], callbacks.Where(c => c.Parameters["RecordingSid"] == sid).Select(c => c.Parameters["RecordingStatus"]));
+        }
+        Assert.Equal("2", callbacks.Single(c => c.Parameters["RecordingSid"] == skip.Sid && c.Parameters["RecordingStatus"] == "completed").Parameters["RecordingDuration"]);
+        var listed = Twilio.Rest.Api.V2010.Account.Call.RecordingResource.Read(pathCallSid: stream.CallSid, client: client).Select(r => r.Sid).ToHashSet();
+        Assert.Equal(new HashSet<string> { skip.Sid, silence.Sid, trimmed.Sid }, listed);
+    }
+
+    [Fact]
+    public async Task Starting_a_recording_on_a_call_that_is_not_streaming_is_refused()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        var ex = await Assert.ThrowsAsync<Twilio.Exceptions.ApiException>(() =>
+            Twilio.Rest.Api.V2010.Account.Call.RecordingResource.CreateAsync(pathCallSid: Audio.CallSid(), client: vault.Twilio()));
+        Assert.Equal(21220, ex.Code);
+        Assert.Contains("not streaming", ex.Message, StringComparison.Ordinal);
+    }
+}

@@ -29,6 +29,8 @@ public sealed class LiveCall(Account account, string callSid, string streamSid, 
     /// <summary>The newest media timestamp seen (ms since the stream started).</summary>
     public long NowMs { get; private set; }
 
+    private bool _anyFrame;
+
     /// <summary>Cancelled when the call must end from outside (shutdown, limits).</summary>
     public CancellationToken Ending => _ended.Token;
 
@@ -49,7 +51,8 @@ public sealed class LiveCall(Account account, string callSid, string streamSid, 
             registry.Log.LogWarning("Recording {RecordingSid} of {CallSid} failed: no usable encryption key (16104)", recording.Sid, CallSid);
             return await registry.Recordings.EndWithoutMediaAsync(recording, "failed", 16104, plan.FailureReason);
         }
-        var recorder = new LiveRecorder(recording, plan, registry.SpoolDir, NowMs, p.Track is "inbound" or "both", p.Track is "outbound" or "both", request.Trim);
+        // A recording started mid-call begins with the next frame (frames are 20 ms).
+        var recorder = new LiveRecorder(recording, plan, registry.SpoolDir, _anyFrame ? NowMs + 20 : 0, p.Track is "inbound" or "both", p.Track is "outbound" or "both", request.Trim);
         _recorders[recording.Sid] = recorder;
         registry.Log.LogInformation("Recording {RecordingSid} of {CallSid} started ({Channels}, track {Track})", recording.Sid, CallSid, p.Channels, p.Track);
         return recording;
@@ -59,6 +62,7 @@ public sealed class LiveCall(Account account, string callSid, string streamSid, 
     public async ValueTask FrameAsync(int track, long timestampMs, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
     {
         NowMs = Math.Max(NowMs, timestampMs);
+        _anyFrame = true;
         foreach (var recorder in _recorders.Values)
         {
             if (await recorder.AcceptAsync(track, timestampMs, payload, cancellationToken))
@@ -141,7 +145,7 @@ public sealed class LiveCalls
         Log = log;
         SpoolDir = Path.Combine(options.DataDir, "spool");
         Directory.CreateDirectory(SpoolDir);
-        FramesReceived = metrics.Add(new Operations.VaultMetrics.Counter("voicevault_stream_frames_received_total", "Media frames received on live streams.", null, [""]));
+        FramesReceived = metrics.Add(new Operations.VaultMetrics.Counter("voicevault_stream_frames_received_total", "Media frames taken from live streams (counted once handled).", null, [""]));
         FramesRecorded = metrics.Add(new Operations.VaultMetrics.Counter("voicevault_stream_frames_recorded_total", "Media frames encrypted into a recording's spool.", null, [""]));
         FrameSeconds = metrics.Add(new Operations.VaultMetrics.Histogram("voicevault_stream_frame_seconds",
             "From a media message's arrival to its audio being encrypted.", [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]));

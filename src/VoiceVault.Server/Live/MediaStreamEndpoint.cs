@@ -165,7 +165,6 @@ public static class MediaStreamEndpoint
                             throw new ProtocolViolation("a media message before start", WebSocketCloseStatus.PolicyViolation);
                         }
                         var (track, timestamp, payload) = Media(json);
-                        calls.FramesReceived.Add(1);
                         if (timestamp > options.MaxCallSeconds * 1000L)
                         {
                             log.LogWarning("Call {CallSid} reached the maximum call length ({Seconds} s); ending it", _call.CallSid, options.MaxCallSeconds);
@@ -173,6 +172,7 @@ public static class MediaStreamEndpoint
                         }
                         await _call.FrameAsync(track, timestamp, _payload.AsMemory(0, payload), aborted);
                         calls.FrameSeconds.Observe(Stopwatch.GetElapsedTime(arrived));
+                        calls.FramesReceived.Add(1);
                         break;
                     case "stop":
                         return "stop";
