@@ -64,14 +64,21 @@ internal sealed class MediaStream : IAsyncDisposable
     {
         var buffer = new byte[1024];
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        while (_socket.State == WebSocketState.Open)
+        try
         {
-            var result = await _socket.ReceiveAsync(buffer, timeout.Token);
-            if (result.MessageType == WebSocketMessageType.Close)
+            while (_socket.State == WebSocketState.Open)
             {
-                await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
-                break;
+                var result = await _socket.ReceiveAsync(buffer, timeout.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    await _socket.CloseOutputAsync(WebSocketCloseStatus.NormalClosure, "", CancellationToken.None);
+                    break;
+                }
             }
+        }
+        catch (WebSocketException)
+        {
+            return null; // the vault dropped the connection without a close frame
         }
         return _socket.CloseStatus;
     }

@@ -45,14 +45,14 @@ public sealed class VaultServer : IAsyncDisposable
 
     public ConcurrentQueue<string> Logs { get; }
 
-    public static async Task<VaultServer> StartAsync(string? dataDir = null, string? sid = null, string? token = null, bool keepData = false)
+    public static async Task<VaultServer> StartAsync(string? dataDir = null, string? sid = null, string? token = null, bool keepData = false, string[]? extraArgs = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("vv-server-").FullName;
         sid ??= "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         token ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var logs = new ConcurrentQueue<string>();
         var app = VaultApp.Build(["--urls", "http://127.0.0.1:0", "--VoiceVault:DataDir", dataDir,
-            "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token], builder =>
+            "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. extraArgs ?? []], builder =>
         {
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
@@ -96,6 +96,22 @@ public sealed class VaultServer : IAsyncDisposable
         var response = await http.PutAsync($"/v1/Ingest/Calls/{callSid}/Recording{(query.Length > 0 ? "?" + query : "")}", new ByteArrayContent(wav));
         var text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, System.Text.Json.JsonDocument.Parse(text).RootElement.Clone());
+    }
+
+    /// <summary>Waits until the vault has taken <paramref name="frames"/> media frames from live streams in all.</summary>
+    public async Task WaitForFramesAsync(long frames)
+    {
+        using var plain = new HttpClient { BaseAddress = BaseUri };
+        for (int tries = 0; tries < 500; tries++)
+        {
+            var metrics = await plain.GetStringAsync("/metrics");
+            if (metrics.Contains($"voicevault_stream_frames_received_total {frames}\n", StringComparison.Ordinal))
+            {
+                return;
+            }
+            await Task.Delay(10);
+        }
+        throw new TimeoutException($"the vault did not take {frames} frames");
     }
 
     /// <summary>Every byte under the data folder, for "this never reached the disk" checks.</summary>

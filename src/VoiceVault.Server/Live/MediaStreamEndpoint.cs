@@ -85,8 +85,9 @@ public static class MediaStreamEndpoint
                 close = e.Status;
                 log.LogWarning("Media stream {StreamSid} of account {AccountSid}: {Problem}; closing", _streamSid, account.Sid, e.Message);
             }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
+            catch (Exception e)
             {
+                // The connection broke (reset, aborted, the peer vanished): the call has ended all the same.
                 outcome = $"connection lost ({e.GetType().Name})";
             }
             finally
