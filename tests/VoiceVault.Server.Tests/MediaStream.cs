@@ -15,11 +15,13 @@ internal sealed class MediaStream : IAsyncDisposable
 
     public string StreamSid { get; } = "MZ" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
-    public static async Task<MediaStream> ConnectAsync(VaultServer vault, string user, string password)
+    public static Task<MediaStream> ConnectAsync(VaultServer vault, string user, string password) => ConnectAsync(vault.BaseUri, user, password);
+
+    public static async Task<MediaStream> ConnectAsync(Uri vault, string user, string password)
     {
         var stream = new MediaStream();
         stream._socket.Options.SetRequestHeader("Authorization", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
-        await stream._socket.ConnectAsync(new Uri($"ws://{vault.BaseUri.Authority}/v1/Ingest/MediaStream"), CancellationToken.None);
+        await stream._socket.ConnectAsync(new Uri($"ws://{vault.Authority}/v1/Ingest/MediaStream"), CancellationToken.None);
         await stream.SendAsync(new { @event = "connected", protocol = "Call", version = "1.0.0" });
         return stream;
     }

@@ -49,7 +49,11 @@ public sealed class FileMediaStore : IMediaStore
 
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
-        File.Delete(PathOf(key));
+        var path = PathOf(key);
+        if (File.Exists(path))
+        {
+            File.Delete(path);
+        }
         return Task.CompletedTask;
     }
 

@@ -127,6 +127,9 @@ public sealed class CallbackDispatcher(
     /// <summary>Stops claiming, then waits for deliveries under way: they finish or hand their rows back.</summary>
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
+        // Deliveries under way (the callbacks of calls that shutdown has just ended, say) get a few
+        // seconds to be answered before the rest are cancelled and handed back.
+        await Task.WhenAll(_inFlight.Values).WaitAsync(TimeSpan.FromSeconds(5), cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         await base.StopAsync(cancellationToken);
         await Task.WhenAll(_inFlight.Values).WaitAsync(cancellationToken).ContinueWith(_ => { }, TaskScheduler.Default);
         // Rows committed but not yet sent go back to the outbox at once, not at the end of their lease.

@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>The vault as its own process, as operators run it: for SIGTERM and kill -9.</summary>
+internal sealed partial class VaultProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private VaultProcess(Process process, Uri baseUri)
+    {
+        _process = process;
+        BaseUri = baseUri;
+    }
+
+    public Uri BaseUri { get; }
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    public static async Task<VaultProcess> StartAsync(string dataDir, string sid, string token)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "VoiceVault.Server.dll"), "--urls", "http://127.0.0.1:0",
+            "--VoiceVault:DataDir", dataDir, "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        var process = Process.Start(start)!;
+        string? address = null;
+        while (address is null && await process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            var match = Listening().Match(line);
+            address = match.Success ? match.Groups[1].Value : null;
+        }
+        if (address is null)
+        {
+            throw new InvalidOperationException("the vault did not start: " + await process.StandardError.ReadToEndAsync());
+        }
+        _ = process.StandardOutput.ReadToEndAsync();
+        _ = process.StandardError.ReadToEndAsync();
+        return new VaultProcess(process, new Uri(address));
+    }
+
+    public HttpClient Http(string user, string password)
+    {
+        var http = new HttpClient { BaseAddress = BaseUri };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+        return http;
+    }
+
+    public void Signal(string signal) => Process.Start("kill", [$"-{signal}", Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+
+    public bool WaitForExit(TimeSpan timeout) => _process.WaitForExit(timeout);
+
+    public void Dispose()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill();
+            _process.WaitForExit();
+        }
+        _process.Dispose();
+    }
+
+    [GeneratedRegex(@"Now listening on: (http://\S+)")]
+    private static partial Regex Listening();
+}
