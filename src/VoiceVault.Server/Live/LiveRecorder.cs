@@ -102,10 +102,19 @@ public sealed class LiveRecorder : IAsyncDisposable
         }
         Frames++;
         EndSample = Math.Max(EndSample, position + payload.Length);
-        var span = payload.Span;
+        if (Trim)
+        {
+            TrackVoice(payload.Span, position);
+        }
+        return true;
+    }
+
+    // Where the first and last non-silent samples are, for Trim=trim-silence.
+    private void TrackVoice(ReadOnlySpan<byte> span, long position)
+    {
         for (int i = 0; i < span.Length; i++)
         {
-            if (Math.Abs((int)Mulaw.Decode(span[i])) > 0)
+            if (Mulaw.Decode(span[i]) != 0)
             {
                 FirstVoice = FirstVoice < 0 ? position + i : Math.Min(FirstVoice, position + i);
                 break;
@@ -113,13 +122,12 @@ public sealed class LiveRecorder : IAsyncDisposable
         }
         for (int i = span.Length - 1; i >= 0; i--)
         {
-            if (Math.Abs((int)Mulaw.Decode(span[i])) > 0)
+            if (Mulaw.Decode(span[i]) != 0)
             {
                 LastVoiceEnd = Math.Max(LastVoiceEnd, position + i + 1);
                 break;
             }
         }
-        return true;
     }
 
     /// <summary>Pauses at media time <paramref name="nowMs"/>: skip drops the paused time from the recording, silence keeps it as silence.</summary>
@@ -187,7 +195,7 @@ public sealed class LiveRecorder : IAsyncDisposable
                     var header = new byte[44];
                     WavHeader.Write(header, channels, 8000, dataBytes);
                     await encryptor.WriteAsync(header, cancellationToken);
-                    var renderer = new TimelineRenderer(encryptor, channels, from, to);
+                    using var renderer = new TimelineRenderer(encryptor, channels, from, to);
                     _spoolFile.Position = 0;
                     await RecordingDecryptor.DecryptAsync(_spoolFile, renderer, _spoolKey, _spoolIv, cancellationToken);
                     renderer.Finish();

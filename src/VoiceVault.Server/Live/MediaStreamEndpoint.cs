@@ -19,7 +19,9 @@ namespace VoiceVault.Server.Live;
 public static class MediaStreamEndpoint
 {
     public const string Path = "/v1/Ingest/MediaStream";
-    private const int MaxMessage = 64 * 1024;
+    // Twilio's messages are a few hundred bytes (a 20 ms frame is 160 bytes of μ-law).
+    private const int MaxMessage = 16 * 1024;
+    private const int MaxPayload = 8 * 1024;
 
     public static void MapMediaStreamEndpoint(this IEndpointRouteBuilder app)
     {
@@ -67,7 +69,7 @@ public static class MediaStreamEndpoint
     private sealed class Session(WebSocket socket, Account account, LiveCalls calls, VaultOptions options, ILogger log)
     {
         private readonly byte[] _message = ArrayPool<byte>.Shared.Rent(MaxMessage);
-        private readonly byte[] _payload = new byte[MaxMessage];
+        private readonly byte[] _payload = new byte[MaxPayload];
         private LiveCall? _call;
         private string _streamSid = "-";
 
@@ -198,7 +200,13 @@ public static class MediaStreamEndpoint
                     if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("event"u8))
                     {
                         reader.Read();
-                        return reader.TokenType == JsonTokenType.String ? reader.GetString()! : throw new ProtocolViolation("'event' is not a string", WebSocketCloseStatus.InvalidPayloadData);
+                        if (reader.TokenType != JsonTokenType.String)
+                        {
+                            throw new ProtocolViolation("'event' is not a string", WebSocketCloseStatus.InvalidPayloadData);
+                        }
+                        // The common events without allocating a string per message.
+                        return reader.ValueTextEquals("media"u8) ? "media" : reader.ValueTextEquals("start"u8) ? "start" : reader.ValueTextEquals("stop"u8) ? "stop"
+                            : reader.ValueTextEquals("mark"u8) ? "mark" : reader.GetString()!;
                     }
                     if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
                     {
@@ -273,6 +281,10 @@ public static class MediaStreamEndpoint
             {
                 unescaped = new byte[reader.ValueSpan.Length];
                 base64 = unescaped.AsSpan(0, reader.CopyString(unescaped));
+            }
+            if (Base64.GetMaxDecodedFromUtf8Length(base64.Length) > MaxPayload)
+            {
+                throw new ProtocolViolation($"media.payload is larger than {MaxPayload / 1024} KiB", WebSocketCloseStatus.MessageTooBig);
             }
             if (Base64.DecodeFromUtf8(base64, _payload, out _, out int written) != OperationStatus.Done)
             {

@@ -23,16 +23,23 @@ public static class SpoolRecord
 /// Renders the spool into the recording's PCM, as a write-only stream the decrypted spool is copied
 /// into: each frame's samples go to their place on the timeline by position, samples no frame gave
 /// are silence, a sample given twice keeps its first value, and frames may arrive out of order by
-/// up to <see cref="Window"/> samples (30 s). Mono mixes the tracks (clipped); dual puts inbound
+/// up to <see cref="Window"/> samples (10 s). Mono mixes the tracks (clipped); dual puts inbound
 /// on channel 1 and outbound on channel 2. Writes 16-bit little-endian PCM for samples
 /// [<c>from</c>, <c>to</c>) to <c>output</c>.
 /// </summary>
 public sealed class TimelineRenderer(Stream output, int channels, long from, long to) : Stream
 {
     private readonly long _from = from;
-    public const int Window = 30 * 8000;
-    private readonly short[][] _samples = [new short[Window], new short[Window]];
-    private readonly bool[][] _filled = [new bool[Window], new bool[Window]];
+    public const int Window = 10 * 8000;
+    private readonly short[][] _samples = [System.Buffers.ArrayPool<short>.Shared.Rent(Window), System.Buffers.ArrayPool<short>.Shared.Rent(Window)];
+    private readonly bool[][] _filled = [NewFlags(), NewFlags()];
+
+    private static bool[] NewFlags()
+    {
+        var flags = System.Buffers.ArrayPool<bool>.Shared.Rent(Window);
+        Array.Clear(flags);
+        return flags;
+    }
     private readonly byte[] _out = new byte[16 * 1024];
     private readonly byte[] _carry = new byte[SpoolRecord.HeaderSize + ushort.MaxValue];
     private int _carried;
@@ -132,6 +139,22 @@ public sealed class TimelineRenderer(Stream output, int channels, long from, lon
             throw new InvalidDataException("The spool ends inside a record.");
         }
         Emit(to);
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            foreach (var samples in _samples)
+            {
+                System.Buffers.ArrayPool<short>.Shared.Return(samples, clearArray: true);
+            }
+            foreach (var flags in _filled)
+            {
+                System.Buffers.ArrayPool<bool>.Shared.Return(flags);
+            }
+        }
+        base.Dispose(disposing);
     }
 
     public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
