@@ -7,7 +7,8 @@ using System.Text;
 using System.Text.Json;
 
 // Load generator for live ingest: N concurrent calls, each a Twilio Media Stream sending both
-// tracks as 20 ms μ-law frames in real time for S seconds, then stop. Reports how far the
+// tracks as 20 ms μ-law frames in real time, then stop; calls start over the first second and
+// last from 75 % to 100 % of S seconds, so their ends are spread as real calls' are. Reports how far the
 // generator fell behind real time, how many frames the server took (the vault's /metrics, or the
 // sink's /frames), the server's CPU and memory, and — for the vault — the p99 of "frame arrives →
 // encrypted" and "call ends → recordings stored, callbacks on their way" from its histograms.
@@ -74,7 +75,8 @@ await Task.WhenAll(Enumerable.Range(0, calls).Select(n => Task.Run(async () =>
         await Send($"{{\"event\":\"start\",\"sequenceNumber\":\"1\",\"start\":{{\"streamSid\":\"{streamSid}\",\"callSid\":\"{callSid}\",\"tracks\":[\"inbound\",\"outbound\"]," +
             $"\"mediaFormat\":{{\"encoding\":\"audio/x-mulaw\",\"sampleRate\":8000,\"channels\":1}},\"customParameters\":{{}}}},\"streamSid\":\"{streamSid}\"}}");
         var start = clock.Elapsed;
-        int frames = seconds * 50;
+        // Calls end spread over the last quarter of the run, as real calls do, not all in one instant.
+        int frames = (int)(seconds * 50 * (0.75 + 0.25 * n / Math.Max(1, calls)));
         for (int k = 0; k < frames; k++)
         {
             var due = start + TimeSpan.FromMilliseconds(20 * k);
@@ -126,7 +128,8 @@ var result = new Dictionary<string, object?>
     ["generator_late_p99_ms"] = Math.Round(Pct(late, 0.99), 1),
     ["generator_late_max_ms"] = Math.Round(late.Length > 0 ? late[^1] : 0, 1),
     ["server_cpu_seconds"] = Math.Round(cpu, 2),
-    ["server_cpu_ms_per_call_second"] = Math.Round(1000 * cpu / Math.Max(1, calls * (double)seconds), 3),
+    // Two frames (one per track) per 20 ms: 100 frames per call-second.
+    ["server_cpu_ms_per_call_second"] = Math.Round(1000 * cpu / Math.Max(1, sent / 100.0), 3),
     ["server_rss_idle_mib"] = Math.Round(rssIdle, 1),
     ["server_rss_peak_mib"] = Math.Round(rssPeak, 1),
     ["server_rss_kib_per_call"] = Math.Round((rssPeak - rssIdle) * 1024 / Math.Max(1, calls), 1),
