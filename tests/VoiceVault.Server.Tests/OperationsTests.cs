@@ -90,3 +90,30 @@ public sealed class OperationsTests
         }
     }
 }
+
+public sealed class MasterKeyTests
+{
+    [Fact]
+    public void Sealing_and_opening_from_many_threads_at_once_round_trips_every_value()
+    {
+        using var key = new VoiceVault.Server.Storage.MasterKey(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        var failures = 0;
+        Parallel.For(0, 200_000, new ParallelOptions { MaxDegreeOfParallelism = 32 }, i =>
+        {
+            var value = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+            var context = "RE" + i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            try
+            {
+                if (!key.Open(key.Seal(value, context), context).AsSpan().SequenceEqual(value))
+                {
+                    Interlocked.Increment(ref failures);
+                }
+            }
+            catch (System.Security.Cryptography.CryptographicException)
+            {
+                Interlocked.Increment(ref failures);
+            }
+        });
+        Assert.Equal(0, failures);
+    }
+}

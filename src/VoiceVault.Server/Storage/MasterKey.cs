@@ -66,7 +66,11 @@ public sealed class MasterKey : IDisposable
         var sealedValue = new byte[NonceSize + plaintext.Length + TagSize];
         var nonce = sealedValue.AsSpan(0, NonceSize);
         RandomNumberGenerator.Fill(nonce);
-        _aes.Encrypt(nonce, plaintext, sealedValue.AsSpan(NonceSize, plaintext.Length), sealedValue.AsSpan(NonceSize + plaintext.Length), System.Text.Encoding.UTF8.GetBytes(context));
+        // One AesGcm holds one cipher context: it must not be used by two threads at once.
+        lock (_aes)
+        {
+            _aes.Encrypt(nonce, plaintext, sealedValue.AsSpan(NonceSize, plaintext.Length), sealedValue.AsSpan(NonceSize + plaintext.Length), System.Text.Encoding.UTF8.GetBytes(context));
+        }
         return sealedValue;
     }
 
@@ -77,7 +81,10 @@ public sealed class MasterKey : IDisposable
             throw new CryptographicException("A sealed value is too short.");
         }
         var plaintext = new byte[sealedValue.Length - NonceSize - TagSize];
-        _aes.Decrypt(sealedValue[..NonceSize], sealedValue[NonceSize..^TagSize], sealedValue[^TagSize..], plaintext, System.Text.Encoding.UTF8.GetBytes(context));
+        lock (_aes)
+        {
+            _aes.Decrypt(sealedValue[..NonceSize], sealedValue[NonceSize..^TagSize], sealedValue[^TagSize..], plaintext, System.Text.Encoding.UTF8.GetBytes(context));
+        }
         return plaintext;
     }
 
