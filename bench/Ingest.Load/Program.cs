@@ -102,8 +102,8 @@ double cpuBefore = 0;
 var windowStart = clients > 0 ? Task.Run(async () =>
 {
     await Task.Delay(from);
-    cpuBefore = CpuSeconds(pid);
-    before = scrape ? await ScrapeAsync() : null;
+    cpuBefore = ServerMetrics.CpuSeconds(pid);
+    before = scrape ? await ServerMetrics.ScrapeAsync(url) : null;
 }) : Task.CompletedTask;
 await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
 {
@@ -132,8 +132,8 @@ await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
 })));
 await windowStart;
 double elapsed = Math.Max(0, clock.Elapsed.TotalSeconds - warmup);
-double cpuUsed = CpuSeconds(pid) - cpuBefore;
-var after = scrape && clients > 0 ? await ScrapeAsync() : null;
+double cpuUsed = ServerMetrics.CpuSeconds(pid) - cpuBefore;
+var after = scrape && clients > 0 ? await ServerMetrics.ScrapeAsync(url) : null;
 if (callbacks)
 {
     var wait = Stopwatch.StartNew();
@@ -171,29 +171,11 @@ if (pid is not null && clients > 0)
 if (before is not null && after is not null)
 {
     // The server's own view: how its callback queue histogram changed over the window.
-    var bounds = after.Keys.Where(k => k.StartsWith("voicevault_callback_queue_seconds_bucket{le=\"", StringComparison.Ordinal))
-        .Select(k => (Key: k, Le: k[(k.IndexOf('"') + 1)..k.LastIndexOf('"')])).Where(b => b.Le != "+Inf")
-        .Select(b => (Le: double.Parse(b.Le, System.Globalization.CultureInfo.InvariantCulture), Count: after[b.Key] - before.GetValueOrDefault(b.Key)))
-        .OrderBy(b => b.Le).ToArray();
-    const string total = "voicevault_callback_queue_seconds_count";
-    double n = after[total] - before.GetValueOrDefault(total);
-    double? Quantile(double q)
-    {
-        // Linear inside the bucket that holds the q-th observation, as Prometheus' histogram_quantile.
-        double rank = q * n, lower = 0, below = 0;
-        foreach (var (le, count) in bounds)
-        {
-            if (count >= rank)
-            {
-                return count == below ? le : lower + (le - lower) * (rank - below) / (count - below);
-            }
-            (lower, below) = (le, count);
-        }
-        return null;
-    }
+    var (q50, n) = ServerMetrics.Quantile(before, after, "voicevault_callback_queue_seconds", 0.50);
+    var (q99, _) = ServerMetrics.Quantile(before, after, "voicevault_callback_queue_seconds", 0.99);
     result["server_callbacks"] = n;
-    result["server_callback_queue_p50_ms"] = Quantile(0.50) is { } q50 ? Math.Round(q50 * 1000, 1) : null;
-    result["server_callback_queue_p99_ms"] = Quantile(0.99) is { } q99 ? Math.Round(q99 * 1000, 1) : null;
+    result["server_callback_queue_p50_ms"] = q50 is { } v50 ? Math.Round(v50 * 1000, 1) : null;
+    result["server_callback_queue_p99_ms"] = q99 is { } v99 ? Math.Round(v99 * 1000, 1) : null;
 }
 if (bigGib > 0)
 {
@@ -221,27 +203,6 @@ Console.WriteLine(JsonSerializer.Serialize(result, new JsonSerializerOptions { W
 if (receiver is not null)
 {
     await receiver.StopAsync();
-}
-
-// utime + stime of the process, in seconds (fields 14 and 15 of /proc/PID/stat, in clock ticks of 1/100 s).
-static double CpuSeconds(int? pid)
-{
-    if (pid is null)
-    {
-        return 0;
-    }
-    var stat = File.ReadAllText($"/proc/{pid}/stat");
-    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-    return (long.Parse(fields[11]) + long.Parse(fields[12])) / 100.0;
-}
-
-async Task<Dictionary<string, double>> ScrapeAsync()
-{
-    using var plain = new HttpClient();
-    var text = await plain.GetStringAsync($"{url}/metrics");
-    return text.Split('\n').Where(l => l.Length > 0 && l[0] != '#')
-        .Select(l => (Name: l[..l.LastIndexOf(' ')], Value: double.Parse(l[(l.LastIndexOf(' ') + 1)..], System.Globalization.CultureInfo.InvariantCulture)))
-        .ToDictionary(p => p.Name, p => p.Value);
 }
 
 sealed class GeneratedStream(byte[] head, long length) : Stream
