@@ -11,21 +11,15 @@ cd "$(dirname "$0")/.."
 require_dotnet
 CLIENTS=${CLIENTS:-32}; SECONDS_=${DURATION:-60}; WARMUP=${WARMUP:-10}; BIG_GIB=${BIG_GIB:-2}
 out=bench/out/ingest; rm -rf "$out"; mkdir -p "$out"
-say "building"
-for p in src/VoiceVault.Server bench/Ingest.Bare bench/Ingest.Load; do dotnet build "$p" -c Release --nologo -v quiet; done
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-wait_http() { for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.2; done; echo "no answer from $1" >&2; exit 1; }
+. bench/lib.sh
+build src/VoiceVault.Server bench/Ingest.Bare bench/Ingest.Load
 
 dotnet bench/Ingest.Bare/bin/Release/net10.0/Ingest.Bare.dll --urls http://127.0.0.1:5090 --Dir "$out/bare-data" & bare=$!; pids+=($bare)
 AC=AC$(openssl rand -hex 16); TOKEN=$(openssl rand -hex 16)
 dotnet src/VoiceVault.Server/bin/Release/net10.0/VoiceVault.Server.dll --urls http://127.0.0.1:5091 --VoiceVault:DataDir "$out/vault-data" \
   --VoiceVault:Bootstrap:AccountSid "$AC" --VoiceVault:Bootstrap:AuthToken "$TOKEN" --Logging:LogLevel:Default Warning > "$out/vault.log" 2>&1 & vault=$!; pids+=($vault)
 wait_http http://127.0.0.1:5090/; wait_http http://127.0.0.1:5091/healthz
-openssl genrsa -out "$out/key.pem" 2048 2>/dev/null; openssl pkey -in "$out/key.pem" -pubout -out "$out/key.pub"
-CR=$(curl -s -u "$AC:$TOKEN" http://127.0.0.1:5091/v1/Credentials/PublicKeys --data-urlencode "PublicKey@$out/key.pub" | sed 's/.*"sid":"\(CR[0-9a-f]*\)".*/\1/')
-curl -s -u "$AC:$TOKEN" "http://127.0.0.1:5091/2010-04-01/Accounts/$AC/RecordingEncryption.json" -d Enabled=true -d "PublicKeySid=$CR" >/dev/null
+enable_encryption http://127.0.0.1:5091 "$AC" "$TOKEN" "$out"
 load=bench/Ingest.Load/bin/Release/net10.0/Ingest.Load.dll
 say "bare endpoint: $CLIENTS clients for ${SECONDS_} s"
 dotnet $load --url http://127.0.0.1:5090 --clients "$CLIENTS" --seconds "$SECONDS_" --warmup "$WARMUP" --pid "$bare" | tee "$out/bare.json"

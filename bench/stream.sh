@@ -13,21 +13,15 @@ cd "$(dirname "$0")/.."
 require_dotnet
 CALLS=${CALLS:-200}; DURATION=${DURATION:-60}; CAP_SECONDS=${CAP_SECONDS:-60}; STEPS=${STEPS:-"300 400 500 600 700 800"}
 out=bench/out/stream; rm -rf "$out"; mkdir -p "$out"
-say "building"
-for p in src/VoiceVault.Server bench/Stream.Sink bench/Stream.Load; do dotnet build "$p" -c Release --nologo -v quiet; done
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
-trap cleanup EXIT
-wait_http() { for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.2; done; echo "no answer from $1" >&2; exit 1; }
+. bench/lib.sh
+build src/VoiceVault.Server bench/Stream.Sink bench/Stream.Load
 
 dotnet bench/Stream.Sink/bin/Release/net10.0/Stream.Sink.dll --urls http://127.0.0.1:5092 > "$out/sink.log" 2>&1 & sink=$!; pids+=($sink)
 AC=AC$(openssl rand -hex 16); TOKEN=$(openssl rand -hex 16)
 dotnet src/VoiceVault.Server/bin/Release/net10.0/VoiceVault.Server.dll --urls http://127.0.0.1:5093 --VoiceVault:DataDir "$out/vault-data" \
   --VoiceVault:Bootstrap:AccountSid "$AC" --VoiceVault:Bootstrap:AuthToken "$TOKEN" --Logging:LogLevel:Default Warning > "$out/vault.log" 2>&1 & vault=$!; pids+=($vault)
 wait_http http://127.0.0.1:5092/frames; wait_http http://127.0.0.1:5093/healthz
-openssl genrsa -out "$out/key.pem" 2048 2>/dev/null; openssl pkey -in "$out/key.pem" -pubout -out "$out/key.pub"
-CR=$(curl -s -u "$AC:$TOKEN" http://127.0.0.1:5093/v1/Credentials/PublicKeys --data-urlencode "PublicKey@$out/key.pub" | sed 's/.*"sid":"\(CR[0-9a-f]*\)".*/\1/')
-curl -s -u "$AC:$TOKEN" "http://127.0.0.1:5093/2010-04-01/Accounts/$AC/RecordingEncryption.json" -d Enabled=true -d "PublicKeySid=$CR" >/dev/null
+enable_encryption http://127.0.0.1:5093 "$AC" "$TOKEN" "$out"
 load=bench/Stream.Load/bin/Release/net10.0/Stream.Load.dll
 run_sink() { dotnet $load --url http://127.0.0.1:5092 --sink --pid "$sink" --calls "$1" --seconds "$2"; }
 run_vault() { dotnet $load --url http://127.0.0.1:5093 --user "$AC" --password "$TOKEN" --pid "$vault" --calls "$1" --seconds "$2"; }

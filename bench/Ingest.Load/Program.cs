@@ -13,14 +13,7 @@ using System.Text.Json;
 // the server's /metrics is read at the start and end of the measured window: its CPU seconds and
 // its own histogram of "state change → callback leaving the server".
 //   Ingest.Load --url URL [--user AC --password TOKEN] [--clients 32] [--seconds 60] [--warmup 0] [--callbacks] [--metrics] [--pid PID] [--big-gib 0]
-var opts = new Dictionary<string, string>();
-for (int i = 0; i < args.Length; i++)
-{
-    if (args[i].StartsWith("--", StringComparison.Ordinal))
-    {
-        opts[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
-    }
-}
+var opts = BenchArgs.Parse(args);
 var url = opts["url"].TrimEnd('/');
 int clients = int.Parse(opts.GetValueOrDefault("clients", "32"));
 int seconds = int.Parse(opts.GetValueOrDefault("seconds", "60"));

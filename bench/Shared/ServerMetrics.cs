@@ -57,3 +57,20 @@ static class ServerMetrics
         return (null, n);
     }
 }
+
+/// <summary>The load generators' command line: <c>--name value</c> pairs, or <c>--flag</c> alone for "true".</summary>
+static class BenchArgs
+{
+    public static Dictionary<string, string> Parse(string[] args)
+    {
+        var opts = new Dictionary<string, string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (args[i].StartsWith("--", StringComparison.Ordinal))
+            {
+                opts[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
+            }
+        }
+        return opts;
+    }
+}

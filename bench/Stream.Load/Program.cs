@@ -13,14 +13,7 @@ using System.Text.Json;
 // sink's /frames), the server's CPU and memory, and — for the vault — the p99 of "frame arrives →
 // encrypted" and "call ends → recordings stored, callbacks on their way" from its histograms.
 //   Stream.Load --url URL [--user AC --password TOKEN] [--calls 100] [--seconds 60] [--pid PID] [--sink]
-var opts = new Dictionary<string, string>();
-for (int i = 0; i < args.Length; i++)
-{
-    if (args[i].StartsWith("--", StringComparison.Ordinal))
-    {
-        opts[args[i][2..]] = i + 1 < args.Length && !args[i + 1].StartsWith("--", StringComparison.Ordinal) ? args[++i] : "true";
-    }
-}
+var opts = BenchArgs.Parse(args);
 var url = opts["url"].TrimEnd('/');
 int calls = int.Parse(opts.GetValueOrDefault("calls", "100"), CultureInfo.InvariantCulture);
 int seconds = int.Parse(opts.GetValueOrDefault("seconds", "60"), CultureInfo.InvariantCulture);

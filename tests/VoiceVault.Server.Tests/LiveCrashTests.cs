@@ -7,6 +7,18 @@ namespace VoiceVault.Server.Tests;
 /// <summary>Live calls when the vault process stops: cleanly (SIGTERM) or not at all (kill -9).</summary>
 public sealed class LiveCrashTests
 {
+    // A data folder and main-account credentials for a vault process; the folder goes at the end.
+    private sealed class Instance : IDisposable
+    {
+        public string DataDir { get; } = Directory.CreateTempSubdirectory("vv-proc-").FullName;
+        public string Sid { get; } = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        public string Token { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+
+        public Task<VaultProcess> StartAsync() => VaultProcess.StartAsync(DataDir, Sid, Token);
+
+        public void Dispose() => Directory.Delete(DataDir, recursive: true);
+    }
+
     private static readonly Dictionary<string, string> AllEvents = new() { ["RecordingStatusCallbackEvent"] = "in-progress completed absent failed" };
 
     private static async Task<List<MediaStream>> StartCallsAsync(VaultProcess vault, string sid, string token, int calls, string callbackUrl, byte[] frame)
@@ -39,91 +51,75 @@ public sealed class LiveCrashTests
     [Fact]
     public async Task Kill_9_during_20_live_calls_leaves_nothing_readable_and_every_recording_fails_with_its_callback()
     {
-        var dataDir = Directory.CreateTempSubdirectory("vv-kill-").FullName;
-        var sid = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        using var instance = new Instance();
+        var (dataDir, sid, token) = (instance.DataDir, instance.Sid, instance.Token);
         await using var receiver = await CallbackReceiver.StartAsync();
         var frame = MediaStream.Frame();
         var marker = Encoding.ASCII.GetBytes("VOICEVAULT-PLAINTEXT-MARKER");
         marker.CopyTo(frame, 50);
         var pcm = frame.SelectMany(b => BitConverter.GetBytes(MediaStream.Decode(b))).ToArray();
-        try
+        List<MediaStream> streams;
+        using (var vault = await instance.StartAsync())
         {
-            List<MediaStream> streams;
-            using (var vault = await VaultProcess.StartAsync(dataDir, sid, token))
-            {
-                streams = await StartCallsAsync(vault, sid, token, 20, receiver.Url, frame);
-                var started = await receiver.WaitForAsync(20);
-                Assert.All(started, c => Assert.Equal("in-progress", c.Parameters["RecordingStatus"]));
-                vault.Signal("KILL");
-                Assert.True(vault.WaitForExit(TimeSpan.FromSeconds(10)));
-            }
-            foreach (var stream in streams)
-            {
-                await stream.DisposeAsync();
-            }
-            // What the dead process left: spools of ciphertext whose key died with it, nothing else of the audio.
-            var left = Directory.EnumerateFiles(dataDir, "*", SearchOption.AllDirectories).ToList();
-            Assert.Equal(20, left.Count(f => f.EndsWith(".spool", StringComparison.Ordinal)));
-            foreach (var file in left)
-            {
-                var content = File.ReadAllBytes(file);
-                Assert.False(content.AsSpan().IndexOf(marker) >= 0, $"{file} holds the marker");
-                Assert.False(content.AsSpan().IndexOf(frame.AsSpan(0, 64)) >= 0, $"{file} holds μ-law audio");
-                Assert.False(content.AsSpan().IndexOf(pcm.AsSpan(0, 64)) >= 0, $"{file} holds PCM");
-            }
-
-            using (var restarted = await VaultProcess.StartAsync(dataDir, sid, token))
-            {
-                var callbacks = await receiver.WaitForAsync(40, TimeSpan.FromSeconds(60));
-                var ended = callbacks.Skip(20).ToList();
-                Assert.All(ended, c => Assert.Equal("failed", c.Parameters["RecordingStatus"]));
-                Assert.All(ended, c => Assert.Equal("16104", c.Parameters["ErrorCode"]));
-                Assert.Equal(streams.Select(s => s.CallSid).Order(), ended.Select(c => c.Parameters["CallSid"]).Order());
-                Assert.Empty(Directory.EnumerateFiles(Path.Combine(dataDir, "spool")));
-                using var http = restarted.Http(sid, token);
-                var recordings = JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{sid}/Recordings.json?PageSize=50")).RootElement.GetProperty("recordings");
-                Assert.Equal(20, recordings.GetArrayLength());
-                Assert.All(recordings.EnumerateArray(), r => Assert.Equal(16104, r.GetProperty("error_code").GetInt32()));
-                var notifications = JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{sid}/Notifications.json?PageSize=50")).RootElement.GetProperty("notifications");
-                Assert.Equal(20, notifications.GetArrayLength());
-            }
+            streams = await StartCallsAsync(vault, sid, token, 20, receiver.Url, frame);
+            var started = await receiver.WaitForAsync(20);
+            Assert.All(started, c => Assert.Equal("in-progress", c.Parameters["RecordingStatus"]));
+            vault.Signal("KILL");
+            Assert.True(vault.WaitForExit(TimeSpan.FromSeconds(10)));
         }
-        finally
+        foreach (var stream in streams)
         {
-            Directory.Delete(dataDir, recursive: true);
+            await stream.DisposeAsync();
+        }
+        // What the dead process left: spools of ciphertext whose key died with it, nothing else of the audio.
+        var left = Directory.EnumerateFiles(dataDir, "*", SearchOption.AllDirectories).ToList();
+        Assert.Equal(20, left.Count(f => f.EndsWith(".spool", StringComparison.Ordinal)));
+        foreach (var file in left)
+        {
+            var content = File.ReadAllBytes(file);
+            Assert.False(content.AsSpan().IndexOf(marker) >= 0, $"{file} holds the marker");
+            Assert.False(content.AsSpan().IndexOf(frame.AsSpan(0, 64)) >= 0, $"{file} holds μ-law audio");
+            Assert.False(content.AsSpan().IndexOf(pcm.AsSpan(0, 64)) >= 0, $"{file} holds PCM");
+        }
+
+        using (var restarted = await instance.StartAsync())
+        {
+            var callbacks = await receiver.WaitForAsync(40, TimeSpan.FromSeconds(60));
+            var ended = callbacks.Skip(20).ToList();
+            Assert.All(ended, c => Assert.Equal("failed", c.Parameters["RecordingStatus"]));
+            Assert.All(ended, c => Assert.Equal("16104", c.Parameters["ErrorCode"]));
+            Assert.Equal(streams.Select(s => s.CallSid).Order(), ended.Select(c => c.Parameters["CallSid"]).Order());
+            Assert.Empty(Directory.EnumerateFiles(Path.Combine(dataDir, "spool")));
+            using var http = restarted.Http(sid, token);
+            var recordings = JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{sid}/Recordings.json?PageSize=50")).RootElement.GetProperty("recordings");
+            Assert.Equal(20, recordings.GetArrayLength());
+            Assert.All(recordings.EnumerateArray(), r => Assert.Equal(16104, r.GetProperty("error_code").GetInt32()));
+            var notifications = JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{sid}/Notifications.json?PageSize=50")).RootElement.GetProperty("notifications");
+            Assert.Equal(20, notifications.GetArrayLength());
         }
     }
 
     [Fact]
     public async Task SIGTERM_completes_live_recordings_and_sends_their_callbacks_before_exiting()
     {
-        var dataDir = Directory.CreateTempSubdirectory("vv-term-").FullName;
-        var sid = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var token = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        using var instance = new Instance();
+        var (dataDir, sid, token) = (instance.DataDir, instance.Sid, instance.Token);
         await using var receiver = await CallbackReceiver.StartAsync();
-        try
+        using var vault = await instance.StartAsync();
+        var streams = await StartCallsAsync(vault, sid, token, 3, receiver.Url, MediaStream.Frame());
+        await receiver.WaitForAsync(3);
+        vault.Signal("TERM");
+        Assert.True(vault.WaitForExit(TimeSpan.FromSeconds(30)), "the vault did not exit after SIGTERM");
+        Assert.Equal(0, vault.ExitCode);
+        // The completed callbacks left before the process did.
+        var ended = (await receiver.WaitForAsync(6, TimeSpan.FromSeconds(10))).Skip(3).ToList();
+        Assert.All(ended, c => Assert.Equal("completed", c.Parameters["RecordingStatus"]));
+        Assert.All(ended, c => Assert.Equal("2", c.Parameters["RecordingDuration"]));
+        Assert.Equal(3, Directory.GetFiles(Path.Combine(dataDir, "media"), "*", SearchOption.AllDirectories).Length);
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(dataDir, "spool")));
+        foreach (var stream in streams)
         {
-            using var vault = await VaultProcess.StartAsync(dataDir, sid, token);
-            var streams = await StartCallsAsync(vault, sid, token, 3, receiver.Url, MediaStream.Frame());
-            await receiver.WaitForAsync(3);
-            vault.Signal("TERM");
-            Assert.True(vault.WaitForExit(TimeSpan.FromSeconds(30)), "the vault did not exit after SIGTERM");
-            Assert.Equal(0, vault.ExitCode);
-            // The completed callbacks left before the process did.
-            var ended = (await receiver.WaitForAsync(6, TimeSpan.FromSeconds(10))).Skip(3).ToList();
-            Assert.All(ended, c => Assert.Equal("completed", c.Parameters["RecordingStatus"]));
-            Assert.All(ended, c => Assert.Equal("2", c.Parameters["RecordingDuration"]));
-            Assert.Equal(3, Directory.GetFiles(Path.Combine(dataDir, "media"), "*", SearchOption.AllDirectories).Length);
-            Assert.Empty(Directory.EnumerateFiles(Path.Combine(dataDir, "spool")));
-            foreach (var stream in streams)
-            {
-                await stream.DisposeAsync();
-            }
-        }
-        finally
-        {
-            Directory.Delete(dataDir, recursive: true);
+            await stream.DisposeAsync();
         }
     }
 }
