@@ -7,18 +7,6 @@ namespace VoiceVault.Server.Tests;
 /// <summary>Live calls when the vault process stops: cleanly (SIGTERM) or not at all (kill -9).</summary>
 public sealed class LiveCrashTests
 {
-    // A data folder and main-account credentials for a vault process; the folder goes at the end.
-    private sealed class Instance : IDisposable
-    {
-        public string DataDir { get; } = Directory.CreateTempSubdirectory("vv-proc-").FullName;
-        public string Sid { get; } = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        public string Token { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-
-        public Task<VaultProcess> StartAsync() => VaultProcess.StartAsync(DataDir, Sid, Token);
-
-        public void Dispose() => Directory.Delete(DataDir, recursive: true);
-    }
-
     private static readonly Dictionary<string, string> AllEvents = new() { ["RecordingStatusCallbackEvent"] = "in-progress completed absent failed" };
 
     private static async Task<List<MediaStream>> StartCallsAsync(VaultProcess vault, string sid, string token, int calls, string callbackUrl, byte[] frame)
@@ -51,7 +39,7 @@ public sealed class LiveCrashTests
     [Fact]
     public async Task Kill_9_during_20_live_calls_leaves_nothing_readable_and_every_recording_fails_with_its_callback()
     {
-        using var instance = new Instance();
+        using var instance = new VaultProcess.Instance();
         var (dataDir, sid, token) = (instance.DataDir, instance.Sid, instance.Token);
         await using var receiver = await CallbackReceiver.StartAsync();
         var frame = MediaStream.Frame();
@@ -102,7 +90,7 @@ public sealed class LiveCrashTests
     [Fact]
     public async Task SIGTERM_completes_live_recordings_and_sends_their_callbacks_before_exiting()
     {
-        using var instance = new Instance();
+        using var instance = new VaultProcess.Instance();
         var (dataDir, sid, token) = (instance.DataDir, instance.Sid, instance.Token);
         await using var receiver = await CallbackReceiver.StartAsync();
         using var vault = await instance.StartAsync();

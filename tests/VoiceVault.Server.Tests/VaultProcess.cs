@@ -18,6 +18,18 @@ internal sealed partial class VaultProcess : IDisposable
 
     public Uri BaseUri { get; }
 
+    /// <summary>A data folder and main-account credentials for vault processes; the folder is deleted at the end.</summary>
+    public sealed class Instance : IDisposable
+    {
+        public string DataDir { get; } = Directory.CreateTempSubdirectory("vv-proc-").FullName;
+        public string Sid { get; } = "AC" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        public string Token { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+
+        public Task<VaultProcess> StartAsync() => VaultProcess.StartAsync(DataDir, Sid, Token);
+
+        public void Dispose() => Directory.Delete(DataDir, recursive: true);
+    }
+
     public int Id => _process.Id;
 
     public bool HasExited => _process.HasExited;

@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using VoiceVault.Crypto;
 using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Credentials;
+using VoiceVault.Server.Recordings;
+using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Ingest;
 
@@ -40,6 +42,41 @@ public sealed record EncryptionPlan(RSA? PublicKey, string? PublicKeySid, (int C
         }
         return new EncryptionPlan(null, null, null,
             $"Recording encryption is enabled but no usable public key exists (configured: {setting.PublicKeySid ?? "none"}); the recording was not stored.");
+    }
+
+    /// <summary>
+    /// Stores <paramref name="recording"/>'s media under this plan: a fresh CEK and IV, the plaintext
+    /// that <paramref name="writePlaintext"/> writes encrypted into a new object of the media store,
+    /// the CEK wrapped to the customer's key or sealed under the master key. The object is committed
+    /// only after the tag; on any failure it is deleted and the exception rethrown.
+    /// </summary>
+    public async Task<RecordingStore.StoredMedia> StoreAsync(Recording recording, IMediaStore media, MasterKey masterKey,
+        Func<RecordingEncryptor, Task> writePlaintext, long channels, Func<long, long> durationOfPlaintext, CancellationToken cancellationToken)
+    {
+        var mediaKey = $"{recording.AccountSid}/{recording.Sid}";
+        var iv = RecordingFormat.NewIv();
+        using var cek = ContentKey.Generate();
+        byte[]? wrapped = CustomerKey ? KeyWrap.Wrap(PublicKey!, cek) : null;
+        byte[]? sealedCek = CustomerKey ? null : masterKey.Seal(cek.Bytes, recording.Sid);
+        long plaintext;
+        try
+        {
+            await using var write = await media.CreateAsync(mediaKey, cancellationToken);
+            await using (var encryptor = new RecordingEncryptor(write.Stream, cek, iv, leaveOpen: true))
+            {
+                await writePlaintext(encryptor);
+                await encryptor.CompleteAsync(cancellationToken);
+                plaintext = encryptor.PlaintextLength;
+            }
+            await write.CommitAsync(cancellationToken);
+        }
+        catch
+        {
+            await media.DeleteAsync(mediaKey);
+            throw;
+        }
+        return new RecordingStore.StoredMedia(mediaKey, plaintext + RecordingFormat.TagSize, channels, durationOfPlaintext(plaintext),
+            CustomerKey ? "customer" : "server", PublicKeySid, wrapped, iv, sealedCek);
     }
 
     private static RSA? TryLoad(PublicKey key)

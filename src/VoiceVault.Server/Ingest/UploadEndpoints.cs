@@ -54,51 +54,35 @@ public static class UploadEndpoints
                 return Results.Json(recording.ToJson(options), statusCode: 201);
             }
 
-            var mediaKey = $"{account.Sid}/{recording.Sid}";
-            var iv = RecordingFormat.NewIv();
-            long total;
-            using (var cek = ContentKey.Generate())
+            RecordingStore.StoredMedia stored;
+            try
             {
-                byte[]? wrapped = plan.CustomerKey ? KeyWrap.Wrap(plan.PublicKey!, cek) : null;
-                byte[]? sealedCek = plan.CustomerKey ? null : masterKey.Seal(cek.Bytes, recording.Sid);
-                try
+                stored = await plan.StoreAsync(recording, media, masterKey, async encryptor =>
                 {
-                    await using (var write = await media.CreateAsync(mediaKey, context.RequestAborted))
-                    {
-                        await using (var encryptor = new RecordingEncryptor(write.Stream, cek, iv, leaveOpen: true))
-                        {
-                            await encryptor.WriteAsync(head.AsMemory(0, headLength), context.RequestAborted);
-                            CryptographicOperations.ZeroMemory(head);
-                            await context.Request.Body.CopyToAsync(encryptor, 64 * 1024, context.RequestAborted);
-                            await encryptor.CompleteAsync(context.RequestAborted);
-                            total = encryptor.PlaintextLength;
-                        }
-                        await write.CommitAsync(context.RequestAborted);
-                    }
-                }
-                catch (Exception e) when (IsClientSide(e, context))
-                {
-                    // The upload itself broke (client gone, body over the limit): nothing was stored.
+                    await encryptor.WriteAsync(head.AsMemory(0, headLength), context.RequestAborted);
                     CryptographicOperations.ZeroMemory(head);
-                    await media.DeleteAsync(mediaKey);
-                    log.LogWarning("Upload of {RecordingSid} did not complete ({Reason}); recording is absent", recording.Sid, e.GetType().Name);
-                    await recordings.EndWithoutMediaAsync(recording, "absent", null, null);
-                    metrics.Uploads.Add(1, "absent");
-                    throw;
-                }
-                catch (Exception e)
-                {
-                    CryptographicOperations.ZeroMemory(head);
-                    await media.DeleteAsync(mediaKey);
-                    log.LogError("Recording {RecordingSid} could not be encrypted and stored ({Reason}); its bytes were deleted (16104)", recording.Sid, e.GetType().Name);
-                    recording = await recordings.EndWithoutMediaAsync(recording, "failed", 16104, $"The recording could not be encrypted and stored ({e.GetType().Name}); its bytes were deleted.");
-                    metrics.Uploads.Add(1, "failed");
-                    return Results.Json(recording.ToJson(options), statusCode: 201);
-                }
-                recording = await recordings.CompleteAsync(recording, new RecordingStore.StoredMedia(
-                    mediaKey, total + RecordingFormat.TagSize, wav.Channels, wav.DurationSeconds(total),
-                    plan.CustomerKey ? "customer" : "server", plan.PublicKeySid, wrapped, iv, sealedCek), plan.Warning);
+                    await context.Request.Body.CopyToAsync(encryptor, 64 * 1024, context.RequestAborted);
+                }, wav.Channels, wav.DurationSeconds, context.RequestAborted);
             }
+            catch (Exception e) when (IsClientSide(e, context))
+            {
+                // The upload itself broke (client gone, body over the limit): nothing was stored.
+                CryptographicOperations.ZeroMemory(head);
+                log.LogWarning("Upload of {RecordingSid} did not complete ({Reason}); recording is absent", recording.Sid, e.GetType().Name);
+                await recordings.EndWithoutMediaAsync(recording, "absent", null, null);
+                metrics.Uploads.Add(1, "absent");
+                throw;
+            }
+            catch (Exception e)
+            {
+                CryptographicOperations.ZeroMemory(head);
+                log.LogError("Recording {RecordingSid} could not be encrypted and stored ({Reason}); its bytes were deleted (16104)", recording.Sid, e.GetType().Name);
+                recording = await recordings.EndWithoutMediaAsync(recording, "failed", 16104, $"The recording could not be encrypted and stored ({e.GetType().Name}); its bytes were deleted.");
+                metrics.Uploads.Add(1, "failed");
+                return Results.Json(recording.ToJson(options), statusCode: 201);
+            }
+            recording = await recordings.CompleteAsync(recording, stored, plan.Warning);
+            long total = stored.MediaSize - RecordingFormat.TagSize;
             metrics.Uploads.Add(1, "completed");
             metrics.UploadBytes.Add(total);
             log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Bytes} bytes, {Mode} key", recording.Sid, callSid, total, recording.KeyMode);

@@ -49,12 +49,10 @@ public static class CallRecordingEndpoints
                 "skip" => true,
                 var other => throw ApiException.BadParameter($"PauseBehavior must be skip or silence; got '{other}'", 20001),
             };
-            var recorder = calls.Find(account.Sid, callSid)?.Find(recordingSid);
-            if (recorder is null)
+            if (calls.Find(account.Sid, callSid) is not { } call || call.Find(recordingSid) is not { } recorder)
             {
                 throw ApiException.BadParameter($"Recording {recordingSid} is {existing.Status}, not in progress: it can no longer be paused, resumed or stopped.", 21220);
             }
-            var call = calls.Find(account.Sid, callSid)!;
             var updated = status switch
             {
                 "paused" => await call.PauseAsync(recorder, skip),

@@ -181,36 +181,16 @@ public sealed class LiveRecorder : IAsyncDisposable
             throw new InvalidOperationException("The recording is too long for a WAV file.");
         }
 
-        var mediaKey = $"{Recording.AccountSid}/{Recording.Sid}";
-        var iv = RecordingFormat.NewIv();
-        using var cek = ContentKey.Generate();
-        byte[]? wrapped = Plan.CustomerKey ? KeyWrap.Wrap(Plan.PublicKey!, cek) : null;
-        byte[]? sealedCek = Plan.CustomerKey ? null : masterKey.Seal(cek.Bytes, Recording.Sid);
-        try
+        return await Plan.StoreAsync(Recording, media, masterKey, async encryptor =>
         {
-            await using (var write = await media.CreateAsync(mediaKey, cancellationToken))
-            {
-                await using (var encryptor = new RecordingEncryptor(write.Stream, cek, iv, leaveOpen: true))
-                {
-                    var header = new byte[44];
-                    WavHeader.Write(header, channels, 8000, dataBytes);
-                    await encryptor.WriteAsync(header, cancellationToken);
-                    using var renderer = new TimelineRenderer(encryptor, channels, from, to);
-                    _spoolFile.Position = 0;
-                    await RecordingDecryptor.DecryptAsync(_spoolFile, renderer, _spoolKey, _spoolIv, cancellationToken);
-                    renderer.Finish();
-                    await encryptor.CompleteAsync(cancellationToken);
-                }
-                await write.CommitAsync(cancellationToken);
-            }
-        }
-        catch
-        {
-            await media.DeleteAsync(mediaKey);
-            throw;
-        }
-        return new RecordingStore.StoredMedia(mediaKey, 44 + dataBytes + RecordingFormat.TagSize, channels,
-            (long)Math.Round((to - from) / 8000.0, MidpointRounding.AwayFromZero), Plan.CustomerKey ? "customer" : "server", Plan.PublicKeySid, wrapped, iv, sealedCek);
+            var header = new byte[44];
+            WavHeader.Write(header, channels, 8000, dataBytes);
+            await encryptor.WriteAsync(header, cancellationToken);
+            using var renderer = new TimelineRenderer(encryptor, channels, from, to);
+            _spoolFile.Position = 0;
+            await RecordingDecryptor.DecryptAsync(_spoolFile, renderer, _spoolKey, _spoolIv, cancellationToken);
+            renderer.Finish();
+        }, channels, _ => (long)Math.Round((to - from) / 8000.0, MidpointRounding.AwayFromZero), cancellationToken);
     }
 
     /// <summary>Drops the spool: its key goes with this object, its file is deleted.</summary>
