@@ -15,7 +15,7 @@ public sealed record LiveRecordingRequest(RecordingParameters Parameters, bool T
 /// A call streaming into this instance: its recordings (several may run at once, each started,
 /// paused, resumed and stopped on its own) and the media time its frames have reached.
 /// </summary>
-public sealed class LiveCall(Account account, string callSid, string streamSid, LiveCalls registry)
+public sealed class LiveCall(Account account, string callSid, LiveCalls registry)
 {
     private readonly ConcurrentDictionary<string, LiveRecorder> _recorders = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _ended = new();
@@ -23,8 +23,6 @@ public sealed class LiveCall(Account account, string callSid, string streamSid, 
     public Account Account { get; } = account;
 
     public string CallSid { get; } = callSid;
-
-    public string StreamSid { get; } = streamSid;
 
     /// <summary>The newest media timestamp seen (ms since the stream started).</summary>
     public long NowMs { get; private set; }
@@ -179,9 +177,9 @@ public sealed class LiveCalls
     public LiveCall? Find(string accountSid, string callSid) => _calls.GetValueOrDefault((accountSid, callSid));
 
     /// <summary>Registers a new stream; null when the call is already streaming here.</summary>
-    public LiveCall? Open(Account account, string callSid, string streamSid)
+    public LiveCall? Open(Account account, string callSid)
     {
-        var call = new LiveCall(account, callSid, streamSid, this);
+        var call = new LiveCall(account, callSid, this);
         return _calls.TryAdd((account.Sid, callSid), call) ? call : null;
     }
 

@@ -329,7 +329,7 @@ public static class MediaStreamEndpoint
             {
                 throw new ProtocolViolation(e.Message, WebSocketCloseStatus.PolicyViolation);
             }
-            _call = calls.Open(account, start.CallSid, start.StreamSid)
+            _call = calls.Open(account, start.CallSid)
                 ?? throw new ProtocolViolation($"call {start.CallSid} is already streaming", WebSocketCloseStatus.PolicyViolation);
             log.LogInformation("Call {CallSid} streaming (stream {StreamSid}, tracks {Tracks})", start.CallSid, start.StreamSid, string.Join(',', start.Tracks));
             if (!start.CustomParameters.TryGetValue("Record", out var record) || !record.Equals("false", StringComparison.OrdinalIgnoreCase))

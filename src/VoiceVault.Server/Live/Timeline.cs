@@ -45,9 +45,6 @@ public sealed class TimelineRenderer(Stream output, int channels, long from, lon
     private int _carried;
     private long _emitted = from;
 
-    /// <summary>Samples that came after their place had already been written out (older than the window).</summary>
-    public long LateSamples { get; private set; }
-
     public override void Write(ReadOnlySpan<byte> buffer)
     {
         while (!buffer.IsEmpty)
@@ -89,8 +86,7 @@ public sealed class TimelineRenderer(Stream output, int channels, long from, lon
         {
             if (at < _emitted)
             {
-                LateSamples++;
-                continue;
+                continue; // its place was written out already: older than the window
             }
             int slot = (int)(at % Window);
             if (!_filled[track][slot])
