@@ -137,12 +137,14 @@ public sealed class DecryptTests : CliTest
     public void Stdin_input_works_for_both_outputs_and_leaves_no_spool()
     {
         var (wav, enc, details) = Encrypted();
-        var spoolsBefore = Directory.GetFiles(Path.GetTempPath(), "voicevault-*.enc").Length;
-        var piped = Tools.Voicevault(Dir, File.ReadAllBytes(enc), null, "decrypt", "-", "--key", P("k.pem"), "--details", details, "-o", "-").Ok();
+        // A temporary folder of its own: other tests decrypting from stdin at the same time spool into the shared one.
+        var temp = Directory.CreateDirectory(P("tmp")).FullName;
+        var env = new Dictionary<string, string> { ["TMPDIR"] = temp };
+        var piped = Tools.Voicevault(Dir, File.ReadAllBytes(enc), env, "decrypt", "-", "--key", P("k.pem"), "--details", details, "-o", "-").Ok();
         Assert.Equal(File.ReadAllBytes(wav), piped.Stdout);
-        Tools.Voicevault(Dir, File.ReadAllBytes(enc), null, "decrypt", "-", "--key", P("k.pem"), "--details", details, "-o", P("out.wav")).Ok();
+        Tools.Voicevault(Dir, File.ReadAllBytes(enc), env, "decrypt", "-", "--key", P("k.pem"), "--details", details, "-o", P("out.wav")).Ok();
         Assert.Equal(File.ReadAllBytes(wav), File.ReadAllBytes(P("out.wav")));
-        Assert.Equal(spoolsBefore, Directory.GetFiles(Path.GetTempPath(), "voicevault-*.enc").Length);
+        Assert.Empty(Directory.GetFileSystemEntries(temp));
     }
 
     [Fact]
