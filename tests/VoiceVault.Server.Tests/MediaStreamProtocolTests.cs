@@ -117,6 +117,7 @@ public sealed class MediaStreamProtocolTests
         {
             await Task.Delay(50);
         }
+        Assert.Contains(vault.Logs, l => l.Contains("ended: no message for 1 s", StringComparison.Ordinal));
         Assert.Equal("completed", Assert.Single(await RecordingsOfAsync(vault, stream.CallSid)).GetProperty("status").GetString());
     }
 

@@ -18,6 +18,8 @@ public sealed record LiveRecordingRequest(RecordingParameters Parameters, bool T
 public sealed class LiveCall(Account account, string callSid, LiveCalls registry)
 {
     private readonly ConcurrentDictionary<string, LiveRecorder> _recorders = new(StringComparer.Ordinal);
+    // What the frame path walks: a copy, replaced whole when a recording starts or stops.
+    private volatile LiveRecorder[] _running = [];
     private readonly CancellationTokenSource _ended = new();
 
     public Account Account { get; } = account;
@@ -51,22 +53,31 @@ public sealed class LiveCall(Account account, string callSid, LiveCalls registry
         }
         // A recording started mid-call begins with the next frame (frames are 20 ms).
         var recorder = new LiveRecorder(recording, plan, registry.SpoolDir, _anyFrame ? NowMs + 20 : 0, p.Track is "inbound" or "both", p.Track is "outbound" or "both", request.Trim);
-        _recorders[recording.Sid] = recorder;
+        lock (_recorders)
+        {
+            _recorders[recording.Sid] = recorder;
+            _running = [.. _recorders.Values];
+        }
         registry.Log.LogInformation("Recording {RecordingSid} of {CallSid} started ({Channels}, track {Track})", recording.Sid, CallSid, p.Channels, p.Track);
         return recording;
     }
 
     /// <summary>Takes one media frame for every recording running.</summary>
-    public async ValueTask FrameAsync(int track, long timestampMs, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    public void Frame(int track, long timestampMs, ReadOnlySpan<byte> payload)
     {
         NowMs = Math.Max(NowMs, timestampMs);
         _anyFrame = true;
-        foreach (var recorder in _recorders.Values)
+        int recorded = 0;
+        foreach (var recorder in _running)
         {
-            if (await recorder.AcceptAsync(track, timestampMs, payload, cancellationToken))
+            if (recorder.Accept(track, timestampMs, payload))
             {
-                registry.FramesRecorded.Add(1);
+                recorded++;
             }
+        }
+        if (recorded > 0)
+        {
+            registry.FramesRecorded.Add(recorded);
         }
     }
 
@@ -87,7 +98,13 @@ public sealed class LiveCall(Account account, string callSid, LiveCalls registry
     /// <summary>Ends one recording: completed with its media, absent if it recorded nothing, failed (16104) if storing it failed.</summary>
     public async Task<Recording> StopAsync(LiveRecorder recorder)
     {
-        if (!_recorders.TryRemove(recorder.Recording.Sid, out _))
+        bool removed;
+        lock (_recorders)
+        {
+            removed = _recorders.TryRemove(recorder.Recording.Sid, out _);
+            _running = [.. _recorders.Values];
+        }
+        if (!removed)
         {
             return (await registry.Recordings.FindAsync(Account.Sid, recorder.Recording.Sid))!;
         }
@@ -148,7 +165,7 @@ public sealed class LiveCalls
         FrameSeconds = metrics.Add(new Operations.VaultMetrics.Histogram("voicevault_stream_frame_seconds",
             "From a media message's arrival to its audio being encrypted.", [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]));
         StopSeconds = metrics.Add(new Operations.VaultMetrics.Histogram("voicevault_stream_stop_seconds",
-            "From the end of a call (stop, close) to its recordings stored and their callbacks on their way.", [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10]));
+            "From the end of a call (stop, close) to its recordings stored and their callbacks on their way.", [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 10]));
         // A clean shutdown ends every live call: recordings are stored and their callbacks queued.
         lifetime.ApplicationStopping.Register(() =>
         {

@@ -22,7 +22,8 @@ public sealed class LiveRecorder : IAsyncDisposable
     private readonly byte[] _spoolIv = RecordingFormat.NewIv();
     private readonly RecordingEncryptor _spool;
     private readonly byte[] _record = new byte[SpoolRecord.HeaderSize + 1024];
-    private readonly SemaphoreSlim _gate = new(1, 1);
+    // Frames arrive on the call's receive loop; pause, resume and stop come from the API.
+    private readonly Lock _sync = new();
     private long _pausedAtMs = -1;
     private long _skippedMs;
     private bool _skipWhilePaused;
@@ -38,7 +39,9 @@ public sealed class LiveRecorder : IAsyncDisposable
         Trim = trim;
         Directory.CreateDirectory(spoolDir);
         _spoolPath = Path.Combine(spoolDir, recording.Sid + ".spool");
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, BufferSize = 0, Options = FileOptions.Asynchronous };
+        // Written synchronously from the receive loop: one 16 KiB write into the page cache about
+        // once a second per call costs less than handing each to the thread pool.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, BufferSize = 0 };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
@@ -73,40 +76,38 @@ public sealed class LiveRecorder : IAsyncDisposable
     public long LastVoiceEnd { get; private set; }
 
     /// <summary>Takes one frame at the call's media time <paramref name="timestampMs"/>; true when it was recorded.</summary>
-    public async ValueTask<bool> AcceptAsync(int track, long timestampMs, ReadOnlyMemory<byte> payload, CancellationToken cancellationToken)
+    public bool Accept(int track, long timestampMs, ReadOnlySpan<byte> payload)
     {
-        if (_ended || Paused || (track == 0 ? !Inbound : !Outbound) || payload.Length > 1024)
+        if ((track == 0 ? !Inbound : !Outbound) || payload.Length > 1024)
         {
             return false;
         }
-        long position = (timestampMs - StartMs - _skippedMs) * SamplesPerMs;
-        if (position < 0)
+        lock (_sync)
         {
-            return false;
-        }
-        SpoolRecord.WriteHeader(_record, track, payload.Length, position);
-        payload.Span.CopyTo(_record.AsSpan(SpoolRecord.HeaderSize));
-        await _gate.WaitAsync(cancellationToken);
-        try
-        {
-            if (_ended)
+            long position = (timestampMs - StartMs - _skippedMs) * SamplesPerMs;
+            if (_ended || Paused || position < 0)
             {
                 return false;
             }
-            await _spool.WriteAsync(_record.AsMemory(0, SpoolRecord.HeaderSize + payload.Length), cancellationToken);
+            var record = _record.AsSpan(0, SpoolRecord.HeaderSize + payload.Length);
+            SpoolRecord.WriteHeader(record, track, payload.Length, position);
+            payload.CopyTo(record[SpoolRecord.HeaderSize..]);
+            try
+            {
+                _spool.Write(record);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(record);
+            }
+            Frames++;
+            EndSample = Math.Max(EndSample, position + payload.Length);
+            if (Trim)
+            {
+                TrackVoice(payload, position);
+            }
+            return true;
         }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(_record.AsSpan(0, SpoolRecord.HeaderSize + payload.Length));
-            _gate.Release();
-        }
-        Frames++;
-        EndSample = Math.Max(EndSample, position + payload.Length);
-        if (Trim)
-        {
-            TrackVoice(payload.Span, position);
-        }
-        return true;
     }
 
     // Where the first and last non-silent samples are, for Trim=trim-silence.
@@ -133,22 +134,28 @@ public sealed class LiveRecorder : IAsyncDisposable
     /// <summary>Pauses at media time <paramref name="nowMs"/>: skip drops the paused time from the recording, silence keeps it as silence.</summary>
     public void Pause(long nowMs, bool skip)
     {
-        if (!Paused)
+        lock (_sync)
         {
-            _pausedAtMs = nowMs;
-            _skipWhilePaused = skip;
+            if (!Paused)
+            {
+                _pausedAtMs = nowMs;
+                _skipWhilePaused = skip;
+            }
         }
     }
 
     public void Resume(long nowMs)
     {
-        if (Paused)
+        lock (_sync)
         {
-            if (_skipWhilePaused)
+            if (Paused)
             {
-                _skippedMs += Math.Max(0, nowMs - _pausedAtMs);
+                if (_skipWhilePaused)
+                {
+                    _skippedMs += Math.Max(0, nowMs - _pausedAtMs);
+                }
+                _pausedAtMs = -1;
             }
-            _pausedAtMs = -1;
         }
     }
 
@@ -158,15 +165,10 @@ public sealed class LiveRecorder : IAsyncDisposable
     /// </summary>
     public async Task<RecordingStore.StoredMedia?> FinishAsync(IMediaStore media, MasterKey masterKey, CancellationToken cancellationToken)
     {
-        await _gate.WaitAsync(cancellationToken);
-        try
+        lock (_sync)
         {
             _ended = true;
-            await _spool.CompleteAsync(cancellationToken);
-        }
-        finally
-        {
-            _gate.Release();
+            _spool.Complete();
         }
         if (Frames == 0)
         {
@@ -181,22 +183,29 @@ public sealed class LiveRecorder : IAsyncDisposable
             throw new InvalidOperationException("The recording is too long for a WAV file.");
         }
 
-        return await Plan.StoreAsync(Recording, media, masterKey, async encryptor =>
+        // Rendered in one synchronous pass: the spool is in the page cache and the encryptor gathers
+        // its output into large writes, so an asynchronous pass would only add a thread-pool trip
+        // per chunk, each waiting behind every live call's frames when the machine is busy.
+        return await Plan.StoreAsync(Recording, media, masterKey, encryptor =>
         {
-            var header = new byte[44];
+            Span<byte> header = stackalloc byte[44];
             WavHeader.Write(header, channels, 8000, dataBytes);
-            await encryptor.WriteAsync(header, cancellationToken);
+            encryptor.Write(header);
             using var renderer = new TimelineRenderer(encryptor, channels, from, to);
             _spoolFile.Position = 0;
-            await RecordingDecryptor.DecryptAsync(_spoolFile, renderer, _spoolKey, _spoolIv, cancellationToken);
+            RecordingDecryptor.Decrypt(_spoolFile, renderer, _spoolKey, _spoolIv, cancellationToken: cancellationToken);
             renderer.Finish();
+            return Task.CompletedTask;
         }, channels, _ => (long)Math.Round((to - from) / 8000.0, MidpointRounding.AwayFromZero), cancellationToken);
     }
 
     /// <summary>Drops the spool: its key goes with this object, its file is deleted.</summary>
     public async ValueTask DisposeAsync()
     {
-        _ended = true;
+        lock (_sync)
+        {
+            _ended = true;
+        }
         await _spool.DisposeAsync();
         await _spoolFile.DisposeAsync();
         _spoolKey.Dispose();

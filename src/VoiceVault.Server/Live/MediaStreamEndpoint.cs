@@ -72,14 +72,29 @@ public static class MediaStreamEndpoint
         private readonly byte[] _payload = new byte[MaxPayload];
         private LiveCall? _call;
         private string _streamSid = "-";
+        private long _lastMessage = Environment.TickCount64;
+        // Why the stream was cut from our side (idle, shutdown); set once, before the socket is aborted.
+        private string? _endedBecause;
+        private CancellationTokenRegistration _ending;
 
         public async Task RunAsync(CancellationToken aborted)
         {
             string outcome = "closed";
             var close = WebSocketCloseStatus.NormalClosure;
+            // One watchdog per stream instead of a timed token per message: a read is never
+            // cancelled, the socket is aborted (which is what cancelling a WebSocket read does anyway).
+            long idleMs = options.StreamIdleSeconds * 1000L;
+            using var watchdog = new Timer(_ =>
+            {
+                if (Environment.TickCount64 - Volatile.Read(ref _lastMessage) > idleMs)
+                {
+                    EndStream($"no message for {options.StreamIdleSeconds} s");
+                }
+            }, null, Math.Clamp(idleMs / 4, 50, 1000), Math.Clamp(idleMs / 4, 50, 1000));
+            using var abortedRegistration = aborted.UnsafeRegister(_ => EndStream("the connection was aborted"), null);
             try
             {
-                outcome = await ReceiveAllAsync(aborted);
+                outcome = await ReceiveAllAsync();
             }
             catch (ProtocolViolation e)
             {
@@ -90,10 +105,12 @@ public static class MediaStreamEndpoint
             catch (Exception e)
             {
                 // The connection broke (reset, aborted, the peer vanished): the call has ended all the same.
-                outcome = $"connection lost ({e.GetType().Name})";
+                outcome = _endedBecause ?? $"connection lost ({e.GetType().Name})";
             }
             finally
             {
+                _ending.Dispose();
+                await watchdog.DisposeAsync();
                 ArrayPool<byte>.Shared.Return(_message);
             }
             if (_call is not null)
@@ -118,13 +135,19 @@ public static class MediaStreamEndpoint
             }
         }
 
+        private void EndStream(string reason)
+        {
+            if (Interlocked.CompareExchange(ref _endedBecause, reason, null) is null)
+            {
+                socket.Abort();
+            }
+        }
+
         // Returns why the stream ended normally; throws ProtocolViolation for a stream that broke the protocol.
-        private async Task<string> ReceiveAllAsync(CancellationToken aborted)
+        private async Task<string> ReceiveAllAsync()
         {
             while (true)
             {
-                using var idle = CancellationTokenSource.CreateLinkedTokenSource(aborted, _call?.Ending ?? CancellationToken.None);
-                idle.CancelAfter(TimeSpan.FromSeconds(options.StreamIdleSeconds));
                 int length = 0;
                 ValueWebSocketReceiveResult result;
                 try
@@ -135,16 +158,17 @@ public static class MediaStreamEndpoint
                         {
                             throw new ProtocolViolation($"a message is larger than {MaxMessage / 1024} KiB", WebSocketCloseStatus.MessageTooBig);
                         }
-                        result = await socket.ReceiveAsync(_message.AsMemory(length), idle.Token);
+                        result = await socket.ReceiveAsync(_message.AsMemory(length), CancellationToken.None);
                         length += result.Count;
                     }
                     while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
                 }
-                catch (OperationCanceledException) when (!aborted.IsCancellationRequested)
+                catch (Exception e) when (e is not ProtocolViolation && _endedBecause is not null)
                 {
-                    return _call?.Ending.IsCancellationRequested == true ? "the server is shutting down or the call reached its limit" : $"no message for {options.StreamIdleSeconds} s";
+                    return _endedBecause;
                 }
                 long arrived = Stopwatch.GetTimestamp();
+                Volatile.Write(ref _lastMessage, Environment.TickCount64);
                 if (result.MessageType == WebSocketMessageType.Close)
                 {
                     return _call is null ? "closed before start" : "closed without stop";
@@ -154,7 +178,7 @@ public static class MediaStreamEndpoint
                     throw new ProtocolViolation("a binary message (Media Streams messages are JSON text)", WebSocketCloseStatus.InvalidMessageType);
                 }
                 var json = _message.AsSpan(0, length);
-                var kind = EventOf(json);
+                var kind = Read(json, out var frame);
                 switch (kind)
                 {
                     case "connected" or "mark" or "dtmf":
@@ -167,13 +191,16 @@ public static class MediaStreamEndpoint
                         {
                             throw new ProtocolViolation("a media message before start", WebSocketCloseStatus.PolicyViolation);
                         }
-                        var (track, timestamp, payload) = Media(json);
-                        if (timestamp > options.MaxCallSeconds * 1000L)
+                        if (frame.Track < 0 || frame.Timestamp < 0 || frame.Length < 0)
+                        {
+                            throw new ProtocolViolation("a media message without media.track, media.timestamp and media.payload", WebSocketCloseStatus.InvalidPayloadData);
+                        }
+                        if (frame.Timestamp > options.MaxCallSeconds * 1000L)
                         {
                             log.LogWarning("Call {CallSid} reached the maximum call length ({Seconds} s); ending it", _call.CallSid, options.MaxCallSeconds);
                             return "the maximum call length was reached";
                         }
-                        await _call.FrameAsync(track, timestamp, _payload.AsMemory(0, payload), aborted);
+                        _call.Frame(frame.Track, frame.Timestamp, _payload.AsSpan(0, frame.Length));
                         calls.FrameSeconds.Observe(Stopwatch.GetElapsedTime(arrived));
                         calls.FramesReceived.Add(1);
                         break;
@@ -186,8 +213,14 @@ public static class MediaStreamEndpoint
             }
         }
 
-        private static string EventOf(ReadOnlySpan<byte> json)
+        private record struct MediaFrame(int Track, long Timestamp, int Length);
+
+        // One pass over a message: its event, and for media the track, timestamp (ms, string or
+        // number) and payload (base64 μ-law, decoded into _payload); -1 for what is missing.
+        private string Read(ReadOnlySpan<byte> json, out MediaFrame frame)
         {
+            frame = new MediaFrame(-1, -1, -1);
+            string? kind = null;
             var reader = new Utf8JsonReader(json);
             try
             {
@@ -195,9 +228,9 @@ public static class MediaStreamEndpoint
                 {
                     throw new ProtocolViolation("a message that is not a JSON object", WebSocketCloseStatus.InvalidPayloadData);
                 }
-                while (reader.Read() && reader.CurrentDepth >= 1)
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    if (reader.TokenType == JsonTokenType.PropertyName && reader.CurrentDepth == 1 && reader.ValueTextEquals("event"u8))
+                    if (reader.ValueTextEquals("event"u8))
                     {
                         reader.Read();
                         if (reader.TokenType != JsonTokenType.String)
@@ -205,11 +238,24 @@ public static class MediaStreamEndpoint
                             throw new ProtocolViolation("'event' is not a string", WebSocketCloseStatus.InvalidPayloadData);
                         }
                         // The common events without allocating a string per message.
-                        return reader.ValueTextEquals("media"u8) ? "media" : reader.ValueTextEquals("start"u8) ? "start" : reader.ValueTextEquals("stop"u8) ? "stop"
+                        kind = reader.ValueTextEquals("media"u8) ? "media" : reader.ValueTextEquals("start"u8) ? "start" : reader.ValueTextEquals("stop"u8) ? "stop"
                             : reader.ValueTextEquals("mark"u8) ? "mark" : reader.GetString()!;
                     }
-                    if (reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray)
+                    else if (reader.ValueTextEquals("media"u8))
                     {
+                        reader.Read();
+                        if (reader.TokenType == JsonTokenType.StartObject)
+                        {
+                            frame = ReadMedia(ref reader);
+                        }
+                        else
+                        {
+                            reader.Skip();
+                        }
+                    }
+                    else
+                    {
+                        reader.Read();
                         reader.Skip();
                     }
                 }
@@ -218,59 +264,57 @@ public static class MediaStreamEndpoint
             {
                 throw new ProtocolViolation($"malformed JSON ({e.Message.Split('.')[0]})", WebSocketCloseStatus.InvalidPayloadData);
             }
-            throw new ProtocolViolation("a message without 'event'", WebSocketCloseStatus.InvalidPayloadData);
+            return kind ?? throw new ProtocolViolation("a message without 'event'", WebSocketCloseStatus.InvalidPayloadData);
         }
 
-        // media.track, media.timestamp (ms, string or number) and media.payload (base64 μ-law, decoded into _payload).
-        private (int Track, long Timestamp, int Length) Media(ReadOnlySpan<byte> json)
+        // The members of a "media" object; the reader is on its StartObject and is left on its EndObject.
+        private MediaFrame ReadMedia(ref Utf8JsonReader reader)
         {
             int track = -1, length = -1;
             long timestamp = -1;
-            var reader = new Utf8JsonReader(json);
-            try
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {
-                while (reader.Read())
+                if (reader.ValueTextEquals("track"u8))
                 {
-                    if (reader.TokenType != JsonTokenType.PropertyName || reader.CurrentDepth != 2)
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.String)
                     {
-                        continue;
+                        throw new ProtocolViolation("media.track is not a string", WebSocketCloseStatus.InvalidPayloadData);
                     }
-                    if (reader.ValueTextEquals("track"u8))
+                    track = reader.ValueTextEquals("inbound"u8) ? 0 : reader.ValueTextEquals("outbound"u8) ? 1
+                        : throw new ProtocolViolation($"media.track '{reader.GetString()}' is not inbound or outbound", WebSocketCloseStatus.InvalidPayloadData);
+                }
+                else if (reader.ValueTextEquals("timestamp"u8))
+                {
+                    reader.Read();
+                    bool ok = reader.TokenType == JsonTokenType.Number ? reader.TryGetInt64(out timestamp)
+                        : reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped
+                          && System.Buffers.Text.Utf8Parser.TryParse(reader.ValueSpan, out timestamp, out int used) && used == reader.ValueSpan.Length;
+                    if (!ok || timestamp < 0)
                     {
-                        reader.Read();
-                        track = reader.ValueTextEquals("inbound"u8) ? 0 : reader.ValueTextEquals("outbound"u8) ? 1
-                            : throw new ProtocolViolation($"media.track '{reader.GetString()}' is not inbound or outbound", WebSocketCloseStatus.InvalidPayloadData);
-                    }
-                    else if (reader.ValueTextEquals("timestamp"u8))
-                    {
-                        reader.Read();
-                        bool ok = reader.TokenType == JsonTokenType.Number ? reader.TryGetInt64(out timestamp)
-                            : reader.TokenType == JsonTokenType.String && long.TryParse(reader.GetString(), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out timestamp);
-                        if (!ok || timestamp < 0)
-                        {
-                            throw new ProtocolViolation("media.timestamp is not a whole number of milliseconds", WebSocketCloseStatus.InvalidPayloadData);
-                        }
-                    }
-                    else if (reader.ValueTextEquals("payload"u8))
-                    {
-                        reader.Read();
-                        if (reader.TokenType != JsonTokenType.String)
-                        {
-                            throw new ProtocolViolation("media.payload is not a string", WebSocketCloseStatus.InvalidPayloadData);
-                        }
-                        length = Decode(ref reader);
+                        throw new ProtocolViolation("media.timestamp is not a whole number of milliseconds", WebSocketCloseStatus.InvalidPayloadData);
                     }
                 }
+                else if (reader.ValueTextEquals("payload"u8))
+                {
+                    reader.Read();
+                    if (reader.TokenType != JsonTokenType.String)
+                    {
+                        throw new ProtocolViolation("media.payload is not a string", WebSocketCloseStatus.InvalidPayloadData);
+                    }
+                    length = Decode(ref reader);
+                }
+                else
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
             }
-            catch (JsonException e)
+            if (reader.TokenType != JsonTokenType.EndObject)
             {
-                throw new ProtocolViolation($"malformed JSON ({e.Message.Split('.')[0]})", WebSocketCloseStatus.InvalidPayloadData);
+                throw new ProtocolViolation("malformed JSON (the media object does not end)", WebSocketCloseStatus.InvalidPayloadData);
             }
-            if (track < 0 || timestamp < 0 || length < 0)
-            {
-                throw new ProtocolViolation("a media message without media.track, media.timestamp and media.payload", WebSocketCloseStatus.InvalidPayloadData);
-            }
-            return (track, timestamp, length);
+            return new MediaFrame(track, timestamp, length);
         }
 
         private int Decode(ref Utf8JsonReader reader)
@@ -331,6 +375,7 @@ public static class MediaStreamEndpoint
             }
             _call = calls.Open(account, start.CallSid)
                 ?? throw new ProtocolViolation($"call {start.CallSid} is already streaming", WebSocketCloseStatus.PolicyViolation);
+            _ending = _call.Ending.UnsafeRegister(_ => EndStream("the server is shutting down"), null);
             log.LogInformation("Call {CallSid} streaming (stream {StreamSid}, tracks {Tracks})", start.CallSid, start.StreamSid, string.Join(',', start.Tracks));
             if (!start.CustomParameters.TryGetValue("Record", out var record) || !record.Equals("false", StringComparison.OrdinalIgnoreCase))
             {

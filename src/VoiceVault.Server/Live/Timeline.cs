@@ -27,23 +27,41 @@ public static class SpoolRecord
 /// on channel 1 and outbound on channel 2. Writes 16-bit little-endian PCM for samples
 /// [<c>from</c>, <c>to</c>) to <c>output</c>.
 /// </summary>
-public sealed class TimelineRenderer(Stream output, int channels, long from, long to) : Stream
+public sealed class TimelineRenderer : Stream
 {
-    private readonly long _from = from;
     public const int Window = 10 * 8000;
-    private readonly short[][] _samples = [System.Buffers.ArrayPool<short>.Shared.Rent(Window), System.Buffers.ArrayPool<short>.Shared.Rent(Window)];
-    private readonly bool[][] _filled = [NewFlags(), NewFlags()];
-
-    private static bool[] NewFlags()
-    {
-        var flags = System.Buffers.ArrayPool<bool>.Shared.Rent(Window);
-        Array.Clear(flags);
-        return flags;
-    }
-    private readonly byte[] _out = new byte[16 * 1024];
+    // Samples are written out a second at a time, not a frame at a time: the ring holds the
+    // window plus one batch, so a batch can wait without narrowing the window.
+    private const int Batch = 8000;
+    private const int Capacity = Window + Batch;
+    private readonly Stream _output;
+    private readonly int _channels;
+    private readonly long _from;
+    private readonly long _to;
+    private readonly short[][] _samples = [Rent<short>(), Rent<short>()];
+    private readonly bool[][] _filled = [Rent<bool>(), Rent<bool>()];
+    private readonly byte[] _out = new byte[4 * Batch];
     private readonly byte[] _carry = new byte[SpoolRecord.HeaderSize + ushort.MaxValue];
     private int _carried;
-    private long _emitted = from;
+    // Samples before _emitted are written out; before _settled (newest end - Window) they are final.
+    private long _emitted;
+    private long _settled;
+
+    public TimelineRenderer(Stream output, int channels, long from, long to)
+    {
+        _output = output;
+        _channels = channels;
+        _from = from;
+        _to = to;
+        _emitted = _settled = from;
+    }
+
+    private static T[] Rent<T>()
+    {
+        var array = System.Buffers.ArrayPool<T>.Shared.Rent(Capacity);
+        Array.Clear(array);
+        return array;
+    }
 
     public override void Write(ReadOnlySpan<byte> buffer)
     {
@@ -77,54 +95,68 @@ public sealed class TimelineRenderer(Stream output, int channels, long from, lon
         int track = record[0] & 1;
         long position = BinaryPrimitives.ReadUInt32LittleEndian(record[4..]);
         var payload = record[SpoolRecord.HeaderSize..];
-        long end = Math.Min(position + payload.Length, to);
-        if (end - Window > _emitted)
+        long end = Math.Min(position + payload.Length, _to);
+        _settled = Math.Max(_settled, end - Window);
+        if (end - _emitted > Capacity)
         {
-            Emit(end - Window);
+            Emit(_settled);
         }
-        for (long at = Math.Max(position, _from); at < end; at++)
+        // Samples more than the window behind the newest are final: a frame that late is dropped.
+        long start = Math.Max(position, _settled);
+        if (start >= end)
         {
-            if (at < _emitted)
+            return;
+        }
+        var samples = _samples[track];
+        var filled = _filled[track];
+        int slot = (int)(start % Capacity);
+        for (int i = (int)(start - position), last = (int)(end - position); i < last; i++)
+        {
+            if (!filled[slot])
             {
-                continue; // its place was written out already: older than the window
+                filled[slot] = true;
+                samples[slot] = Mulaw.Decode(payload[i]);
             }
-            int slot = (int)(at % Window);
-            if (!_filled[track][slot])
+            if (++slot == Capacity)
             {
-                _filled[track][slot] = true;
-                _samples[track][slot] = Mulaw.Decode(payload[(int)(at - position)]);
+                slot = 0;
             }
         }
     }
 
-    // Writes out samples [_emitted, upTo) and frees their slots.
+    // Writes out samples [_emitted, upTo) and frees their slots (samples no frame gave are zero).
     private void Emit(long upTo)
     {
-        int n = 0;
-        for (; _emitted < upTo; _emitted++)
+        int slot = (int)(_emitted % Capacity);
+        while (_emitted < upTo)
         {
-            int slot = (int)(_emitted % Window);
-            short inbound = _filled[0][slot] ? _samples[0][slot] : (short)0;
-            short outbound = _filled[1][slot] ? _samples[1][slot] : (short)0;
-            _filled[0][slot] = _filled[1][slot] = false;
-            if (channels == 1)
+            int run = (int)Math.Min(Math.Min(upTo - _emitted, Capacity - slot), Batch);
+            var inbound = _samples[0].AsSpan(slot, run);
+            var outbound = _samples[1].AsSpan(slot, run);
+            var pcm = _out.AsSpan(0, run * 2 * _channels);
+            if (_channels == 1)
             {
-                BinaryPrimitives.WriteInt16LittleEndian(_out.AsSpan(n), (short)Math.Clamp(inbound + outbound, short.MinValue, short.MaxValue));
-                n += 2;
+                for (int i = 0; i < run; i++)
+                {
+                    BinaryPrimitives.WriteInt16LittleEndian(pcm[(2 * i)..], (short)Math.Clamp(inbound[i] + outbound[i], short.MinValue, short.MaxValue));
+                }
             }
             else
             {
-                BinaryPrimitives.WriteInt16LittleEndian(_out.AsSpan(n), inbound);
-                BinaryPrimitives.WriteInt16LittleEndian(_out.AsSpan(n + 2), outbound);
-                n += 4;
+                for (int i = 0; i < run; i++)
+                {
+                    BinaryPrimitives.WriteInt16LittleEndian(pcm[(4 * i)..], inbound[i]);
+                    BinaryPrimitives.WriteInt16LittleEndian(pcm[(4 * i + 2)..], outbound[i]);
+                }
             }
-            if (n == _out.Length)
-            {
-                output.Write(_out, 0, n);
-                n = 0;
-            }
+            _output.Write(pcm);
+            inbound.Clear();
+            outbound.Clear();
+            _filled[0].AsSpan(slot, run).Clear();
+            _filled[1].AsSpan(slot, run).Clear();
+            _emitted += run;
+            slot = (slot + run) % Capacity;
         }
-        output.Write(_out, 0, n);
     }
 
     /// <summary>Writes out everything up to the end of the timeline; call after the whole spool.</summary>
@@ -134,7 +166,7 @@ public sealed class TimelineRenderer(Stream output, int channels, long from, lon
         {
             throw new InvalidDataException("The spool ends inside a record.");
         }
-        Emit(to);
+        Emit(_to);
     }
 
     protected override void Dispose(bool disposing)
@@ -160,7 +192,7 @@ public sealed class TimelineRenderer(Stream output, int channels, long from, lon
     public override bool CanWrite => true;
     public override long Length => throw new NotSupportedException();
     public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() => output.Flush();
+    public override void Flush() => _output.Flush();
     public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();
