@@ -60,6 +60,26 @@ public sealed class RecordingFormatTests
     }
 
     [Theory]
+    [MemberData(nameof(TestData.DecryptForms), MemberType = typeof(TestData))]
+    public async Task Every_decryption_form_gives_the_plaintext_at_every_size_and_read_pattern(string form)
+    {
+        using var cek = ContentKey.Generate();
+        var iv = RecordingFormat.NewIv();
+        // Around the tag size, the 64 KiB rounds and the 256 KiB pipeline chunks.
+        foreach (int size in new[] { 0, 1, 15, 16, 17, 65_535, 65_536, 65_537, 65_536 + 16, 262_144 - 8, 262_144 + 17, 700_001 })
+        {
+            var plaintext = TestData.Random(size);
+            var stored = TestData.Encrypt(plaintext, cek, iv);
+            foreach (var source in new Stream[] { new MemoryStream(stored), new TrickleStream(new MemoryStream(stored), size) })
+            {
+                using var decrypted = new MemoryStream();
+                Assert.Equal(size, await TestData.DecryptAsync(form, source, decrypted, cek, iv));
+                Assert.Equal(plaintext, decrypted.ToArray());
+            }
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(EngineScope.Both), MemberType = typeof(EngineScope))]
     public async Task The_push_encryptor_matches_the_one_shot_pipeline(string engine)
     {

@@ -5,14 +5,17 @@ public sealed class TamperTests
 {
     private const int Size = 3 * 1024 * 1024 + 333;
 
-    public static TheoryData<string, string> Cases()
+    public static TheoryData<string, string, string> Cases()
     {
-        var data = new TheoryData<string, string>();
+        var data = new TheoryData<string, string, string>();
         foreach (var kind in new[] { "openssl", "managed" })
         {
             foreach (var name in new[] { "flip-header", "flip-middle", "flip-last-block", "flip-tag", "truncate-1", "truncate-17", "extra-byte", "wrong-iv", "wrong-key", "other-recordings-cek" })
             {
-                data.Add(kind, name);
+                foreach (var form in new[] { "pipeline", "calling-thread", "async" })
+                {
+                    data.Add(kind, name, form);
+                }
             }
         }
         return data;
@@ -20,7 +23,7 @@ public sealed class TamperTests
 
     [Theory]
     [MemberData(nameof(Cases))]
-    public void Tampering_fails_authentication(string engine, string tamper)
+    public async Task Tampering_fails_authentication(string engine, string tamper, string form)
     {
         using var _ = new EngineScope(engine);
         var plaintext = TestData.Random(Size);
@@ -43,6 +46,6 @@ public sealed class TamperTests
             case "other-recordings-cek": key = otherCek; break;
         }
         var sink = new MemoryStream();
-        Assert.Throws<AuthenticationFailedException>(() => RecordingDecryptor.Decrypt(new MemoryStream(stored), sink, key, iv));
+        await Assert.ThrowsAsync<AuthenticationFailedException>(() => TestData.DecryptAsync(form, new MemoryStream(stored), sink, key, iv));
     }
 }

@@ -29,6 +29,17 @@ internal static class TestData
         RecordingDecryptor.Decrypt(new MemoryStream(encrypted), output, cek, iv);
         return output.ToArray();
     }
+
+    /// <summary>The three forms of decryption: the threaded pipeline, the calling thread alone, and asynchronous.</summary>
+    public static readonly TheoryData<string> DecryptForms = new("pipeline", "calling-thread", "async");
+
+    public static async Task<long> DecryptAsync(string form, Stream encrypted, Stream output, ContentKey cek, byte[] iv) => form switch
+    {
+        "pipeline" => RecordingDecryptor.Decrypt(encrypted, output, cek, iv),
+        "calling-thread" => RecordingDecryptor.DecryptOnCallingThread(encrypted, output, cek, iv),
+        "async" => await RecordingDecryptor.DecryptAsync(encrypted, output, cek, iv),
+        _ => throw new ArgumentOutOfRangeException(nameof(form)),
+    };
 }
 
 /// <summary>A stream that cannot seek and hands out reads of awkward sizes, like a socket.</summary>

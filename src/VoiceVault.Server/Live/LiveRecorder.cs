@@ -193,7 +193,7 @@ public sealed class LiveRecorder : IAsyncDisposable
             encryptor.Write(header);
             using var renderer = new TimelineRenderer(encryptor, channels, from, to);
             _spoolFile.Position = 0;
-            RecordingDecryptor.Decrypt(_spoolFile, renderer, _spoolKey, _spoolIv, cancellationToken: cancellationToken);
+            RecordingDecryptor.DecryptOnCallingThread(_spoolFile, renderer, _spoolKey, _spoolIv, cancellationToken);
             renderer.Finish();
             return Task.CompletedTask;
         }, channels, _ => (long)Math.Round((to - from) / 8000.0, MidpointRounding.AwayFromZero), cancellationToken);
