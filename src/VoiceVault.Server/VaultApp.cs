@@ -55,6 +55,8 @@ public static class VaultApp
         builder.Services.AddSingleton<EncryptionSettingStore>();
         builder.Services.AddSingleton<RecordingStore>();
         builder.Services.AddSingleton<CallbackDispatcher>();
+        builder.Services.AddSingleton<LiveMetrics>();
+        builder.Services.AddSingleton<LiveRecordingServices>();
         builder.Services.AddSingleton<LiveCalls>();
         builder.Services.AddHostedService(services => services.GetRequiredService<CallbackDispatcher>());
         builder.Services.AddHttpClient(nameof(CallbackDispatcher), http => http.Timeout = TimeSpan.FromSeconds(15));
@@ -94,7 +96,7 @@ public static class VaultApp
                 : "The server stopped during the live call; the audio recorded so far was encrypted under a key that existed only in its memory and was deleted.");
         }
         // Spools of calls a stopped process was recording: ciphertext whose key died with it.
-        var spool = Path.Combine(app.Services.GetRequiredService<VaultOptions>().DataDir, "spool");
+        var spool = app.Services.GetRequiredService<LiveRecordingServices>().SpoolDir;
         if (Directory.Exists(spool))
         {
             foreach (var file in Directory.EnumerateFiles(spool))

@@ -15,7 +15,7 @@ public sealed record LiveRecordingRequest(RecordingParameters Parameters, bool T
 /// A call streaming into this instance: its recordings (several may run at once, each started,
 /// paused, resumed and stopped on its own) and the media time its frames have reached.
 /// </summary>
-public sealed class LiveCall(Account account, string callSid, LiveCalls registry)
+public sealed class LiveCall(Account account, string callSid, LiveRecordingServices services)
 {
     private readonly ConcurrentDictionary<string, LiveRecorder> _recorders = new(StringComparer.Ordinal);
     // What the frame path walks: a copy, replaced whole when a recording starts or stops.
@@ -42,23 +42,23 @@ public sealed class LiveCall(Account account, string callSid, LiveCalls registry
     public async Task<Recording> StartRecordingAsync(LiveRecordingRequest request)
     {
         var p = request.Parameters;
-        var plan = await EncryptionPlan.ForAsync(Account, registry.Settings, registry.Keys);
-        var recording = await registry.Recordings.CreateAsync(new RecordingStore.NewRecording(Account.Sid, CallSid, request.Source, p.Track,
+        var plan = await EncryptionPlan.ForAsync(Account, services.Settings, services.Keys);
+        var recording = await services.Recordings.CreateAsync(new RecordingStore.NewRecording(Account.Sid, CallSid, request.Source, p.Track,
             p.Channels == "dual" ? 2 : 1, p.Url, p.Method, p.Events), "in-progress");
         if (plan.FailureReason is not null)
         {
             plan.Dispose();
-            registry.Log.LogWarning("Recording {RecordingSid} of {CallSid} failed: no usable encryption key (16104)", recording.Sid, CallSid);
-            return await registry.Recordings.EndWithoutMediaAsync(recording, "failed", 16104, plan.FailureReason);
+            services.Log.LogWarning("Recording {RecordingSid} of {CallSid} failed: no usable encryption key (16104)", recording.Sid, CallSid);
+            return await services.Recordings.EndWithoutMediaAsync(recording, "failed", 16104, plan.FailureReason);
         }
         // A recording started mid-call begins with the next frame (frames are 20 ms).
-        var recorder = new LiveRecorder(recording, plan, registry.SpoolDir, _anyFrame ? NowMs + 20 : 0, p.Track is "inbound" or "both", p.Track is "outbound" or "both", request.Trim);
+        var recorder = new LiveRecorder(recording, plan, services.SpoolDir, _anyFrame ? NowMs + 20 : 0, p.Track is "inbound" or "both", p.Track is "outbound" or "both", request.Trim);
         lock (_recorders)
         {
             _recorders[recording.Sid] = recorder;
             _running = [.. _recorders.Values];
         }
-        registry.Log.LogInformation("Recording {RecordingSid} of {CallSid} started ({Channels}, track {Track})", recording.Sid, CallSid, p.Channels, p.Track);
+        services.Log.LogInformation("Recording {RecordingSid} of {CallSid} started ({Channels}, track {Track})", recording.Sid, CallSid, p.Channels, p.Track);
         return recording;
     }
 
@@ -77,7 +77,7 @@ public sealed class LiveCall(Account account, string callSid, LiveCalls registry
         }
         if (recorded > 0)
         {
-            registry.FramesRecorded.Add(recorded);
+            services.Metrics.FramesRecorded.Add(recorded);
         }
     }
 
@@ -86,13 +86,13 @@ public sealed class LiveCall(Account account, string callSid, LiveCalls registry
     public async Task<Recording> PauseAsync(LiveRecorder recorder, bool skip)
     {
         recorder.Pause(NowMs, skip);
-        return recorder.Recording = await registry.Recordings.SetLiveStatusAsync(recorder.Recording, "paused");
+        return recorder.Recording = await services.Recordings.SetLiveStatusAsync(recorder.Recording, "paused");
     }
 
     public async Task<Recording> ResumeAsync(LiveRecorder recorder)
     {
         recorder.Resume(NowMs);
-        return recorder.Recording = await registry.Recordings.SetLiveStatusAsync(recorder.Recording, "in-progress");
+        return recorder.Recording = await services.Recordings.SetLiveStatusAsync(recorder.Recording, "in-progress");
     }
 
     /// <summary>Ends one recording: completed with its media, absent if it recorded nothing, failed (16104) if storing it failed.</summary>
@@ -106,28 +106,28 @@ public sealed class LiveCall(Account account, string callSid, LiveCalls registry
         }
         if (!removed)
         {
-            return (await registry.Recordings.FindAsync(Account.Sid, recorder.Recording.Sid))!;
+            return (await services.Recordings.FindAsync(Account.Sid, recorder.Recording.Sid))!;
         }
         await using (recorder)
         {
             try
             {
-                var stored = await recorder.FinishAsync(registry.Media, registry.MasterKey, CancellationToken.None);
+                var stored = await recorder.FinishAsync(services.Media, services.MasterKey, CancellationToken.None);
                 if (stored is null)
                 {
-                    registry.Log.LogInformation("Recording {RecordingSid} of {CallSid} ended with no audio: absent", recorder.Recording.Sid, CallSid);
-                    return await registry.Recordings.EndWithoutMediaAsync(recorder.Recording, "absent", null, null);
+                    services.Log.LogInformation("Recording {RecordingSid} of {CallSid} ended with no audio: absent", recorder.Recording.Sid, CallSid);
+                    return await services.Recordings.EndWithoutMediaAsync(recorder.Recording, "absent", null, null);
                 }
-                var completed = await registry.Recordings.CompleteAsync(recorder.Recording, stored, recorder.Plan.Warning);
-                registry.Log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Frames} frames, {Seconds} s, {Mode} key",
+                var completed = await services.Recordings.CompleteAsync(recorder.Recording, stored, recorder.Plan.Warning);
+                services.Log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Frames} frames, {Seconds} s, {Mode} key",
                     completed.Sid, CallSid, recorder.Frames, stored.Duration, stored.KeyMode);
                 return completed;
             }
             catch (Exception e)
             {
-                registry.Log.LogError("Recording {RecordingSid} of {CallSid} could not be encrypted and stored ({Reason}); its bytes were deleted (16104)",
+                services.Log.LogError("Recording {RecordingSid} of {CallSid} could not be encrypted and stored ({Reason}); its bytes were deleted (16104)",
                     recorder.Recording.Sid, CallSid, e.GetType().Name);
-                return await registry.Recordings.EndWithoutMediaAsync(recorder.Recording, "failed", 16104,
+                return await services.Recordings.EndWithoutMediaAsync(recorder.Recording, "failed", 16104,
                     $"The recording could not be encrypted and stored ({e.GetType().Name}); its bytes were deleted.");
             }
         }
@@ -147,25 +147,11 @@ public sealed class LiveCall(Account account, string callSid, LiveCalls registry
 public sealed class LiveCalls
 {
     private readonly ConcurrentDictionary<(string, string), LiveCall> _calls = new();
+    private readonly LiveRecordingServices _services;
 
-    public LiveCalls(RecordingStore recordings, EncryptionSettingStore settings, PublicKeyStore keys, IMediaStore media, MasterKey masterKey,
-        VaultOptions options, ILogger<LiveCalls> log, Operations.VaultMetrics metrics, IHostApplicationLifetime lifetime)
+    public LiveCalls(LiveRecordingServices services, IHostApplicationLifetime lifetime)
     {
-        Recordings = recordings;
-        Settings = settings;
-        Keys = keys;
-        Media = media;
-        MasterKey = masterKey;
-        Options = options;
-        Log = log;
-        SpoolDir = Path.Combine(options.DataDir, "spool");
-        Directory.CreateDirectory(SpoolDir);
-        FramesReceived = metrics.Add(new Operations.VaultMetrics.Counter("voicevault_stream_frames_received_total", "Media frames taken from live streams (counted once handled).", null, [""]));
-        FramesRecorded = metrics.Add(new Operations.VaultMetrics.Counter("voicevault_stream_frames_recorded_total", "Media frames encrypted into a recording's spool.", null, [""]));
-        FrameSeconds = metrics.Add(new Operations.VaultMetrics.Histogram("voicevault_stream_frame_seconds",
-            "From a media message's arrival to its audio being encrypted.", [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]));
-        StopSeconds = metrics.Add(new Operations.VaultMetrics.Histogram("voicevault_stream_stop_seconds",
-            "From the end of a call (stop, close) to its recordings stored and their callbacks on their way.", [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 10]));
+        _services = services;
         // A clean shutdown ends every live call: recordings are stored and their callbacks queued.
         lifetime.ApplicationStopping.Register(() =>
         {
@@ -176,19 +162,6 @@ public sealed class LiveCalls
         });
     }
 
-    internal RecordingStore Recordings { get; }
-    internal EncryptionSettingStore Settings { get; }
-    internal PublicKeyStore Keys { get; }
-    internal IMediaStore Media { get; }
-    internal MasterKey MasterKey { get; }
-    internal VaultOptions Options { get; }
-    internal ILogger Log { get; }
-    internal string SpoolDir { get; }
-    internal Operations.VaultMetrics.Counter FramesReceived { get; }
-    internal Operations.VaultMetrics.Counter FramesRecorded { get; }
-    internal Operations.VaultMetrics.Histogram FrameSeconds { get; }
-    internal Operations.VaultMetrics.Histogram StopSeconds { get; }
-
     public int Count => _calls.Count;
 
     public LiveCall? Find(string accountSid, string callSid) => _calls.GetValueOrDefault((accountSid, callSid));
@@ -196,7 +169,7 @@ public sealed class LiveCalls
     /// <summary>Registers a new stream; null when the call is already streaming here.</summary>
     public LiveCall? Open(Account account, string callSid)
     {
-        var call = new LiveCall(account, callSid, this);
+        var call = new LiveCall(account, callSid, _services);
         return _calls.TryAdd((account.Sid, callSid), call) ? call : null;
     }
 

@@ -25,7 +25,7 @@ public static class MediaStreamEndpoint
 
     public static void MapMediaStreamEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Path, async (HttpContext context, AccountStore accounts, LiveCalls calls, VaultOptions options, ILoggerFactory logs) =>
+        app.MapGet(Path, async (HttpContext context, AccountStore accounts, LiveCalls calls, LiveMetrics metrics, VaultOptions options, ILoggerFactory logs) =>
         {
             if (!context.WebSockets.IsWebSocketRequest)
             {
@@ -33,7 +33,7 @@ public static class MediaStreamEndpoint
             }
             var account = (await accounts.FindAsync(context.Caller().AccountSid))!;
             using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            var session = new Session(socket, account, calls, options, logs.CreateLogger("VoiceVault.Ingest.MediaStream"));
+            var session = new Session(socket, account, calls, metrics, options, logs.CreateLogger("VoiceVault.Ingest.MediaStream"));
             await session.RunAsync(context.RequestAborted);
             return Results.Empty;
         }).WithTags("Ingest").ExcludeFromDescription();
@@ -66,7 +66,7 @@ public static class MediaStreamEndpoint
             System.Text.Encoding.ASCII.GetBytes(expected), System.Text.Encoding.ASCII.GetBytes(signature)) ? new Caller(account.Sid, null) : null;
     }
 
-    private sealed class Session(WebSocket socket, Account account, LiveCalls calls, VaultOptions options, ILogger log)
+    private sealed class Session(WebSocket socket, Account account, LiveCalls calls, LiveMetrics metrics, VaultOptions options, ILogger log)
     {
         private readonly byte[] _message = ArrayPool<byte>.Shared.Rent(MaxMessage);
         private readonly byte[] _payload = new byte[MaxPayload];
@@ -118,7 +118,7 @@ public static class MediaStreamEndpoint
                 long ended = Stopwatch.GetTimestamp();
                 calls.Close(_call);
                 await _call.EndAllAsync();
-                calls.StopSeconds.Observe(Stopwatch.GetElapsedTime(ended));
+                metrics.StopSeconds.Observe(Stopwatch.GetElapsedTime(ended));
                 log.LogInformation("Call {CallSid} (stream {StreamSid}) ended: {Outcome}", _call.CallSid, _streamSid, outcome);
             }
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
@@ -201,8 +201,8 @@ public static class MediaStreamEndpoint
                             return "the maximum call length was reached";
                         }
                         _call.Frame(frame.Track, frame.Timestamp, _payload.AsSpan(0, frame.Length));
-                        calls.FrameSeconds.Observe(Stopwatch.GetElapsedTime(arrived));
-                        calls.FramesReceived.Add(1);
+                        metrics.FrameSeconds.Observe(Stopwatch.GetElapsedTime(arrived));
+                        metrics.FramesReceived.Add(1);
                         break;
                     case "stop":
                         return "stop";

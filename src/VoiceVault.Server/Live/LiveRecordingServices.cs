@@ -1,0 +1,41 @@
+using VoiceVault.Server.Accounts;
+using VoiceVault.Server.Credentials;
+using VoiceVault.Server.Ingest;
+using VoiceVault.Server.Operations;
+using VoiceVault.Server.Recordings;
+using VoiceVault.Server.Storage;
+
+namespace VoiceVault.Server.Live;
+
+/// <summary>What recording a live call takes: the stores, the master key, where spools go, and the live metrics.</summary>
+public sealed class LiveRecordingServices(RecordingStore recordings, EncryptionSettingStore settings, PublicKeyStore keys, IMediaStore media,
+    MasterKey masterKey, VaultOptions options, ILogger<LiveCall> log, LiveMetrics metrics)
+{
+    public RecordingStore Recordings { get; } = recordings;
+    public EncryptionSettingStore Settings { get; } = settings;
+    public PublicKeyStore Keys { get; } = keys;
+    public IMediaStore Media { get; } = media;
+    public MasterKey MasterKey { get; } = masterKey;
+    public ILogger Log { get; } = log;
+    public LiveMetrics Metrics { get; } = metrics;
+
+    /// <summary>The folder of the recordings' spools (created on first use; emptied at startup).</summary>
+    public string SpoolDir { get; } = Path.Combine(options.DataDir, "spool");
+}
+
+/// <summary>The live streams' series in /metrics.</summary>
+public sealed class LiveMetrics(VaultMetrics metrics)
+{
+    public VaultMetrics.Counter FramesReceived { get; } = metrics.Add(new VaultMetrics.Counter("voicevault_stream_frames_received_total",
+        "Media frames taken from live streams (counted once handled).", null, [""]));
+
+    public VaultMetrics.Counter FramesRecorded { get; } = metrics.Add(new VaultMetrics.Counter("voicevault_stream_frames_recorded_total",
+        "Media frames encrypted into a recording's spool.", null, [""]));
+
+    public VaultMetrics.Histogram FrameSeconds { get; } = metrics.Add(new VaultMetrics.Histogram("voicevault_stream_frame_seconds",
+        "From a media message's arrival to its audio being encrypted.", [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]));
+
+    public VaultMetrics.Histogram StopSeconds { get; } = metrics.Add(new VaultMetrics.Histogram("voicevault_stream_stop_seconds",
+        "From the end of a call (stop, close) to its recordings stored and their callbacks on their way.",
+        [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 10]));
+}
