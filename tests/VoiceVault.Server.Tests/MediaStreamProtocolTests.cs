@@ -45,6 +45,33 @@ public sealed class MediaStreamProtocolTests
     }
 
     [Fact]
+    public async Task Large_starts_and_frames_are_taken_and_messages_over_the_limits_end_the_call()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await using var stream = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
+        // A start of about 4 KiB (custom parameters are the caller's own) and 200 ms frames (1,600 bytes each).
+        await stream.StartAsync(Enumerable.Range(0, 40).ToDictionary(i => $"Context{i}", i => new string('x', 80)));
+        for (int i = 0; i < 5; i++)
+        {
+            await stream.MediaAsync("inbound", i * 200, Enumerable.Repeat(MediaStream.Frame(), 10).SelectMany(f => f).ToArray());
+        }
+        await vault.WaitForFramesAsync(5);
+        await stream.SendRawAsync("{\"event\":\"mark\",\"mark\":{\"name\":\"" + new string('m', 20 * 1024) + "\"}}");
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, await stream.WaitClosedAsync());
+        var recording = Assert.Single(await RecordingsOfAsync(vault, stream.CallSid));
+        Assert.Equal("completed", recording.GetProperty("status").GetString());
+        Assert.Equal("1", recording.GetProperty("duration").GetString()); // all five frames recorded
+        Assert.Contains(vault.Logs, l => l.Contains("a message is larger than 16 KiB", StringComparison.Ordinal));
+
+        await using var big = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
+        await big.StartAsync();
+        await big.MediaAsync("inbound", 0, new byte[9 * 1024]);
+        Assert.Equal(WebSocketCloseStatus.MessageTooBig, await big.WaitClosedAsync());
+        Assert.Contains(vault.Logs, l => l.Contains("media.payload is larger than 8 KiB", StringComparison.Ordinal));
+        Assert.Equal("absent", Assert.Single(await RecordingsOfAsync(vault, big.CallSid)).GetProperty("status").GetString());
+    }
+
+    [Fact]
     public async Task A_wrong_media_format_is_refused_before_any_recording_exists()
     {
         await using var vault = await VaultServer.StartAsync();

@@ -68,8 +68,9 @@ public static class MediaStreamEndpoint
 
     private sealed class Session(WebSocket socket, Account account, LiveCalls calls, LiveMetrics metrics, VaultOptions options, ILogger log)
     {
-        private readonly byte[] _message = ArrayPool<byte>.Shared.Rent(MaxMessage);
-        private readonly byte[] _payload = new byte[MaxPayload];
+        // Sized for Twilio's messages (about 400 bytes, 160 bytes of audio); grown for larger ones up to the limits.
+        private byte[] _message = ArrayPool<byte>.Shared.Rent(2048);
+        private byte[] _payload = new byte[1024];
         private LiveCall? _call;
         private string _streamSid = "-";
         private long _lastMessage = Environment.TickCount64;
@@ -135,6 +136,18 @@ public static class MediaStreamEndpoint
             }
         }
 
+        private void Grow()
+        {
+            if (_message.Length >= MaxMessage)
+            {
+                throw new ProtocolViolation($"a message is larger than {MaxMessage / 1024} KiB", WebSocketCloseStatus.MessageTooBig);
+            }
+            var larger = ArrayPool<byte>.Shared.Rent(Math.Min(2 * _message.Length, MaxMessage));
+            _message.CopyTo(larger, 0);
+            ArrayPool<byte>.Shared.Return(_message);
+            _message = larger;
+        }
+
         private void EndStream(string reason)
         {
             if (Interlocked.CompareExchange(ref _endedBecause, reason, null) is null)
@@ -154,9 +167,9 @@ public static class MediaStreamEndpoint
                 {
                     do
                     {
-                        if (length == MaxMessage)
+                        if (length == _message.Length)
                         {
-                            throw new ProtocolViolation($"a message is larger than {MaxMessage / 1024} KiB", WebSocketCloseStatus.MessageTooBig);
+                            Grow();
                         }
                         result = await socket.ReceiveAsync(_message.AsMemory(length), CancellationToken.None);
                         length += result.Count;
@@ -326,9 +339,14 @@ public static class MediaStreamEndpoint
                 unescaped = new byte[reader.ValueSpan.Length];
                 base64 = unescaped.AsSpan(0, reader.CopyString(unescaped));
             }
-            if (Base64.GetMaxDecodedFromUtf8Length(base64.Length) > MaxPayload)
+            int room = Base64.GetMaxDecodedFromUtf8Length(base64.Length);
+            if (room > MaxPayload)
             {
                 throw new ProtocolViolation($"media.payload is larger than {MaxPayload / 1024} KiB", WebSocketCloseStatus.MessageTooBig);
+            }
+            if (room > _payload.Length)
+            {
+                _payload = new byte[MaxPayload];
             }
             if (Base64.DecodeFromUtf8(base64, _payload, out _, out int written) != OperationStatus.Done)
             {
