@@ -16,6 +16,7 @@ namespace VoiceVault.Server.Live;
 public sealed class LiveRecorder : IAsyncDisposable
 {
     private const int SamplesPerMs = 8;
+    private const int SmallFrame = 480;
     private readonly string _spoolPath;
     private readonly FileStream _spoolFile;
     private readonly ContentKey _spoolKey = ContentKey.Generate();
@@ -88,10 +89,20 @@ public sealed class LiveRecorder : IAsyncDisposable
             {
                 return false;
             }
-            Span<byte> header = stackalloc byte[SpoolRecord.HeaderSize];
-            SpoolRecord.WriteHeader(header, track, payload.Length, position);
-            _spool.Write(header);
-            _spool.Write(payload);
+            // One cipher call per frame for the common sizes (Twilio's are 160 bytes); two for larger ones.
+            Span<byte> record = stackalloc byte[SpoolRecord.HeaderSize + SmallFrame];
+            SpoolRecord.WriteHeader(record, track, payload.Length, position);
+            if (payload.Length <= SmallFrame)
+            {
+                payload.CopyTo(record[SpoolRecord.HeaderSize..]);
+                _spool.Write(record[..(SpoolRecord.HeaderSize + payload.Length)]);
+                CryptographicOperations.ZeroMemory(record);
+            }
+            else
+            {
+                _spool.Write(record[..SpoolRecord.HeaderSize]);
+                _spool.Write(payload);
+            }
             Frames++;
             EndSample = Math.Max(EndSample, position + payload.Length);
             if (Trim)
