@@ -161,6 +161,28 @@ public sealed class TenantIsolationTests : IAsyncLifetime
         }
     }
 
+    [Theory]
+    [InlineData("GET /2010-04-01/Accounts/{B}/Keys/{SK}.json")]
+    [InlineData("DELETE /2010-04-01/Accounts/{B}/Keys/{SK}.json")]
+    [InlineData("GET /2010-04-01/Accounts/{B}/Recordings/{RE}.json")]
+    [InlineData("GET /2010-04-01/Accounts/{B}/Recordings/{RE}")]
+    [InlineData("GET /2010-04-01/Accounts/{B}/Calls/{CA}/Recordings/{RE}.json")]
+    [InlineData("GET /2010-04-01/Accounts/{B}/Notifications/{NO}.json")]
+    public async Task Another_tenants_SID_under_ones_own_account_is_not_found(string endpoint)
+    {
+        var (method, template) = (endpoint.Split(' ')[0], endpoint.Split(' ')[1]);
+        var path = template.Replace("{B}", _b.Sid, StringComparison.Ordinal).Replace("{SK}", _secretOfA, StringComparison.Ordinal)
+            .Replace("{RE}", _recordingOfA, StringComparison.Ordinal).Replace("{CA}", _callOfA, StringComparison.Ordinal).Replace("{NO}", _notificationOfA, StringComparison.Ordinal);
+        using var asB = _vault.Http(_b.Sid, _b.AuthToken);
+        using var answer = await asB.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
+        Assert.Equal(HttpStatusCode.NotFound, answer.StatusCode);
+        var body = await answer.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("A's api key", body, StringComparison.Ordinal);
+        // A's key is still there for A.
+        using var asA = _vault.Http(_a.Sid, _a.AuthToken);
+        Assert.Equal(HttpStatusCode.OK, (await asA.GetAsync($"/2010-04-01/Accounts/{_a.Sid}/Keys/{_secretOfA}.json")).StatusCode);
+    }
+
     [Fact]
     public async Task Lists_never_show_another_tenants_items()
     {

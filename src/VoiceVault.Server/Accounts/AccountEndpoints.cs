@@ -90,7 +90,7 @@ public static class AccountEndpoints
         api.MapGet("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountStore accounts) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
-            var key = (await accounts.ListApiKeysAsync(account.Sid)).FirstOrDefault(k => k.Sid == keySid) ?? throw ApiException.NotFound($"/Keys/{keySid}");
+            var key = await accounts.FindApiKeyAsync(account.Sid, keySid) ?? throw ApiException.NotFound($"/Keys/{keySid}");
             return Results.Json(KeyJson(key));
         });
 

@@ -80,6 +80,13 @@ public sealed class AccountStore(IVaultDatabase database, MasterKey masterKey, T
         return (await db.QueryAsync<ApiKeyRow>("SELECT seq, sid, account_sid, friendly_name, date_created, date_updated FROM api_keys WHERE account_sid = @accountSid ORDER BY seq", new { accountSid })).AsList();
     }
 
+    /// <summary>One API key of the account; null when the account has no key by that SID.</summary>
+    public async Task<ApiKeyRow?> FindApiKeyAsync(string accountSid, string sid)
+    {
+        await using var db = await database.OpenAsync();
+        return await db.QuerySingleOrDefaultAsync<ApiKeyRow>("SELECT seq, sid, account_sid, friendly_name, date_created, date_updated FROM api_keys WHERE sid = @sid AND account_sid = @accountSid", new { sid, accountSid });
+    }
+
     public async Task<bool> DeleteApiKeyAsync(string accountSid, string sid)
     {
         bool deleted = await database.WriteAsync((db, tx) => db.ExecuteAsync("DELETE FROM api_keys WHERE sid = @sid AND account_sid = @accountSid", new { sid, accountSid }, transaction: tx)) > 0;
