@@ -59,6 +59,8 @@ public static class VaultApp
         builder.Services.AddSingleton<LiveRecordingServices>();
         builder.Services.AddSingleton<LiveCalls>();
         builder.Services.AddHostedService(services => services.GetRequiredService<CallbackDispatcher>());
+        builder.Services.AddSingleton<InstanceLease>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<InstanceLease>());
         builder.Services.AddHttpClient(nameof(CallbackDispatcher), http => http.Timeout = TimeSpan.FromSeconds(15));
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer<OpenApiDescription>());
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
@@ -82,28 +84,13 @@ public static class VaultApp
     }
 
     /// <summary>
-    /// Before serving: ends what a previous process left mid-upload (its bytes never completed, so
-    /// the recording fails and its callback goes out), and on first start creates the main account.
+    /// Before serving: ends what a previous run of this instance, or a dead instance, left unfinished
+    /// (the recordings fail with their callbacks; see <see cref="InstanceLease"/>), and on first
+    /// start creates the main account.
     /// </summary>
     public static async Task BootstrapAsync(WebApplication app)
     {
-        var recordings = app.Services.GetRequiredService<RecordingStore>();
-        foreach (var unfinished in await recordings.UnfinishedAsync())
-        {
-            await app.Services.GetRequiredService<IMediaStore>().DeleteAsync($"{unfinished.AccountSid}/{unfinished.Sid}");
-            await recordings.EndWithoutMediaAsync(unfinished, "failed", 16104, unfinished.Status == "processing"
-                ? "The server stopped while the recording was being stored; its bytes were deleted."
-                : "The server stopped during the live call; the audio recorded so far was encrypted under a key that existed only in its memory and was deleted.");
-        }
-        // Spools of calls a stopped process was recording: ciphertext whose key died with it.
-        var spool = app.Services.GetRequiredService<LiveRecordingServices>().SpoolDir;
-        if (Directory.Exists(spool))
-        {
-            foreach (var file in Directory.EnumerateFiles(spool))
-            {
-                File.Delete(file);
-            }
-        }
+        await app.Services.GetRequiredService<InstanceLease>().RecoverAtStartAsync();
         var accounts = app.Services.GetRequiredService<AccountStore>();
         if (await accounts.AnyAsync())
         {

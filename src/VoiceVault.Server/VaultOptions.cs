@@ -23,6 +23,18 @@ public sealed class VaultOptions
     /// <summary>A live stream that sends nothing for this long is taken as ended.</summary>
     public int StreamIdleSeconds { get; set; } = 60;
 
+    /// <summary>
+    /// This instance's name among several on one database: the recordings it is storing or
+    /// recording live are its own. A restart under the same name ends its unfinished recordings at
+    /// once; an instance whose heartbeat is older than <see cref="InstanceLeaseSeconds"/> has its
+    /// recordings ended by any other. Defaults to the host name: give instances that share a host
+    /// and a database a name each.
+    /// </summary>
+    public string InstanceId { get; set; } = Environment.MachineName;
+
+    /// <summary>How long an instance may go without a heartbeat (written every third of it) before it is taken as dead.</summary>
+    public int InstanceLeaseSeconds { get; set; } = 30;
+
     public BootstrapOptions Bootstrap { get; set; } = new();
 
     public sealed class BootstrapOptions

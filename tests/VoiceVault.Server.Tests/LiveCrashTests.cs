@@ -88,6 +88,68 @@ public sealed class LiveCrashTests
     }
 
     [Fact]
+    public async Task Restarting_one_instance_leaves_another_instances_live_calls_alone()
+    {
+        using var instance = new VaultProcess.Instance();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        using var a = await instance.StartAsync("--VoiceVault:InstanceId", "a");
+        var streams = await StartCallsAsync(a, instance.Sid, instance.Token, 2, receiver.Url, MediaStream.Frame());
+        await receiver.WaitForAsync(2);
+        // B starts on the same database and data folder, is killed, and starts again: A's calls go on.
+        using (var b = await instance.StartAsync("--VoiceVault:InstanceId", "b"))
+        {
+            b.Signal("KILL");
+            Assert.True(b.WaitForExit(TimeSpan.FromSeconds(10)));
+        }
+        using var again = await instance.StartAsync("--VoiceVault:InstanceId", "b");
+        Assert.Equal(2, Directory.EnumerateFiles(Path.Combine(instance.DataDir, "spool")).Count());
+        foreach (var stream in streams)
+        {
+            await stream.MediaAsync("inbound", 2000, MediaStream.Frame());
+            await stream.StopAsync();
+        }
+        var ended = (await receiver.WaitForAsync(4, TimeSpan.FromSeconds(30))).Skip(2).ToList();
+        Assert.All(ended, c => Assert.Equal("completed", c.Parameters["RecordingStatus"]));
+        Assert.All(ended, c => Assert.Equal("2", c.Parameters["RecordingDuration"]));
+        foreach (var stream in streams)
+        {
+            await stream.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task The_live_calls_of_an_instance_that_died_are_ended_by_another_once_its_lease_runs_out()
+    {
+        using var instance = new VaultProcess.Instance();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        string[] lease = ["--VoiceVault:InstanceLeaseSeconds", "3"];
+        using var b = await instance.StartAsync(["--VoiceVault:InstanceId", "b", .. lease]);
+        List<MediaStream> streams;
+        using (var a = await instance.StartAsync(["--VoiceVault:InstanceId", "a", .. lease]))
+        {
+            streams = await StartCallsAsync(a, instance.Sid, instance.Token, 3, receiver.Url, MediaStream.Frame());
+            await receiver.WaitForAsync(3);
+            a.Signal("KILL");
+            Assert.True(a.WaitForExit(TimeSpan.FromSeconds(10)));
+        }
+        // Nobody restarts A: B notices its heartbeat stopped and ends its recordings, once each.
+        var ended = (await receiver.WaitForAsync(6, TimeSpan.FromSeconds(30))).Skip(3).ToList();
+        Assert.All(ended, c => Assert.Equal("failed", c.Parameters["RecordingStatus"]));
+        Assert.All(ended, c => Assert.Equal("16104", c.Parameters["ErrorCode"]));
+        Assert.Equal(streams.Select(s => s.CallSid).Order(), ended.Select(c => c.Parameters["CallSid"]).Order());
+        Assert.Empty(Directory.EnumerateFiles(Path.Combine(instance.DataDir, "spool")));
+        await Task.Delay(TimeSpan.FromSeconds(3)); // another round of B's: nothing is ended twice
+        Assert.Equal(6, receiver.Requests.Count);
+        using var http = b.Http(instance.Sid, instance.Token);
+        var notifications = JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{instance.Sid}/Notifications.json")).RootElement.GetProperty("notifications");
+        Assert.Equal(3, notifications.GetArrayLength());
+        foreach (var stream in streams)
+        {
+            await stream.DisposeAsync();
+        }
+    }
+
+    [Fact]
     public async Task SIGTERM_completes_live_recordings_and_sends_their_callbacks_before_exiting()
     {
         using var instance = new VaultProcess.Instance();

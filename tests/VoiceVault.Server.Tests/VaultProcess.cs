@@ -25,7 +25,7 @@ internal sealed partial class VaultProcess : IDisposable
         public string Sid { get; } = "AC" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         public string Token { get; } = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
 
-        public Task<VaultProcess> StartAsync() => VaultProcess.StartAsync(DataDir, Sid, Token);
+        public Task<VaultProcess> StartAsync(params string[] extraArgs) => VaultProcess.StartAsync(DataDir, Sid, Token, extraArgs);
 
         public void Dispose() => Directory.Delete(DataDir, recursive: true);
     }
@@ -36,10 +36,10 @@ internal sealed partial class VaultProcess : IDisposable
 
     public int ExitCode => _process.ExitCode;
 
-    public static async Task<VaultProcess> StartAsync(string dataDir, string sid, string token)
+    public static async Task<VaultProcess> StartAsync(string dataDir, string sid, string token, params string[] extraArgs)
     {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "VoiceVault.Server.dll"), "--urls", "http://127.0.0.1:0",
-            "--VoiceVault:DataDir", dataDir, "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token])
+            "--VoiceVault:DataDir", dataDir, "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. extraArgs])
         { RedirectStandardOutput = true, RedirectStandardError = true };
         var process = Process.Start(start)!;
         string? address = null;

@@ -22,6 +22,8 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
                 VALUES (@sid, @AccountSid, @CallSid, @status, @Channels, @Source, @Track, @now, @CallbackUrl, @CallbackMethod, @CallbackEvents, @now, @now)
                 RETURNING *
                 """, new { sid, spec.AccountSid, spec.CallSid, status, spec.Channels, spec.Source, spec.Track, now, spec.CallbackUrl, spec.CallbackMethod, spec.CallbackEvents }, tx);
+            // Unfinished until this instance ends it; if the instance dies, another ends it (InstanceLease).
+            await db.ExecuteAsync("INSERT INTO recording_owners (recording_sid, instance) VALUES (@sid, @instance)", new { sid, instance = options.InstanceId }, tx);
             return (created, await StatusCallback.QueueAsync(db, tx, created, options, clock.GetUtcNow()));
         }, SendCallback);
         return recording;
@@ -79,6 +81,31 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
         return updated;
     }
 
+    /// <summary>
+    /// Fails (16104) a recording its instance will not finish; false when it has ended meanwhile
+    /// (another instance got there first), so it is failed, notified and called back once.
+    /// </summary>
+    public async Task<bool> AbandonAsync(Recording recording, string notification)
+    {
+        var now = clock.GetUtcNow();
+        var (updated, _) = await database.WriteAsync(async (db, tx) =>
+        {
+            var changed = await db.QuerySingleOrDefaultAsync<Recording>("""
+                UPDATE recordings SET status = 'failed', error_code = 16104, media_key = NULL, media_size = NULL, key_mode = NULL, public_key_sid = NULL,
+                    encrypted_cek = NULL, iv = NULL, server_cek_sealed = NULL, date_updated = @now
+                WHERE sid = @sid AND status IN ('processing', 'in-progress', 'paused')
+                RETURNING *
+                """, new { now = Dates.Stored(now), sid = recording.Sid }, tx);
+            if (changed is null)
+            {
+                return ((Recording?)null, (OutboxRow?)null);
+            }
+            await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, 16104, Notification.Error, notification, now);
+            return (changed, await StatusCallback.QueueAsync(db, tx, changed, options, now));
+        }, changed => SendCallback((changed.Item1!, changed.Item2)));
+        return updated is not null;
+    }
+
     /// <summary>A live recording paused or resumed: the status only, no callback (Twilio sends none for these).</summary>
     public Task<Recording> SetLiveStatusAsync(Recording recording, string status) =>
         database.WriteAsync((db, tx) => db.QuerySingleAsync<Recording>(
@@ -123,9 +150,45 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     }
 
     /// <summary>Recordings a previous process left mid-upload or mid-call: their bytes never completed, so they end as failed.</summary>
-    public async Task<IReadOnlyList<Recording>> UnfinishedAsync()
+    /// <summary>
+    /// Unfinished recordings nobody is finishing: this instance's from before a restart (when
+    /// <paramref name="includeOwn"/>), those of instances whose heartbeat is older than
+    /// <paramref name="deadBefore"/>, and those with no owner.
+    /// </summary>
+    public async Task<IReadOnlyList<Recording>> AbandonedAsync(bool includeOwn, DateTimeOffset deadBefore)
     {
         await using var db = await database.OpenAsync();
-        return (await db.QueryAsync<Recording>("SELECT * FROM recordings WHERE status IN ('processing', 'in-progress', 'paused')")).AsList();
+        return (await db.QueryAsync<Recording>("""
+            SELECT r.* FROM recordings r
+            LEFT JOIN recording_owners o ON o.recording_sid = r.sid
+            LEFT JOIN instances i ON i.id = o.instance
+            WHERE r.status IN ('processing', 'in-progress', 'paused')
+              AND (o.instance IS NULL OR (o.instance = @self AND @includeOwn) OR (o.instance <> @self AND (i.id IS NULL OR i.heartbeat_at < @dead)))
+            """, new { self = options.InstanceId, includeOwn, dead = Dates.Stored(deadBefore) })).AsList();
     }
+
+    /// <summary>The unfinished recordings of every instance but this one that is alive (heartbeat at or after <paramref name="deadBefore"/>).</summary>
+    public async Task<IReadOnlySet<string>> HeldByOthersAsync(DateTimeOffset deadBefore)
+    {
+        await using var db = await database.OpenAsync();
+        return (await db.QueryAsync<string>("""
+            SELECT r.sid FROM recordings r
+            JOIN recording_owners o ON o.recording_sid = r.sid
+            JOIN instances i ON i.id = o.instance
+            WHERE r.status IN ('processing', 'in-progress', 'paused') AND o.instance <> @self AND i.heartbeat_at >= @dead
+            """, new { self = options.InstanceId, dead = Dates.Stored(deadBefore) })).ToHashSet(StringComparer.Ordinal);
+    }
+
+    /// <summary>Writes this instance's heartbeat, and forgets the owners of recordings that have ended.</summary>
+    public Task HeartbeatAsync(DateTimeOffset now) => database.WriteAsync(async (db, tx) =>
+    {
+        await db.ExecuteAsync("INSERT INTO instances (id, heartbeat_at) VALUES (@id, @now) ON CONFLICT (id) DO UPDATE SET heartbeat_at = @now",
+            new { id = options.InstanceId, now = Dates.Stored(now) }, tx);
+        return await db.ExecuteAsync("""
+            DELETE FROM recording_owners WHERE recording_sid IN (
+                SELECT o.recording_sid FROM recording_owners o JOIN recordings r ON r.sid = o.recording_sid
+                WHERE r.status NOT IN ('processing', 'in-progress', 'paused'))
+            """, transaction: tx);
+    });
+
 }

@@ -276,6 +276,12 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
             date_updated TEXT NOT NULL);
         CREATE INDEX IF NOT EXISTS recordings_account ON recordings(account_sid, seq);
         CREATE INDEX IF NOT EXISTS recordings_call ON recordings(account_sid, call_sid, seq);
+        CREATE TABLE IF NOT EXISTS instances (
+            id TEXT PRIMARY KEY,
+            heartbeat_at TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS recording_owners (
+            recording_sid TEXT PRIMARY KEY,
+            instance TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS notifications (
             seq INTEGER PRIMARY KEY AUTOINCREMENT,
             sid TEXT NOT NULL UNIQUE,
