@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
@@ -150,6 +151,28 @@ public sealed class FailureTests
         {
             await Process.Start("umount", [mediaDir])!.WaitForExitAsync();
         }
+    }
+
+    [Fact]
+    public async Task A_recording_ends_once_whoever_ends_it_again()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var store = vault.Services.GetRequiredService<Recordings.RecordingStore>();
+        var recording = await store.CreateAsync(new Recordings.RecordingStore.NewRecording(vault.AccountSid, Audio.CallSid(), "StartCallRecordingAPI", "both", 1,
+            receiver.Url, "POST", "failed absent completed"), "in-progress");
+        // Two instances ending the same recording of a dead third one, say: the first one wins.
+        var first = await store.EndWithoutMediaAsync(recording, "failed", 16104, "first ending");
+        var second = await store.EndWithoutMediaAsync(recording, "absent", null, null);
+        var third = await store.EndWithoutMediaAsync(recording, "failed", 16104, "third ending");
+        Assert.Equal("failed", first.Status);
+        Assert.Equal(first, second);
+        Assert.Equal(first, third);
+        Assert.Equal("failed", Assert.Single(await receiver.WaitForAsync(1)).Parameters["RecordingStatus"]);
+        var notifications = await NotificationResource.ReadAsync(client: vault.Twilio());
+        Assert.Equal("first ending", Assert.Single(notifications).MessageText);
+        await Task.Delay(500);
+        Assert.Single(receiver.Requests);
     }
 
     [Fact]

@@ -83,6 +83,17 @@ public sealed class MediaStreamProtocolTests
     }
 
     [Fact]
+    public async Task A_start_with_an_unknown_Trim_is_refused()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await using var stream = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
+        await stream.StartAsync(new() { ["Trim"] = "trim-everything" });
+        Assert.Equal(WebSocketCloseStatus.PolicyViolation, await stream.WaitClosedAsync());
+        Assert.Empty(await RecordingsOfAsync(vault, stream.CallSid));
+        Assert.Contains(vault.Logs, l => l.Contains("Trim must be trim-silence or do-not-trim", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Media_before_start_is_a_protocol_error()
     {
         await using var vault = await VaultServer.StartAsync();

@@ -20,12 +20,7 @@ public static class CallRecordingEndpoints
             var account = await context.AccountInScopeAsync(accounts, sid);
             var form = await context.Request.ReadFormAsync();
             var parameters = RecordingParameters.From(new QueryCollection(form.ToDictionary(p => p.Key, p => p.Value)));
-            var trim = form["Trim"].ToString() switch
-            {
-                "" or "do-not-trim" => false,
-                "trim-silence" => true,
-                var other => throw ApiException.BadParameter($"Trim must be trim-silence or do-not-trim; got '{other}'", 20001),
-            };
+            var trim = LiveRecordingRequest.ParseTrim(form["Trim"].ToString());
             var call = calls.Find(account.Sid, callSid) ?? throw NotLive(callSid);
             var recording = await call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, "StartCallRecordingAPI"));
             return Results.Json(recording.ToJson(options, callScoped: true), statusCode: 201);

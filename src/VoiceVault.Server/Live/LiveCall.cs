@@ -1,15 +1,21 @@
 using System.Collections.Concurrent;
 using VoiceVault.Server.Accounts;
-using VoiceVault.Server.Api;
-using VoiceVault.Server.Credentials;
 using VoiceVault.Server.Ingest;
 using VoiceVault.Server.Recordings;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Live;
 
 /// <summary>What a recording of a live call was asked to be: channels, tracks, trim, callbacks.</summary>
-public sealed record LiveRecordingRequest(RecordingParameters Parameters, bool Trim, string Source);
+public sealed record LiveRecordingRequest(RecordingParameters Parameters, bool Trim, string Source)
+{
+    /// <summary>Twilio's <c>Trim</c>: trim-silence, or do-not-trim (the default).</summary>
+    public static bool ParseTrim(string? trim) => trim switch
+    {
+        null or "" or "do-not-trim" => false,
+        "trim-silence" => true,
+        _ => throw Api.ApiException.BadParameter($"Trim must be trim-silence or do-not-trim; got '{trim}'", 20001),
+    };
+}
 
 /// <summary>
 /// A call streaming into this instance: its recordings (several may run at once, each started,
@@ -35,8 +41,6 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
     public CancellationToken Ending => _ended.Token;
 
     public void End() => _ended.Cancel();
-
-    public IEnumerable<LiveRecorder> Recorders => _recorders.Values;
 
     /// <summary>Starts a recording at the current media time; a recording that cannot be encrypted fails at once (16104).</summary>
     public async Task<Recording> StartRecordingAsync(LiveRecordingRequest request)

@@ -383,9 +383,11 @@ public static class MediaStreamEndpoint
                 throw new ProtocolViolation($"media format {start.Encoding} {start.SampleRate} Hz x{start.Channels} is not supported (audio/x-mulaw, 8000 Hz, mono)", WebSocketCloseStatus.InvalidPayloadData);
             }
             RecordingParameters parameters;
+            bool trim;
             try
             {
                 parameters = RecordingParameters.From(new QueryCollection(start.CustomParameters.ToDictionary(p => p.Key, p => new StringValues(p.Value))));
+                trim = LiveRecordingRequest.ParseTrim(start.CustomParameters.GetValueOrDefault("Trim"));
             }
             catch (ApiException e)
             {
@@ -397,8 +399,7 @@ public static class MediaStreamEndpoint
             log.LogInformation("Call {CallSid} streaming (stream {StreamSid}, tracks {Tracks})", start.CallSid, start.StreamSid, string.Join(',', start.Tracks));
             if (!start.CustomParameters.TryGetValue("Record", out var record) || !record.Equals("false", StringComparison.OrdinalIgnoreCase))
             {
-                await _call.StartRecordingAsync(new LiveRecordingRequest(parameters,
-                    start.CustomParameters.GetValueOrDefault("Trim") == "trim-silence", "StartCallRecordingAPI"));
+                await _call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, "StartCallRecordingAPI"));
             }
         }
     }

@@ -65,13 +65,10 @@ public sealed class InstanceLease(RecordingStore recordings, IMediaStore media, 
             {
                 File.Delete(spool);
             }
-            bool ended = await recordings.AbandonAsync(recording, recording.Status == "processing"
+            await recordings.EndWithoutMediaAsync(recording, "failed", 16104, recording.Status == "processing"
                 ? "The server stopped while the recording was being stored; its bytes were deleted."
                 : "The server stopped during the live call; the audio recorded so far was encrypted under a key that existed only in its memory and was deleted.");
-            if (ended)
-            {
-                log.LogWarning("Recording {RecordingSid} ({Status}) was left unfinished by a stopped instance: failed (16104), its bytes deleted", recording.Sid, recording.Status);
-            }
+            log.LogWarning("Recording {RecordingSid} ({Status}) was left unfinished by a stopped instance: failed (16104), its bytes deleted", recording.Sid, recording.Status);
         }
     }
 }

@@ -60,51 +60,37 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
         return updated;
     }
 
-    /// <summary>Ends a recording without media: <c>failed</c> (with an error code and a notification) or <c>absent</c>.</summary>
+    /// <summary>
+    /// Ends a recording without media: <c>failed</c> (with an error code and a notification) or
+    /// <c>absent</c>. A recording ends once: if it has ended meanwhile (another instance ended a
+    /// dead one's, say), it is returned as it is, with no second notification or callback.
+    /// </summary>
     public async Task<Recording> EndWithoutMediaAsync(Recording recording, string status, int? errorCode, string? notification)
     {
         var now = clock.GetUtcNow();
         var (updated, _) = await database.WriteAsync(async (db, tx) =>
         {
+            var changed = await db.QuerySingleOrDefaultAsync<Recording>($"""
+                UPDATE recordings SET status = @status, error_code = @errorCode, media_key = NULL, media_size = NULL, key_mode = NULL, public_key_sid = NULL,
+                    encrypted_cek = NULL, iv = NULL, server_cek_sealed = NULL, date_updated = @now
+                WHERE sid = @sid AND status IN {Unfinished}
+                RETURNING *
+                """, new { status, errorCode, now = Dates.Stored(now), sid = recording.Sid }, tx);
+            if (changed is null)
+            {
+                return (await db.QuerySingleAsync<Recording>("SELECT * FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx), (OutboxRow?)null);
+            }
             if (notification is not null && errorCode is { } code)
             {
                 await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, code, Notification.Error, notification, now);
             }
-            var changed = await db.QuerySingleAsync<Recording>("""
-                UPDATE recordings SET status = @status, error_code = @errorCode, media_key = NULL, media_size = NULL, key_mode = NULL, public_key_sid = NULL,
-                    encrypted_cek = NULL, iv = NULL, server_cek_sealed = NULL, date_updated = @now
-                WHERE sid = @sid
-                RETURNING *
-                """, new { status, errorCode, now = Dates.Stored(now), sid = recording.Sid }, tx);
             return (changed, await StatusCallback.QueueAsync(db, tx, changed, options, now));
         }, SendCallback);
         return updated;
     }
 
-    /// <summary>
-    /// Fails (16104) a recording its instance will not finish; false when it has ended meanwhile
-    /// (another instance got there first), so it is failed, notified and called back once.
-    /// </summary>
-    public async Task<bool> AbandonAsync(Recording recording, string notification)
-    {
-        var now = clock.GetUtcNow();
-        var (updated, _) = await database.WriteAsync(async (db, tx) =>
-        {
-            var changed = await db.QuerySingleOrDefaultAsync<Recording>("""
-                UPDATE recordings SET status = 'failed', error_code = 16104, media_key = NULL, media_size = NULL, key_mode = NULL, public_key_sid = NULL,
-                    encrypted_cek = NULL, iv = NULL, server_cek_sealed = NULL, date_updated = @now
-                WHERE sid = @sid AND status IN ('processing', 'in-progress', 'paused')
-                RETURNING *
-                """, new { now = Dates.Stored(now), sid = recording.Sid }, tx);
-            if (changed is null)
-            {
-                return ((Recording?)null, (OutboxRow?)null);
-            }
-            await Notification.AddAsync(db, tx, recording.AccountSid, recording.CallSid, 16104, Notification.Error, notification, now);
-            return (changed, await StatusCallback.QueueAsync(db, tx, changed, options, now));
-        }, changed => SendCallback((changed.Item1!, changed.Item2)));
-        return updated is not null;
-    }
+    // The statuses of a recording still being stored or recorded.
+    private const string Unfinished = "('processing', 'in-progress', 'paused')";
 
     /// <summary>A live recording paused or resumed: the status only, no callback (Twilio sends none for these).</summary>
     public Task<Recording> SetLiveStatusAsync(Recording recording, string status) =>
@@ -149,7 +135,6 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
         await database.WriteAsync((db, tx) => db.ExecuteAsync("DELETE FROM recordings WHERE sid = @sid", new { sid = recording.Sid }, tx));
     }
 
-    /// <summary>Recordings a previous process left mid-upload or mid-call: their bytes never completed, so they end as failed.</summary>
     /// <summary>
     /// Unfinished recordings nobody is finishing: this instance's from before a restart (when
     /// <paramref name="includeOwn"/>), those of instances whose heartbeat is older than
@@ -158,11 +143,11 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     public async Task<IReadOnlyList<Recording>> AbandonedAsync(bool includeOwn, DateTimeOffset deadBefore)
     {
         await using var db = await database.OpenAsync();
-        return (await db.QueryAsync<Recording>("""
+        return (await db.QueryAsync<Recording>($"""
             SELECT r.* FROM recordings r
             LEFT JOIN recording_owners o ON o.recording_sid = r.sid
             LEFT JOIN instances i ON i.id = o.instance
-            WHERE r.status IN ('processing', 'in-progress', 'paused')
+            WHERE r.status IN {Unfinished}
               AND (o.instance IS NULL OR (o.instance = @self AND @includeOwn) OR (o.instance <> @self AND (i.id IS NULL OR i.heartbeat_at < @dead)))
             """, new { self = options.InstanceId, includeOwn, dead = Dates.Stored(deadBefore) })).AsList();
     }
@@ -171,11 +156,11 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     public async Task<IReadOnlySet<string>> HeldByOthersAsync(DateTimeOffset deadBefore)
     {
         await using var db = await database.OpenAsync();
-        return (await db.QueryAsync<string>("""
+        return (await db.QueryAsync<string>($"""
             SELECT r.sid FROM recordings r
             JOIN recording_owners o ON o.recording_sid = r.sid
             JOIN instances i ON i.id = o.instance
-            WHERE r.status IN ('processing', 'in-progress', 'paused') AND o.instance <> @self AND i.heartbeat_at >= @dead
+            WHERE r.status IN {Unfinished} AND o.instance <> @self AND i.heartbeat_at >= @dead
             """, new { self = options.InstanceId, dead = Dates.Stored(deadBefore) })).ToHashSet(StringComparer.Ordinal);
     }
 
@@ -184,11 +169,10 @@ public sealed class RecordingStore(IVaultDatabase database, VaultOptions options
     {
         await db.ExecuteAsync("INSERT INTO instances (id, heartbeat_at) VALUES (@id, @now) ON CONFLICT (id) DO UPDATE SET heartbeat_at = @now",
             new { id = options.InstanceId, now = Dates.Stored(now) }, tx);
-        return await db.ExecuteAsync("""
+        return await db.ExecuteAsync($"""
             DELETE FROM recording_owners WHERE recording_sid IN (
                 SELECT o.recording_sid FROM recording_owners o JOIN recordings r ON r.sid = o.recording_sid
-                WHERE r.status NOT IN ('processing', 'in-progress', 'paused'))
+                WHERE r.status NOT IN {Unfinished})
             """, transaction: tx);
     });
-
 }
