@@ -27,12 +27,7 @@ public sealed class LiveCrashTests
                 await stream.MediaAsync("outbound", t * 20, frame);
             }
         }
-        using var plain = new HttpClient { BaseAddress = vault.BaseUri };
-        for (int tries = 0; !(await plain.GetStringAsync("/metrics")).Contains($"voicevault_stream_frames_received_total {calls * 200}\n", StringComparison.Ordinal); tries++)
-        {
-            Assert.True(tries < 1500, "the vault did not take every frame");
-            await Task.Delay(20);
-        }
+        await VaultServer.WaitForFramesAsync(vault.BaseUri, calls * 200);
         return streams;
     }
 

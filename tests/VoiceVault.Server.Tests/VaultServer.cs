@@ -99,10 +99,13 @@ public sealed class VaultServer : IAsyncDisposable
     }
 
     /// <summary>Waits until the vault has taken <paramref name="frames"/> media frames from live streams in all.</summary>
-    public async Task WaitForFramesAsync(long frames)
+    public Task WaitForFramesAsync(long frames) => WaitForFramesAsync(BaseUri, frames);
+
+    /// <summary>Waits until the vault at <paramref name="vault"/> (in this process or its own) has taken <paramref name="frames"/> media frames in all.</summary>
+    public static async Task WaitForFramesAsync(Uri vault, long frames)
     {
-        using var plain = new HttpClient { BaseAddress = BaseUri };
-        for (int tries = 0; tries < 500; tries++)
+        using var plain = new HttpClient { BaseAddress = vault };
+        for (int tries = 0; tries < 1500; tries++)
         {
             var metrics = await plain.GetStringAsync("/metrics");
             if (metrics.Contains($"voicevault_stream_frames_received_total {frames}\n", StringComparison.Ordinal))
