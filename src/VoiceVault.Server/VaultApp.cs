@@ -2,6 +2,7 @@ using Dapper;
 using Microsoft.Extensions.Options;
 using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Credentials;
 using VoiceVault.Server.Ingest;
 using VoiceVault.Server.Live;
@@ -9,6 +10,10 @@ using VoiceVault.Server.Notifications;
 using VoiceVault.Server.Operations;
 using VoiceVault.Server.Recordings;
 using VoiceVault.Server.Storage;
+using VoiceVault.Server.Storage.Files;
+using VoiceVault.Server.Storage.Postgres;
+using VoiceVault.Server.Storage.Sql;
+using VoiceVault.Server.Storage.Sqlite;
 using VoiceVault.Server.Webhooks;
 
 namespace VoiceVault.Server;
@@ -48,13 +53,12 @@ public static class VaultApp
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<VaultMetrics>();
         builder.Services.AddSingleton(MasterKey.Load(options));
-        builder.Services.AddSingleton<IVaultDatabase, SqliteVaultDatabase>();
-        builder.Services.AddSingleton<IMediaStore, FileMediaStore>();
-        builder.Services.AddSingleton<AccountStore>();
-        builder.Services.AddSingleton<PublicKeyStore>();
-        builder.Services.AddSingleton<EncryptionSettingStore>();
-        builder.Services.AddSingleton<RecordingStore>();
+        AddStorage(builder, options);
+        builder.Services.AddSingleton<AccountDirectory>();
+        builder.Services.AddSingleton<EncryptionSettings>();
+        builder.Services.AddSingleton<RecordingLifecycle>();
         builder.Services.AddSingleton<CallbackDispatcher>();
+        builder.Services.AddSingleton<ICallbackSender>(services => services.GetRequiredService<CallbackDispatcher>());
         builder.Services.AddSingleton<LiveMetrics>();
         builder.Services.AddSingleton<LiveRecordingServices>();
         builder.Services.AddSingleton<LiveCalls>();
@@ -83,6 +87,31 @@ public static class VaultApp
         return app;
     }
 
+    /// <summary>The metadata backend (SPEC §11: <c>VoiceVault:Database</c>) with its stores, and the media store.</summary>
+    private static void AddStorage(WebApplicationBuilder builder, VaultOptions options)
+    {
+        var services = builder.Services;
+        switch (options.Database)
+        {
+            case "sqlite":
+                services.AddSingleton<IVaultDatabase, SqliteVaultDatabase>();
+                break;
+            case "postgres":
+                var connectionString = builder.Configuration.GetConnectionString("VoiceVault") ?? "";
+                services.AddSingleton<IVaultDatabase>(_ => new PostgresVaultDatabase(connectionString));
+                break;
+            default:
+                throw new InvalidOperationException($"VoiceVault:Database '{options.Database}' is not a backend: use sqlite (the default) or postgres.");
+        }
+        services.AddSingleton<IAccountStore, SqlAccountStore>();
+        services.AddSingleton<IPublicKeyStore, SqlPublicKeyStore>();
+        services.AddSingleton<IRecordingStore, SqlRecordingStore>();
+        services.AddSingleton<INotificationStore, SqlNotificationStore>();
+        services.AddSingleton<IOutboxStore, SqlOutboxStore>();
+        services.AddSingleton<IInstanceStore, SqlInstanceStore>();
+        services.AddSingleton<IMediaStore, FileMediaStore>();
+    }
+
     /// <summary>
     /// Before serving: ends what a previous run of this instance, or a dead instance, left unfinished
     /// (the recordings fail with their callbacks; see <see cref="InstanceLease"/>), and on first
@@ -90,9 +119,10 @@ public static class VaultApp
     /// </summary>
     public static async Task BootstrapAsync(WebApplication app)
     {
+        await app.Services.GetRequiredService<IVaultDatabase>().MigrateAsync();
         await app.Services.GetRequiredService<InstanceLease>().RecoverAtStartAsync();
-        var accounts = app.Services.GetRequiredService<AccountStore>();
-        if (await accounts.AnyAsync())
+        var accounts = app.Services.GetRequiredService<AccountDirectory>();
+        if (await accounts.Store.AnyAsync())
         {
             return;
         }

@@ -11,6 +11,12 @@ public sealed class VaultOptions
     /// <summary>The base of absolute links (RecordingUrl, media_url), e.g. https://vault.example.com.</summary>
     public string PublicBaseUrl { get; set; } = "http://127.0.0.1:5080";
 
+    /// <summary>Where live recordings keep their spools (per instance: ciphertext under keys only its memory holds).</summary>
+    public string SpoolDir => Path.Combine(DataDir, "spool");
+
+    /// <summary>The metadata backend: <c>sqlite</c> (embedded, in the data folder) or <c>postgres</c> (<c>ConnectionStrings:VoiceVault</c>).</summary>
+    public string Database { get; set; } = "sqlite";
+
     /// <summary>The master key (base64, 32 bytes); default: a 0600 file <c>master.key</c> in the data folder.</summary>
     public string? MasterKey { get; set; }
 

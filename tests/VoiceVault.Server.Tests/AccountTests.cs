@@ -47,7 +47,7 @@ public sealed class AccountTests
         // when A suspends it; B must stop accepting it once its cache time has passed.
         await using var a = await VaultServer.StartAsync();
         await using var b = await VaultServer.StartAsync(a.DataDir, a.AccountSid, a.AuthToken, keepData: true);
-        b.Services.GetRequiredService<Accounts.AccountStore>().VerifiedFor = TimeSpan.FromMilliseconds(300);
+        b.Services.GetRequiredService<Core.AccountDirectory>().VerifiedFor = TimeSpan.FromMilliseconds(300);
         var sub = await AccountResource.CreateAsync(friendlyName: "tenant", client: a.Twilio());
         var asSubOnB = b.Twilio(sub.Sid, sub.AuthToken);
         Assert.Equal(sub.Sid, (await AccountResource.FetchAsync(pathSid: sub.Sid, client: asSubOnB)).Sid);

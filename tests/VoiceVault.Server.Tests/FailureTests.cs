@@ -158,14 +158,14 @@ public sealed class FailureTests
     {
         await using var vault = await VaultServer.StartAsync();
         await using var receiver = await CallbackReceiver.StartAsync();
-        var store = vault.Services.GetRequiredService<Recordings.RecordingStore>();
-        var recording = await store.CreateAsync(new Recordings.RecordingStore.NewRecording(vault.AccountSid, Audio.CallSid(), "StartCallRecordingAPI", "both", 1,
-            receiver.Url, "POST", "failed absent completed"), "in-progress");
+        var lifecycle = vault.Services.GetRequiredService<Core.RecordingLifecycle>();
+        var recording = await lifecycle.CreateAsync(new Storage.NewRecording(vault.AccountSid, Audio.CallSid(), Storage.RecordingSource.StartCallRecordingApi, "both", 1,
+            receiver.Url, "POST", "failed absent completed"), Storage.RecordingStatus.InProgress);
         // Two instances ending the same recording of a dead third one, say: the first one wins.
-        var first = await store.EndWithoutMediaAsync(recording, "failed", 16104, "first ending");
-        var second = await store.EndWithoutMediaAsync(recording, "absent", null, null);
-        var third = await store.EndWithoutMediaAsync(recording, "failed", 16104, "third ending");
-        Assert.Equal("failed", first.Status);
+        var first = await lifecycle.FailAsync(recording, "first ending");
+        var second = await lifecycle.EndAbsentAsync(recording);
+        var third = await lifecycle.FailAsync(recording, "third ending");
+        Assert.Equal(Storage.RecordingStatus.Failed, first.Status);
         Assert.Equal(first, second);
         Assert.Equal(first, third);
         Assert.Equal("failed", Assert.Single(await receiver.WaitForAsync(1)).Parameters["RecordingStatus"]);

@@ -184,10 +184,10 @@ public sealed class MediaStreamProtocolTests
                 return socket.HttpStatusCode;
             }
         }
-        Assert.Equal(HttpStatusCode.SwitchingProtocols, await OpenAsync(StatusCallback.Sign(vault.AuthToken, signedUrl, [])));
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await OpenAsync(Core.TwilioSignature.Sign(vault.AuthToken, signedUrl, [])));
         Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(null));
-        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(StatusCallback.Sign(sub.AuthToken, signedUrl, []))); // another account's token
-        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(StatusCallback.Sign(vault.AuthToken, signedUrl + "&x=1", []))); // signed for another URL
+        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(Core.TwilioSignature.Sign(sub.AuthToken, signedUrl, []))); // another account's token
+        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(Core.TwilioSignature.Sign(vault.AuthToken, signedUrl + "&x=1", []))); // signed for another URL
         Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes("not a signature"))));
     }
 

@@ -2,6 +2,7 @@ using System.Net;
 using Dapper;
 using VoiceVault.Server.Operations;
 using VoiceVault.Server.Storage;
+using VoiceVault.Server.Storage.Sqlite;
 
 namespace VoiceVault.Server.Tests;
 
@@ -37,7 +38,10 @@ public sealed class OperationsTests
         Assert.Equal(1, Metric(after, "voicevault_callback_deliveries_total{outcome=\"delivered\"}"));
         Assert.Equal(1, Metric(after, "voicevault_callback_queue_seconds_count"));
         Assert.Equal(1, Metric(after, "voicevault_callback_queue_seconds_bucket{le=\"+Inf\"}"));
-        Assert.True(Metric(after, "voicevault_db_commit_units_count") >= 2, "the upload's writes went through the writer");
+        if (!TestDatabase.IsPostgres)
+        {
+            Assert.True(Metric(after, "voicevault_db_commit_units_count") >= 2, "the upload's writes went through the SQLite writer");
+        }
         Assert.True(Metric(after, "process_resident_memory_bytes") > 0);
         foreach (var secret in new[] { vault.AccountSid, vault.AuthToken, body.GetProperty("sid").GetString()!, receiver.Url, "127.0.0.1" })
         {
@@ -53,14 +57,14 @@ public sealed class OperationsTests
         {
             using (var database = new SqliteVaultDatabase(new VaultOptions { DataDir = dir }, new VaultMetrics()))
             {
-                await database.WriteAsync((db, tx) => db.ExecuteAsync("CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT NOT NULL)", transaction: tx));
+                await database.WriteAsync(scope => scope.Connection.ExecuteAsync("CREATE TABLE t (n INTEGER PRIMARY KEY, v TEXT NOT NULL)", transaction: scope.Transaction));
                 // Many writers at once, so the writer commits several in one transaction; #13 inserts and then fails.
-                var writes = Enumerable.Range(0, 40).Select(n => database.WriteAsync(async (db, tx) =>
+                var writes = Enumerable.Range(0, 40).Select(n => database.WriteAsync(async scope =>
                 {
-                    await db.ExecuteAsync("INSERT INTO t (n, v) VALUES (@n, 'x')", new { n }, tx);
+                    await scope.Connection.ExecuteAsync("INSERT INTO t (n, v) VALUES (@n, 'x')", new { n }, scope.Transaction);
                     if (n == 13)
                     {
-                        await db.ExecuteAsync("INSERT INTO t (n, v) VALUES (1000, NULL)", transaction: tx); // NOT NULL: throws
+                        await scope.Connection.ExecuteAsync("INSERT INTO t (n, v) VALUES (1000, NULL)", transaction: scope.Transaction); // NOT NULL: throws
                     }
                     return n;
                 })).ToList();
@@ -76,7 +80,7 @@ public sealed class OperationsTests
 
                 // A unit's after-commit hook sees its result once the commit is done.
                 long seen = -1;
-                await database.WriteAsync((db, tx) => db.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM t", transaction: tx), count => seen = count);
+                await database.WriteAsync(scope => scope.Connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM t", transaction: scope.Transaction), count => seen = count);
                 Assert.Equal(39, seen);
             }
             using var reopened = new SqliteVaultDatabase(new VaultOptions { DataDir = dir }, new VaultMetrics());
@@ -96,7 +100,7 @@ public sealed class MasterKeyTests
     [Fact]
     public void Sealing_and_opening_from_many_threads_at_once_round_trips_every_value()
     {
-        using var key = new VoiceVault.Server.Storage.MasterKey(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        using var key = new VoiceVault.Server.Core.MasterKey(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
         var failures = 0;
         Parallel.For(0, 200_000, new ParallelOptions { MaxDegreeOfParallelism = 32 }, i =>
         {

@@ -27,7 +27,11 @@ internal sealed partial class VaultProcess : IDisposable
 
         public Task<VaultProcess> StartAsync(params string[] extraArgs) => VaultProcess.StartAsync(DataDir, Sid, Token, extraArgs);
 
-        public void Dispose() => Directory.Delete(DataDir, recursive: true);
+        public void Dispose()
+        {
+            TestDatabase.Drop(DataDir);
+            Directory.Delete(DataDir, recursive: true);
+        }
     }
 
     public int Id => _process.Id;
@@ -39,7 +43,7 @@ internal sealed partial class VaultProcess : IDisposable
     public static async Task<VaultProcess> StartAsync(string dataDir, string sid, string token, params string[] extraArgs)
     {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "VoiceVault.Server.dll"), "--urls", "http://127.0.0.1:0",
-            "--VoiceVault:DataDir", dataDir, "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. extraArgs])
+            "--VoiceVault:DataDir", dataDir, "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. TestDatabase.ArgsFor(dataDir), .. extraArgs])
         { RedirectStandardOutput = true, RedirectStandardError = true };
         var process = Process.Start(start)!;
         string? address = null;

@@ -15,7 +15,8 @@ using HttpClient = System.Net.Http.HttpClient;
 namespace VoiceVault.Server.Tests;
 
 /// <summary>
-/// A real vault: Kestrel on a loopback port, SQLite and media files in a fresh data folder. Every
+/// A real vault: Kestrel on a loopback port, media files in a fresh data folder, metadata on the
+/// backend under test (<see cref="TestDatabase"/>: SQLite in the folder, or a fresh PostgreSQL schema). Every
 /// log line is kept, so tests can check what was (not) logged.
 /// </summary>
 public sealed class VaultServer : IAsyncDisposable
@@ -52,7 +53,7 @@ public sealed class VaultServer : IAsyncDisposable
         token ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var logs = new ConcurrentQueue<string>();
         var app = VaultApp.Build(["--urls", "http://127.0.0.1:0", "--VoiceVault:DataDir", dataDir,
-            "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. extraArgs ?? []], builder =>
+            "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. TestDatabase.ArgsFor(dataDir), .. extraArgs ?? []], builder =>
         {
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
@@ -148,6 +149,7 @@ public sealed class VaultServer : IAsyncDisposable
         {
             return;
         }
+        TestDatabase.Drop(DataDir);
         try
         {
             Directory.Delete(DataDir, recursive: true);

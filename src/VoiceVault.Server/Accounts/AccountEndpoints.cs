@@ -1,18 +1,18 @@
 using VoiceVault.Server.Api;
+using VoiceVault.Server.Core;
+using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Accounts;
 
 /// <summary><c>/2010-04-01/Accounts</c>: the account, its subaccounts, and API keys.</summary>
 public static class AccountEndpoints
 {
-    private static readonly string[] Statuses = ["active", "suspended", "closed"];
-
     public static void MapAccountEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/2010-04-01/Accounts").WithTags("Accounts");
 
         // The list lives at /Accounts.json, beside the group (a group would insert a '/').
-        app.MapPost("/2010-04-01/Accounts.json", async (HttpContext context, AccountStore accounts) =>
+        app.MapPost("/2010-04-01/Accounts.json", async (HttpContext context, AccountDirectory accounts) =>
         {
             var caller = context.Caller();
             var self = (await accounts.FindAsync(caller.AccountSid))!;
@@ -25,38 +25,39 @@ public static class AccountEndpoints
             return Results.Json(Json(account, accounts), statusCode: 201);
         });
 
-        app.MapGet("/2010-04-01/Accounts.json", async (HttpContext context, AccountStore accounts) =>
+        app.MapGet("/2010-04-01/Accounts.json", async (HttpContext context, AccountDirectory accounts) =>
         {
             var caller = context.Caller();
-            var family = await accounts.ListFamilyAsync(caller.AccountSid);
+            var family = await accounts.Store.ListFamilyAsync(caller.AccountSid);
             var query = context.Request.Query;
             var filtered = family
                 .Where(a => !query.TryGetValue("FriendlyName", out var n) || a.FriendlyName == n)
-                .Where(a => !query.TryGetValue("Status", out var s) || a.Status == s);
+                .Where(a => !query.TryGetValue("Status", out var s) || a.Status.Text() == s);
             var page = Page<Account>.Of(filtered, a => a.Seq, PageRequest.From(query), descending: false);
             return Results.Json(page.ToV2010("accounts", "/2010-04-01/Accounts.json", page.Items.Select(a => (object)Json(a, accounts))));
         });
 
-        api.MapGet("/{sid}.json", async (string sid, HttpContext context, AccountStore accounts) =>
+        api.MapGet("/{sid}.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
             Results.Json(Json(await context.AccountInScopeAsync(accounts, sid), accounts)));
 
-        api.MapPost("/{sid}.json", async (string sid, HttpContext context, AccountStore accounts) =>
+        api.MapPost("/{sid}.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             var form = await context.Request.ReadFormAsync();
             string? name = FormFields.FriendlyName(form);
-            string? status = form.TryGetValue("Status", out var s) ? s.ToString() : null;
-            if (status is not null)
+            AccountStatus? status = null;
+            if (form.TryGetValue("Status", out var s))
             {
-                if (!Statuses.Contains(status))
+                if (!Spelling.TryParseAccountStatus(s.ToString(), out var parsed))
                 {
-                    throw ApiException.BadParameter($"Status must be active, suspended or closed; got '{status}'", 20001);
+                    throw ApiException.BadParameter($"Status must be active, suspended or closed; got '{s}'", 20001);
                 }
+                status = parsed;
                 if (account.Sid == context.Caller().AccountSid)
                 {
                     throw new ApiException(20403, 403, "An account cannot change its own status; its parent account can");
                 }
-                if (account.Status == "closed" && status != "closed")
+                if (account.Status == AccountStatus.Closed && status != AccountStatus.Closed)
                 {
                     throw ApiException.BadParameter("A closed account cannot be reopened", 20001);
                 }
@@ -64,63 +65,63 @@ public static class AccountEndpoints
             return Results.Json(Json(await accounts.UpdateAsync(account, name, status), accounts));
         });
 
-        api.MapPost("/{sid}/Keys.json", async (string sid, HttpContext context, AccountStore accounts) =>
+        api.MapPost("/{sid}/Keys.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             var form = await context.Request.ReadFormAsync();
-            var (keySid, secret, name, created) = await accounts.CreateApiKeyAsync(account.Sid, FormFields.FriendlyName(form) ?? "");
-            var date = Dates.Rfc2822(Dates.Parse(created));
+            var (key, secret) = await accounts.CreateApiKeyAsync(account.Sid, FormFields.FriendlyName(form) ?? "");
+            var date = Dates.Rfc2822(key.DateCreated);
             return Results.Json(new Dictionary<string, object?>
             {
-                ["sid"] = keySid,
-                ["friendly_name"] = name,
+                ["sid"] = key.Sid,
+                ["friendly_name"] = key.FriendlyName,
                 ["date_created"] = date,
                 ["date_updated"] = date,
                 ["secret"] = secret,
             }, statusCode: 201);
         });
 
-        api.MapGet("/{sid}/Keys.json", async (string sid, HttpContext context, AccountStore accounts) =>
+        api.MapGet("/{sid}/Keys.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
-            var page = Page<ApiKeyRow>.Of(await accounts.ListApiKeysAsync(account.Sid), k => k.Seq, PageRequest.From(context.Request.Query), descending: false);
+            var page = Page<ApiKey>.Of(await accounts.Store.ListApiKeysAsync(account.Sid), k => k.Seq, PageRequest.From(context.Request.Query), descending: false);
             return Results.Json(page.ToV2010("keys", $"/2010-04-01/Accounts/{account.Sid}/Keys.json", page.Items.Select(k => (object)KeyJson(k))));
         });
 
-        api.MapGet("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountStore accounts) =>
+        api.MapGet("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountDirectory accounts) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
-            var key = await accounts.FindApiKeyAsync(account.Sid, keySid) ?? throw ApiException.NotFound($"/Keys/{keySid}");
+            var key = await accounts.Store.FindApiKeyAsync(account.Sid, keySid) ?? throw ApiException.NotFound($"/Keys/{keySid}");
             return Results.Json(KeyJson(key));
         });
 
-        api.MapDelete("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountStore accounts) =>
+        api.MapDelete("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountDirectory accounts) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             return await accounts.DeleteApiKeyAsync(account.Sid, keySid) ? Results.NoContent() : throw ApiException.NotFound($"/Keys/{keySid}");
         });
     }
 
-    private static Dictionary<string, object?> KeyJson(ApiKeyRow key) => new()
+    private static Dictionary<string, object?> KeyJson(ApiKey key) => new()
     {
         ["sid"] = key.Sid,
         ["friendly_name"] = key.FriendlyName,
-        ["date_created"] = Dates.Rfc2822(Dates.Parse(key.DateCreated)),
-        ["date_updated"] = Dates.Rfc2822(Dates.Parse(key.DateUpdated)),
+        ["date_created"] = Dates.Rfc2822(key.DateCreated),
+        ["date_updated"] = Dates.Rfc2822(key.DateUpdated),
     };
 
-    public static Dictionary<string, object?> Json(Account account, AccountStore accounts)
+    public static Dictionary<string, object?> Json(Account account, AccountDirectory accounts)
     {
         var uri = $"/2010-04-01/Accounts/{account.Sid}";
         return new Dictionary<string, object?>
         {
             ["auth_token"] = accounts.TokenOf(account),
-            ["date_created"] = Dates.Rfc2822(Dates.Parse(account.DateCreated)),
-            ["date_updated"] = Dates.Rfc2822(Dates.Parse(account.DateUpdated)),
+            ["date_created"] = Dates.Rfc2822(account.DateCreated),
+            ["date_updated"] = Dates.Rfc2822(account.DateUpdated),
             ["friendly_name"] = account.FriendlyName,
             ["owner_account_sid"] = account.ParentSid ?? account.Sid,
             ["sid"] = account.Sid,
-            ["status"] = account.Status,
+            ["status"] = account.Status.Text(),
             ["subresource_uris"] = new Dictionary<string, object?>
             {
                 ["recordings"] = $"{uri}/Recordings.json",

@@ -1,5 +1,7 @@
 using System.Text;
 using VoiceVault.Server.Api;
+using VoiceVault.Server.Core;
+using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Accounts;
 
@@ -11,7 +13,7 @@ public sealed class BasicAuthMiddleware(RequestDelegate next)
 {
     private static readonly string[] Protected = ["/2010-04-01", "/v1"];
 
-    public async Task InvokeAsync(HttpContext context, AccountStore accounts, VaultOptions options)
+    public async Task InvokeAsync(HttpContext context, AccountDirectory accounts, VaultOptions options)
     {
         var path = context.Request.Path;
         if (Protected.Any(p => path.StartsWithSegments(p, StringComparison.Ordinal)))
@@ -26,7 +28,7 @@ public sealed class BasicAuthMiddleware(RequestDelegate next)
         await next(context);
     }
 
-    public static async Task<Caller?> AuthenticateAsync(string header, AccountStore accounts)
+    public static async Task<Caller?> AuthenticateAsync(string header, AccountDirectory accounts)
     {
         if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
         {
@@ -53,7 +55,7 @@ public static class Access
         context.Features.Get<Caller>() ?? throw ApiException.Unauthenticated();
 
     /// <summary>The account named in the URL, if the caller may act on it; otherwise 404, as if it did not exist.</summary>
-    public static async Task<Account> AccountInScopeAsync(this HttpContext context, AccountStore accounts, string accountSid)
+    public static async Task<Account> AccountInScopeAsync(this HttpContext context, AccountDirectory accounts, string accountSid)
     {
         var caller = context.Caller();
         var account = Sid.Is(accountSid, "AC") ? await accounts.FindAsync(accountSid) : null;

@@ -9,6 +9,9 @@ namespace VoiceVault.Server.Api;
 /// </summary>
 public sealed record PageRequest(int PageSize, int Page, long? After, long? Before)
 {
+    /// <summary>The rows this page needs from storage.</summary>
+    public Storage.PageCursor Cursor => new(PageSize, After, Before);
+
     public static PageRequest From(IQueryCollection query)
     {
         int size = 50;

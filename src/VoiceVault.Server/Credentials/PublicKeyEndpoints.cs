@@ -2,6 +2,8 @@ using System.Text;
 using VoiceVault.Crypto;
 using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
+using VoiceVault.Server.Core;
+using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Credentials;
 
@@ -18,7 +20,7 @@ public static class PublicKeyEndpoints
     {
         var api = app.MapGroup(Path).WithTags("Credentials");
 
-        api.MapPost("", async (HttpContext context, AccountStore accounts, PublicKeyStore keys) =>
+        api.MapPost("", async (HttpContext context, AccountDirectory accounts, IPublicKeyStore keys, TimeProvider clock) =>
         {
             var form = await context.Request.ReadFormAsync();
             var caller = context.Caller();
@@ -44,28 +46,28 @@ public static class PublicKeyEndpoints
                 // The message names what the text is; it never quotes the text itself.
                 throw ApiException.BadParameter($"PublicKey is not usable: {e.Message}", 20001);
             }
-            var key = await keys.CreateAsync(owner, name, spki, fingerprint);
+            var key = await keys.CreateAsync(Sid.New("CR"), owner, name, spki, fingerprint, clock.GetUtcNow());
             return Results.Json(Json(key, context), statusCode: 201);
         });
 
-        api.MapGet("", async (HttpContext context, AccountStore accounts, PublicKeyStore keys) =>
+        api.MapGet("", async (HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
         {
             var caller = context.Caller();
             var page = Page<PublicKey>.Of(await keys.ListAsync([caller.AccountSid]), k => k.Seq, PageRequest.From(context.Request.Query), descending: false);
             return Results.Json(page.ToV1("credentials", Url(context, ""), page.Items.Select(k => (object)Json(k, context))));
         });
 
-        api.MapGet("/{sid}", async (string sid, HttpContext context, AccountStore accounts, PublicKeyStore keys) =>
+        api.MapGet("/{sid}", async (string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
             Results.Json(Json(await InScopeAsync(sid, context, accounts, keys), context)));
 
-        api.MapPost("/{sid}", async (string sid, HttpContext context, AccountStore accounts, PublicKeyStore keys) =>
+        api.MapPost("/{sid}", async (string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys, TimeProvider clock) =>
         {
             var key = await InScopeAsync(sid, context, accounts, keys);
             var name = FormFields.FriendlyName(await context.Request.ReadFormAsync()) ?? key.FriendlyName;
-            return Results.Json(Json(await keys.RenameAsync(key, name), context));
+            return Results.Json(Json(await keys.RenameAsync(key.Sid, name, clock.GetUtcNow()) ?? throw ApiException.NotFound($"{Path}/{sid}"), context));
         });
 
-        api.MapDelete("/{sid}", async (string sid, HttpContext context, AccountStore accounts, PublicKeyStore keys) =>
+        api.MapDelete("/{sid}", async (string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
         {
             var key = await InScopeAsync(sid, context, accounts, keys);
             await keys.DeleteAsync(key.Sid);
@@ -73,7 +75,7 @@ public static class PublicKeyEndpoints
         });
     }
 
-    private static async Task<PublicKey> InScopeAsync(string sid, HttpContext context, AccountStore accounts, PublicKeyStore keys)
+    private static async Task<PublicKey> InScopeAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys)
     {
         var key = Sid.Is(sid, "CR") ? await keys.FindAsync(sid) : null;
         if (key is null)
@@ -98,8 +100,8 @@ public static class PublicKeyEndpoints
         ["sid"] = key.Sid,
         ["account_sid"] = key.AccountSid,
         ["friendly_name"] = key.FriendlyName,
-        ["date_created"] = Dates.Iso(Dates.Parse(key.DateCreated)),
-        ["date_updated"] = Dates.Iso(Dates.Parse(key.DateUpdated)),
+        ["date_created"] = Dates.Iso(key.DateCreated),
+        ["date_updated"] = Dates.Iso(key.DateUpdated),
         ["url"] = Url(context, "/" + key.Sid),
     };
 }

@@ -2,11 +2,10 @@ using System.Security.Cryptography;
 using VoiceVault.Crypto;
 using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
-using VoiceVault.Server.Credentials;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Operations;
 using VoiceVault.Server.Recordings;
 using VoiceVault.Server.Storage;
-using VoiceVault.Server.Webhooks;
 
 namespace VoiceVault.Server.Ingest;
 
@@ -21,8 +20,8 @@ public static class UploadEndpoints
 
     public static void MapUploadEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/v1/Ingest/Calls/{callSid}/Recording", async (string callSid, HttpContext context, AccountStore accounts,
-            EncryptionSettingStore settings, PublicKeyStore keys, RecordingStore recordings, IMediaStore media, MasterKey masterKey,
+        app.MapPut("/v1/Ingest/Calls/{callSid}/Recording", async (string callSid, HttpContext context, AccountDirectory accounts,
+            EncryptionSettings settings, IPublicKeyStore keys, RecordingLifecycle lifecycle, IMediaStore media, MasterKey masterKey,
             VaultOptions options, VaultMetrics metrics, ILoggerFactory logs) =>
         {
             var log = logs.CreateLogger("VoiceVault.Ingest.Upload");
@@ -35,58 +34,56 @@ public static class UploadEndpoints
 
             var head = new byte[HeadSize];
             int headLength = await context.Request.Body.ReadAtLeastAsync(head, HeadSize, throwOnEndOfStream: false, context.RequestAborted);
-            var wav = WavHeader.Parse(head.AsSpan(0, headLength), out var problem);
-            if (problem is not null)
-            {
-                CryptographicOperations.ZeroMemory(head);
-                throw ApiException.BadParameter($"The recording is not usable: {problem}", 20001);
-            }
-
-            using var plan = await EncryptionPlan.ForAsync(account, settings, keys);
-            var recording = await recordings.CreateAsync(new RecordingStore.NewRecording(account.Sid, callSid, "StartCallRecordingAPI", callback.Track,
-                wav.Channels, callback.Url, callback.Method, callback.Events), "processing");
-            if (plan.FailureReason is not null)
-            {
-                CryptographicOperations.ZeroMemory(head);
-                log.LogWarning("Recording {RecordingSid} failed: no usable encryption key (16104)", recording.Sid);
-                recording = await recordings.EndWithoutMediaAsync(recording, "failed", 16104, plan.FailureReason);
-                metrics.Uploads.Add(1, "failed");
-                return Results.Json(recording.ToJson(options), statusCode: 201);
-            }
-
-            RecordingStore.StoredMedia stored;
             try
             {
-                stored = await plan.StoreAsync(recording, media, masterKey, async encryptor =>
+                var wav = WavHeader.Parse(head.AsSpan(0, headLength), out var problem);
+                if (problem is not null)
                 {
-                    await encryptor.WriteAsync(head.AsMemory(0, headLength), context.RequestAborted);
-                    CryptographicOperations.ZeroMemory(head);
-                    await context.Request.Body.CopyToAsync(encryptor, 64 * 1024, context.RequestAborted);
-                }, wav.Channels, wav.DurationSeconds, context.RequestAborted);
+                    throw ApiException.BadParameter($"The recording is not usable: {problem}", 20001);
+                }
+                using var plan = await EncryptionPlan.ForAsync(account, settings, keys);
+                var recording = await lifecycle.CreateAsync(new NewRecording(account.Sid, callSid, RecordingSource.StartCallRecordingApi, callback.Track,
+                    wav.Channels, callback.Url, callback.Method, callback.Events), RecordingStatus.Processing);
+                if (plan.FailureReason is not null)
+                {
+                    log.LogWarning("Recording {RecordingSid} failed: no usable encryption key (16104)", recording.Sid);
+                    recording = await lifecycle.FailAsync(recording, plan.FailureReason);
+                    metrics.Uploads.Add(1, "failed");
+                    return Results.Json(RecordingJson.Of(recording, options), statusCode: 201);
+                }
+                try
+                {
+                    recording = await lifecycle.FinishAsync(recording, plan, async () => await plan.StoreAsync(recording, RecordingLifecycle.MediaKeyOf(recording), media, masterKey,
+                        async encryptor =>
+                        {
+                            await encryptor.WriteAsync(head.AsMemory(0, headLength), context.RequestAborted);
+                            CryptographicOperations.ZeroMemory(head);
+                            await context.Request.Body.CopyToAsync(encryptor, 64 * 1024, context.RequestAborted);
+                        }, wav.Channels, plaintext => (int)wav.DurationSeconds(plaintext), context.RequestAborted), e => IsClientSide(e, context));
+                }
+                catch (Exception e) when (IsClientSide(e, context))
+                {
+                    // The upload itself broke (client gone, body over the limit): nothing was stored.
+                    log.LogWarning("Upload of {RecordingSid} did not complete ({Reason}); recording is absent", recording.Sid, e.GetType().Name);
+                    metrics.Uploads.Add(1, "absent");
+                    throw;
+                }
+                if (recording.Status == RecordingStatus.Failed)
+                {
+                    log.LogError("Recording {RecordingSid} could not be encrypted and stored; its bytes were deleted (16104)", recording.Sid);
+                    metrics.Uploads.Add(1, "failed");
+                    return Results.Json(RecordingJson.Of(recording, options), statusCode: 201);
+                }
+                long total = recording.MediaSize!.Value - RecordingFormat.TagSize;
+                metrics.Uploads.Add(1, "completed");
+                metrics.UploadBytes.Add(total);
+                log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Bytes} bytes, {Mode} key", recording.Sid, callSid, total, recording.KeyMode?.Text());
+                return Results.Json(RecordingJson.Of(recording, options), statusCode: 201);
             }
-            catch (Exception e) when (IsClientSide(e, context))
+            finally
             {
-                // The upload itself broke (client gone, body over the limit): nothing was stored.
                 CryptographicOperations.ZeroMemory(head);
-                log.LogWarning("Upload of {RecordingSid} did not complete ({Reason}); recording is absent", recording.Sid, e.GetType().Name);
-                await recordings.EndWithoutMediaAsync(recording, "absent", null, null);
-                metrics.Uploads.Add(1, "absent");
-                throw;
             }
-            catch (Exception e)
-            {
-                CryptographicOperations.ZeroMemory(head);
-                log.LogError("Recording {RecordingSid} could not be encrypted and stored ({Reason}); its bytes were deleted (16104)", recording.Sid, e.GetType().Name);
-                recording = await recordings.EndWithoutMediaAsync(recording, "failed", 16104, $"The recording could not be encrypted and stored ({e.GetType().Name}); its bytes were deleted.");
-                metrics.Uploads.Add(1, "failed");
-                return Results.Json(recording.ToJson(options), statusCode: 201);
-            }
-            recording = await recordings.CompleteAsync(recording, stored, plan.Warning);
-            long total = stored.MediaSize - RecordingFormat.TagSize;
-            metrics.Uploads.Add(1, "completed");
-            metrics.UploadBytes.Add(total);
-            log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Bytes} bytes, {Mode} key", recording.Sid, callSid, total, recording.KeyMode);
-            return Results.Json(recording.ToJson(options), statusCode: 201);
         }).WithTags("Ingest");
     }
 

@@ -1,8 +1,10 @@
 using Microsoft.Extensions.Primitives;
 using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Ingest;
 using VoiceVault.Server.Recordings;
+using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Live;
 
@@ -15,19 +17,19 @@ public static class CallRecordingEndpoints
     public static void MapCallRecordingEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", async (string sid, string callSid, HttpContext context,
-            AccountStore accounts, LiveCalls calls, VaultOptions options) =>
+            AccountDirectory accounts, LiveCalls calls, VaultOptions options) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             var form = await context.Request.ReadFormAsync();
             var parameters = RecordingParameters.From(new QueryCollection(form.ToDictionary(p => p.Key, p => p.Value)));
             var trim = LiveRecordingRequest.ParseTrim(form["Trim"].ToString());
             var call = calls.Find(account.Sid, callSid) ?? throw NotLive(callSid);
-            var recording = await call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, "StartCallRecordingAPI"));
-            return Results.Json(recording.ToJson(options, callScoped: true), statusCode: 201);
+            var recording = await call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, RecordingSource.StartCallRecordingApi));
+            return Results.Json(RecordingJson.Of(recording, options, callScoped: true), statusCode: 201);
         }).WithTags("Recordings");
 
         app.MapPost("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", async (string sid, string callSid, string file, HttpContext context,
-            AccountStore accounts, LiveCalls calls, RecordingStore recordings, VaultOptions options) =>
+            AccountDirectory accounts, LiveCalls calls, IRecordingStore recordings, VaultOptions options) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             var recordingSid = file.EndsWith(".json", StringComparison.Ordinal) ? file[..^5] : file;
@@ -46,7 +48,7 @@ public static class CallRecordingEndpoints
             };
             if (calls.Find(account.Sid, callSid) is not { } call || call.Find(recordingSid) is not { } recorder)
             {
-                throw ApiException.BadParameter($"Recording {recordingSid} is {existing.Status}, not in progress: it can no longer be paused, resumed or stopped.", 21220);
+                throw ApiException.BadParameter($"Recording {recordingSid} is {existing.Status.Text()}, not in progress: it can no longer be paused, resumed or stopped.", 21220);
             }
             var updated = status switch
             {
@@ -55,7 +57,7 @@ public static class CallRecordingEndpoints
                 "stopped" => await call.StopAsync(recorder),
                 _ => throw ApiException.BadParameter($"Status must be paused, in-progress or stopped; got '{status}'", 20001),
             };
-            return Results.Json(updated.ToJson(options, callScoped: true));
+            return Results.Json(RecordingJson.Of(updated, options, callScoped: true));
         }).WithTags("Recordings");
     }
 

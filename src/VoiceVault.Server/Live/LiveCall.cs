@@ -1,12 +1,12 @@
 using System.Collections.Concurrent;
-using VoiceVault.Server.Accounts;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Ingest;
-using VoiceVault.Server.Recordings;
+using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Live;
 
 /// <summary>What a recording of a live call was asked to be: channels, tracks, trim, callbacks.</summary>
-public sealed record LiveRecordingRequest(RecordingParameters Parameters, bool Trim, string Source)
+public sealed record LiveRecordingRequest(RecordingParameters Parameters, bool Trim, RecordingSource Source)
 {
     /// <summary>Twilio's <c>Trim</c>: trim-silence, or do-not-trim (the default).</summary>
     public static bool ParseTrim(string? trim) => trim switch
@@ -47,13 +47,13 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
     {
         var p = request.Parameters;
         var plan = await EncryptionPlan.ForAsync(Account, services.Settings, services.Keys);
-        var recording = await services.Recordings.CreateAsync(new RecordingStore.NewRecording(Account.Sid, CallSid, request.Source, p.Track,
-            p.Channels == "dual" ? 2 : 1, p.Url, p.Method, p.Events), "in-progress");
+        var recording = await services.Lifecycle.CreateAsync(new NewRecording(Account.Sid, CallSid, request.Source, p.Track,
+            p.Channels == "dual" ? 2 : 1, p.Url, p.Method, p.Events), RecordingStatus.InProgress);
         if (plan.FailureReason is not null)
         {
             plan.Dispose();
             services.Log.LogWarning("Recording {RecordingSid} of {CallSid} failed: no usable encryption key (16104)", recording.Sid, CallSid);
-            return await services.Recordings.EndWithoutMediaAsync(recording, "failed", 16104, plan.FailureReason);
+            return await services.Lifecycle.FailAsync(recording, plan.FailureReason);
         }
         // A recording started mid-call begins with the next frame (frames are 20 ms).
         var recorder = new LiveRecorder(recording, plan, services.SpoolDir, _anyFrame ? NowMs + 20 : 0, p.Track is "inbound" or "both", p.Track is "outbound" or "both", request.Trim);
@@ -90,13 +90,13 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
     public async Task<Recording> PauseAsync(LiveRecorder recorder, bool skip)
     {
         recorder.Pause(NowMs, skip);
-        return recorder.Recording = await services.Recordings.SetLiveStatusAsync(recorder.Recording, "paused");
+        return recorder.Recording = await services.Lifecycle.SetPausedAsync(recorder.Recording, paused: true);
     }
 
     public async Task<Recording> ResumeAsync(LiveRecorder recorder)
     {
         recorder.Resume(NowMs);
-        return recorder.Recording = await services.Recordings.SetLiveStatusAsync(recorder.Recording, "in-progress");
+        return recorder.Recording = await services.Lifecycle.SetPausedAsync(recorder.Recording, paused: false);
     }
 
     /// <summary>Ends one recording: completed with its media, absent if it recorded nothing, failed (16104) if storing it failed.</summary>
@@ -110,30 +110,27 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
         }
         if (!removed)
         {
-            return (await services.Recordings.FindAsync(Account.Sid, recorder.Recording.Sid))!;
+            return (await services.Lifecycle.FindAsync(recorder.Recording.Sid))!;
         }
         await using (recorder)
         {
-            try
+            var ended = await services.Lifecycle.FinishAsync(recorder.Recording, recorder.Plan,
+                () => recorder.FinishAsync(services.Media, services.MasterKey, CancellationToken.None));
+            switch (ended.Status)
             {
-                var stored = await recorder.FinishAsync(services.Media, services.MasterKey, CancellationToken.None);
-                if (stored is null)
-                {
-                    services.Log.LogInformation("Recording {RecordingSid} of {CallSid} ended with no audio: absent", recorder.Recording.Sid, CallSid);
-                    return await services.Recordings.EndWithoutMediaAsync(recorder.Recording, "absent", null, null);
-                }
-                var completed = await services.Recordings.CompleteAsync(recorder.Recording, stored, recorder.Plan.Warning);
-                services.Log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Frames} frames, {Seconds} s, {Mode} key",
-                    completed.Sid, CallSid, recorder.Frames, stored.Duration, stored.KeyMode);
-                return completed;
+                case RecordingStatus.Completed:
+                    services.Log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Frames} frames, {Seconds} s, {Mode} key",
+                        ended.Sid, CallSid, recorder.Frames, ended.Duration, ended.KeyMode?.Text());
+                    break;
+                case RecordingStatus.Absent:
+                    services.Log.LogInformation("Recording {RecordingSid} of {CallSid} ended with no audio: absent", ended.Sid, CallSid);
+                    break;
+                default:
+                    services.Log.LogError("Recording {RecordingSid} of {CallSid} ended {Status} ({ErrorCode}); its bytes were deleted",
+                        ended.Sid, CallSid, ended.Status.Text(), ended.ErrorCode);
+                    break;
             }
-            catch (Exception e)
-            {
-                services.Log.LogError("Recording {RecordingSid} of {CallSid} could not be encrypted and stored ({Reason}); its bytes were deleted (16104)",
-                    recorder.Recording.Sid, CallSid, e.GetType().Name);
-                return await services.Recordings.EndWithoutMediaAsync(recorder.Recording, "failed", 16104,
-                    $"The recording could not be encrypted and stored ({e.GetType().Name}); its bytes were deleted.");
-            }
+            return ended;
         }
     }
 

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using VoiceVault.Crypto;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Ingest;
-using VoiceVault.Server.Recordings;
 using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Live;
@@ -166,7 +166,7 @@ public sealed class LiveRecorder : IAsyncDisposable
     /// Ends the recording: renders the spool into the final encrypted WAV in the media store.
     /// Returns what was stored, or null when no audio was recorded (the recording is absent).
     /// </summary>
-    public async Task<RecordingStore.StoredMedia?> FinishAsync(IMediaStore media, MasterKey masterKey, CancellationToken cancellationToken)
+    public async Task<StoredMedia?> FinishAsync(IMediaStore media, MasterKey masterKey, CancellationToken cancellationToken)
     {
         lock (_sync)
         {
@@ -179,7 +179,7 @@ public sealed class LiveRecorder : IAsyncDisposable
         }
         long from = Trim ? Math.Max(0, FirstVoice) : 0;
         long to = Trim ? (FirstVoice < 0 ? 0 : LastVoiceEnd) : EndSample;
-        int channels = (int)Recording.Channels;
+        int channels = Recording.Channels;
         long dataBytes = (to - from) * 2 * channels;
         if (dataBytes > uint.MaxValue - 36)
         {
@@ -189,7 +189,7 @@ public sealed class LiveRecorder : IAsyncDisposable
         // Rendered in one synchronous pass: the spool is in the page cache and the encryptor gathers
         // its output into large writes, so an asynchronous pass would only add a thread-pool trip
         // per chunk, each waiting behind every live call's frames when the machine is busy.
-        return await Plan.StoreAsync(Recording, media, masterKey, encryptor =>
+        return await Plan.StoreAsync(Recording, RecordingLifecycle.MediaKeyOf(Recording), media, masterKey, encryptor =>
         {
             Span<byte> header = stackalloc byte[44];
             WavHeader.Write(header, channels, 8000, dataBytes);
@@ -199,7 +199,7 @@ public sealed class LiveRecorder : IAsyncDisposable
             RecordingDecryptor.DecryptOnCallingThread(_spoolFile, renderer, _spoolKey, _spoolIv, cancellationToken);
             renderer.Finish();
             return Task.CompletedTask;
-        }, channels, _ => (long)Math.Round((to - from) / 8000.0, MidpointRounding.AwayFromZero), cancellationToken);
+        }, channels, _ => (int)Math.Round((to - from) / 8000.0, MidpointRounding.AwayFromZero), cancellationToken);
     }
 
     /// <summary>Drops the spool: its key goes with this object, its file is deleted.</summary>

@@ -1,26 +1,23 @@
-using VoiceVault.Server.Accounts;
-using VoiceVault.Server.Credentials;
-using VoiceVault.Server.Ingest;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Operations;
-using VoiceVault.Server.Recordings;
 using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Live;
 
 /// <summary>What recording a live call takes: the stores, the master key, where spools go, and the live metrics.</summary>
-public sealed class LiveRecordingServices(RecordingStore recordings, EncryptionSettingStore settings, PublicKeyStore keys, IMediaStore media,
+public sealed class LiveRecordingServices(RecordingLifecycle lifecycle, EncryptionSettings settings, IPublicKeyStore keys, IMediaStore media,
     MasterKey masterKey, VaultOptions options, ILogger<LiveCall> log, LiveMetrics metrics)
 {
-    public RecordingStore Recordings { get; } = recordings;
-    public EncryptionSettingStore Settings { get; } = settings;
-    public PublicKeyStore Keys { get; } = keys;
+    public RecordingLifecycle Lifecycle { get; } = lifecycle;
+    public EncryptionSettings Settings { get; } = settings;
+    public IPublicKeyStore Keys { get; } = keys;
     public IMediaStore Media { get; } = media;
     public MasterKey MasterKey { get; } = masterKey;
     public ILogger Log { get; } = log;
     public LiveMetrics Metrics { get; } = metrics;
 
     /// <summary>The folder of the recordings' spools (created on first use; emptied at startup).</summary>
-    public string SpoolDir { get; } = Path.Combine(options.DataDir, "spool");
+    public string SpoolDir { get; } = options.SpoolDir;
 }
 
 /// <summary>The live streams' series in /metrics.</summary>

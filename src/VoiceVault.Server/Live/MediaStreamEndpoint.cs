@@ -6,6 +6,8 @@ using System.Text.Json;
 using Microsoft.Extensions.Primitives;
 using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
+using VoiceVault.Server.Core;
+using VoiceVault.Server.Storage;
 using VoiceVault.Server.Ingest;
 
 namespace VoiceVault.Server.Live;
@@ -25,7 +27,7 @@ public static class MediaStreamEndpoint
 
     public static void MapMediaStreamEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Path, async (HttpContext context, AccountStore accounts, LiveCalls calls, LiveMetrics metrics, VaultOptions options, ILoggerFactory logs) =>
+        app.MapGet(Path, async (HttpContext context, AccountDirectory accounts, LiveCalls calls, LiveMetrics metrics, VaultOptions options, ILoggerFactory logs) =>
         {
             if (!context.WebSockets.IsWebSocketRequest)
             {
@@ -44,7 +46,7 @@ public static class MediaStreamEndpoint
     /// request. The URL must carry <c>AccountSid</c>; the signature is checked with that account's
     /// token over the public URL (<c>VoiceVault:PublicBaseUrl</c> as ws/wss, path and query).
     /// </summary>
-    public static async Task<Caller?> AuthenticateSignedAsync(HttpContext context, AccountStore accounts, VaultOptions options)
+    public static async Task<Caller?> AuthenticateSignedAsync(HttpContext context, AccountDirectory accounts, VaultOptions options)
     {
         var signature = context.Request.Headers["X-Twilio-Signature"].ToString();
         var accountSid = context.Request.Query["AccountSid"].ToString();
@@ -61,9 +63,7 @@ public static class MediaStreamEndpoint
         var wsBase = publicBase.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? "wss://" + publicBase[8..]
             : publicBase.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? "ws://" + publicBase[7..] : publicBase;
         var url = wsBase + context.Request.Path + context.Request.QueryString;
-        var expected = Webhooks.StatusCallback.Sign(accounts.TokenOf(account), url, []);
-        return System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(
-            System.Text.Encoding.ASCII.GetBytes(expected), System.Text.Encoding.ASCII.GetBytes(signature)) ? new Caller(account.Sid, null) : null;
+        return TwilioSignature.Verify(accounts.TokenOf(account), url, [], signature) ? new Caller(account.Sid, null) : null;
     }
 
     private sealed class Session(WebSocket socket, Account account, LiveCalls calls, LiveMetrics metrics, VaultOptions options, ILogger log)
@@ -399,7 +399,7 @@ public static class MediaStreamEndpoint
             log.LogInformation("Call {CallSid} streaming (stream {StreamSid}, tracks {Tracks})", start.CallSid, start.StreamSid, string.Join(',', start.Tracks));
             if (!start.CustomParameters.TryGetValue("Record", out var record) || !record.Equals("false", StringComparison.OrdinalIgnoreCase))
             {
-                await _call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, "StartCallRecordingAPI"));
+                await _call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, RecordingSource.StartCallRecordingApi));
             }
         }
     }

@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using VoiceVault.Crypto;
 using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Recordings;
@@ -15,23 +16,23 @@ public static class RecordingEndpoints
 {
     public static void MapRecordingEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings.json", (string sid, HttpContext context, AccountStore accounts, RecordingStore recordings, VaultOptions options) =>
+        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings.json", (string sid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, VaultOptions options) =>
             ListAsync(sid, null, context, accounts, recordings, options)).WithTags("Recordings");
-        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", (string sid, string callSid, HttpContext context, AccountStore accounts, RecordingStore recordings, VaultOptions options) =>
+        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", (string sid, string callSid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, VaultOptions options) =>
             ListAsync(sid, callSid, context, accounts, recordings, options)).WithTags("Recordings");
 
-        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options) =>
+        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options) =>
             GetAsync(sid, null, file, context, accounts, recordings, media, masterKey, options)).WithTags("Recordings");
-        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", (string sid, string callSid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options) =>
+        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", (string sid, string callSid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options) =>
             GetAsync(sid, callSid, file, context, accounts, recordings, media, masterKey, options)).WithTags("Recordings");
 
-        app.MapDelete("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media) =>
-            DeleteAsync(sid, null, file, context, accounts, recordings, media)).WithTags("Recordings");
-        app.MapDelete("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", (string sid, string callSid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media) =>
-            DeleteAsync(sid, callSid, file, context, accounts, recordings, media)).WithTags("Recordings");
+        app.MapDelete("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, RecordingLifecycle lifecycle, IMediaStore media) =>
+            DeleteAsync(sid, null, file, context, accounts, recordings, lifecycle, media)).WithTags("Recordings");
+        app.MapDelete("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", (string sid, string callSid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, RecordingLifecycle lifecycle, IMediaStore media) =>
+            DeleteAsync(sid, callSid, file, context, accounts, recordings, lifecycle, media)).WithTags("Recordings");
     }
 
-    private static async Task<IResult> ListAsync(string sid, string? callSid, HttpContext context, AccountStore accounts, RecordingStore recordings, VaultOptions options)
+    private static async Task<IResult> ListAsync(string sid, string? callSid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, VaultOptions options)
     {
         var account = await context.AccountInScopeAsync(accounts, sid);
         var query = context.Request.Query;
@@ -52,12 +53,12 @@ public static class RecordingEndpoints
             until = before.ToString().Length == 10 ? value.AddDays(1).AddTicks(-1) : value;
         }
         var request = PageRequest.From(query);
-        var page = Page<Recording>.Of(await recordings.PageAsync(account.Sid, callSid, from, until, request), r => r.Seq, request, descending: true);
+        var page = Page<Recording>.Of(await recordings.PageAsync(new RecordingFilter(account.Sid, callSid, from, until), request.Cursor), r => r.Seq, request, descending: true);
         var path = callSid is not null && context.Request.Path.Value!.Contains("/Calls/", StringComparison.Ordinal)
             ? $"/2010-04-01/Accounts/{account.Sid}/Calls/{callSid}/Recordings.json"
             : $"/2010-04-01/Accounts/{account.Sid}/Recordings.json";
         var extra = callSid is not null && !path.Contains("/Calls/", StringComparison.Ordinal) ? $"CallSid={callSid}&" : "";
-        return Results.Json(page.ToV2010("recordings", path, page.Items.Select(r => (object)r.ToJson(options, path.Contains("/Calls/", StringComparison.Ordinal))), extra));
+        return Results.Json(page.ToV2010("recordings", path, page.Items.Select(r => (object)RecordingJson.Of(r, options, path.Contains("/Calls/", StringComparison.Ordinal))), extra));
     }
 
     private static DateTimeOffset ParseDate(string value, string name) =>
@@ -65,7 +66,7 @@ public static class RecordingEndpoints
             ? parsed
             : throw ApiException.BadParameter($"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time; got '{value}'", 20001);
 
-    private static async Task<Recording> FindAsync(string sid, string? callSid, string recordingSid, HttpContext context, AccountStore accounts, RecordingStore recordings)
+    private static async Task<Recording> FindAsync(string sid, string? callSid, string recordingSid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings)
     {
         var account = await context.AccountInScopeAsync(accounts, sid);
         var recording = Sid.Is(recordingSid, "RE") ? await recordings.FindAsync(account.Sid, recordingSid) : null;
@@ -76,16 +77,16 @@ public static class RecordingEndpoints
         return recording;
     }
 
-    private static async Task<IResult> GetAsync(string sid, string? callSid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options)
+    private static async Task<IResult> GetAsync(string sid, string? callSid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options)
     {
         var (recordingSid, extension) = Split(file);
         var recording = await FindAsync(sid, callSid, recordingSid, context, accounts, recordings);
         switch (extension)
         {
             case ".json":
-                return Results.Json(recording.ToJson(options, callSid is not null));
+                return Results.Json(RecordingJson.Of(recording, options, callSid is not null));
             case ".mp3":
-                throw recording.KeyMode == "customer"
+                throw recording.KeyMode == MediaKeyMode.Customer
                     ? new ApiException(16109, 400, "MP3 is not available for an encrypted recording; request the WAV (the .wav or extension-less media URL)")
                     : new ApiException(20404, 404, "MP3 is not available; request the WAV");
             case "" or ".wav":
@@ -111,9 +112,9 @@ public static class RecordingEndpoints
     {
         if (recording.MediaKey is null || recording.MediaSize is null)
         {
-            throw ApiException.NotFound($"/Recordings/{recording.Sid} media (status {recording.Status})");
+            throw ApiException.NotFound($"/Recordings/{recording.Sid} media (status {recording.Status.Text()})");
         }
-        bool plain = recording.KeyMode == "server";
+        bool plain = recording.KeyMode == MediaKeyMode.Server;
         long length = plain ? recording.MediaSize.Value - RecordingFormat.TagSize : recording.MediaSize.Value;
         var range = ParseRange(context.Request.Headers.Range.ToString(), length);
         var response = context.Response;
@@ -139,11 +140,11 @@ public static class RecordingEndpoints
             return Results.Empty;
         }
         await using var encrypted = await media.OpenReadAsync(recording.MediaKey, 0, null, context.RequestAborted) ?? throw ApiException.NotFound($"/Recordings/{recording.Sid} media");
-        using var cek = ContentKey.FromBytes(masterKey.Open(recording.ServerCekSealed, recording.Sid));
+        using var cek = ContentKey.FromBytes(masterKey.Open(recording.ServerCekSealed!, recording.Sid));
         var window = new WindowStream(response.Body, offset, count, stopEarly: offset + count < length);
         try
         {
-            await RecordingDecryptor.DecryptAsync(encrypted, window, cek, recording.Iv, context.RequestAborted);
+            await RecordingDecryptor.DecryptAsync(encrypted, window, cek, recording.Iv!, context.RequestAborted);
         }
         catch (WindowStream.WindowFilled)
         {
@@ -185,7 +186,8 @@ public static class RecordingEndpoints
         return start >= length || start > end ? new ByteRange(0, 0, false) : new ByteRange(start, end - start + 1, true);
     }
 
-    private static async Task<IResult> DeleteAsync(string sid, string? callSid, string file, HttpContext context, AccountStore accounts, RecordingStore recordings, IMediaStore media)
+    private static async Task<IResult> DeleteAsync(string sid, string? callSid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings,
+        RecordingLifecycle lifecycle, IMediaStore media)
     {
         var (recordingSid, extension) = Split(file);
         if (extension is not ("" or ".json"))
@@ -193,11 +195,7 @@ public static class RecordingEndpoints
             throw ApiException.NotFound($"/Recordings/{file}");
         }
         var recording = await FindAsync(sid, callSid, recordingSid, context, accounts, recordings);
-        if (recording.MediaKey is not null)
-        {
-            await media.DeleteAsync(recording.MediaKey);
-        }
-        await recordings.DeleteAsync(recording);
+        await lifecycle.DeleteAsync(recording, media);
         return Results.NoContent();
     }
 

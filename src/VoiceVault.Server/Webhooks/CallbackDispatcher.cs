@@ -1,8 +1,6 @@
 using System.Diagnostics;
 using System.Threading.Channels;
-using Dapper;
-using VoiceVault.Server.Accounts;
-using VoiceVault.Server.Api;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Operations;
 using VoiceVault.Server.Storage;
 
@@ -16,18 +14,20 @@ namespace VoiceVault.Server.Webhooks;
 /// delivery and mark sends that callback again, which at-least-once allows.
 /// </summary>
 public sealed class CallbackDispatcher(
-    IVaultDatabase database, AccountStore accounts, TimeProvider clock, ILogger<CallbackDispatcher> log, IHttpClientFactory httpClients,
-    VaultMetrics metrics) : BackgroundService
+    IOutboxStore outbox, AccountDirectory accounts, TimeProvider clock, ILogger<CallbackDispatcher> log, IHttpClientFactory httpClients,
+    VaultMetrics metrics) : BackgroundService, ICallbackSender
 {
-    internal static readonly TimeSpan Lease = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Lease = RecordingLifecycle.CallbackLease;
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(5);
     private static readonly TimeSpan GiveUpAfter = TimeSpan.FromHours(24);
+    // Never due again: a message given up on stays in the outbox, with its last error, for the record.
+    private static readonly DateTimeOffset GaveUp = new(9999, 12, 31, 0, 0, 0, TimeSpan.Zero);
     private static readonly TimeSpan TokenCacheFor = TimeSpan.FromSeconds(10);
     private const int MaxInFlight = 64;
     private readonly SemaphoreSlim _wake = new(0);
     private int _wakePending;
     private readonly SemaphoreSlim _slots = new(MaxInFlight);
-    private readonly System.Collections.Concurrent.ConcurrentQueue<OutboxRow> _waiting = new();
+    private readonly System.Collections.Concurrent.ConcurrentQueue<OutboxMessage> _waiting = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<long, Task> _inFlight = new();
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, (string? Token, long Until)> _tokens = new(StringComparer.Ordinal);
     private readonly Channel<long> _delivered = Channel.CreateUnbounded<long>(new UnboundedChannelOptions { SingleReader = true });
@@ -43,7 +43,7 @@ public sealed class CallbackDispatcher(
     /// the request is written there and then (signing and a pooled connection take microseconds),
     /// so under load the callback does not wait behind the thread pool's queue to leave.
     /// </summary>
-    public void Send(OutboxRow row)
+    public void Send(OutboxMessage row)
     {
         row = row with { CommittedAt = Stopwatch.GetTimestamp() };
         if (!_stopping.IsCancellationRequested && _slots.Wait(0))
@@ -65,11 +65,11 @@ public sealed class CallbackDispatcher(
         }
     }
 
-    private void Start(OutboxRow row)
+    private void Start(OutboxMessage row)
     {
         _inFlight[row.Seq] = DeliverOwnedAsync(row);
 
-        async Task DeliverOwnedAsync(OutboxRow owned)
+        async Task DeliverOwnedAsync(OutboxMessage owned)
         {
             try
             {
@@ -140,8 +140,7 @@ public sealed class CallbackDispatcher(
         }
         if (unsent.Count > 0)
         {
-            await database.WriteAsync((db, tx) => db.ExecuteAsync("UPDATE outbox SET next_attempt_at = @now WHERE seq IN @unsent AND delivered_at IS NULL",
-                new { now = Dates.Stored(clock.GetUtcNow()), unsent }, tx));
+            await outbox.ReleaseAsync(unsent, clock.GetUtcNow());
         }
         _delivered.Writer.TryComplete();
         if (_marking is not null)
@@ -162,8 +161,7 @@ public sealed class CallbackDispatcher(
             }
             try
             {
-                await database.WriteAsync((db, tx) => db.ExecuteAsync("UPDATE outbox SET delivered_at = @now, attempts = attempts + 1, last_error = NULL WHERE seq IN @batch",
-                    new { now = Dates.Stored(clock.GetUtcNow()), batch }, tx));
+                await outbox.MarkDeliveredAsync(batch, clock.GetUtcNow());
                 batch.Clear();
             }
             catch (Exception e)
@@ -189,18 +187,13 @@ public sealed class CallbackDispatcher(
     }
 
     // One statement claims a batch: the rows it moves past the lease are this instance's.
-    private async Task<List<OutboxRow>> ClaimDueAsync(CancellationToken cancellationToken)
+    private Task<IReadOnlyList<OutboxMessage>> ClaimDueAsync(CancellationToken cancellationToken)
     {
         var now = clock.GetUtcNow();
-        var claimed = await database.WriteAsync((db, tx) => db.QueryAsync<OutboxRow>("""
-            UPDATE outbox SET next_attempt_at = @lease
-            WHERE seq IN (SELECT seq FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= @now ORDER BY seq LIMIT 64)
-            RETURNING seq, account_sid, recording_sid, url, method, payload, attempts, next_attempt_at, date_created
-            """, new { now = Dates.Stored(now), lease = Dates.Stored(now + Lease) }, tx), null, cancellationToken);
-        return claimed.OrderBy(r => r.Seq).ToList();
+        return outbox.ClaimDueAsync(now, now + Lease, 64, cancellationToken);
     }
 
-    private async Task DeliverAsync(OutboxRow row, CancellationToken cancellationToken)
+    private async Task DeliverAsync(OutboxMessage row, CancellationToken cancellationToken)
     {
         string? error;
         var clockStart = Stopwatch.GetTimestamp();
@@ -219,7 +212,7 @@ public sealed class CallbackDispatcher(
                 using var http = httpClients.CreateClient(nameof(CallbackDispatcher));
                 if (row.Attempts == 0)
                 {
-                    metrics.CallbackQueueSeconds.Observe(clock.GetUtcNow() - Dates.Parse(row.DateCreated));
+                    metrics.CallbackQueueSeconds.Observe(clock.GetUtcNow() - row.DateCreated);
                     if (row.CommittedAt != 0)
                     {
                         metrics.CallbackDispatchSeconds.Observe(Stopwatch.GetElapsedTime(row.CommittedAt));
@@ -232,8 +225,7 @@ public sealed class CallbackDispatcher(
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             // Shutting down mid-delivery: hand the row back at once rather than at the end of its lease.
-            await database.WriteAsync((db, tx) => db.ExecuteAsync("UPDATE outbox SET next_attempt_at = @now WHERE seq = @seq AND delivered_at IS NULL",
-                new { now = Dates.Stored(clock.GetUtcNow()), seq = row.Seq }, tx));
+            await outbox.ReleaseAsync([row.Seq], clock.GetUtcNow());
             return;
         }
         catch (Exception e)
@@ -252,14 +244,13 @@ public sealed class CallbackDispatcher(
         var now = clock.GetUtcNow();
         var attempts = row.Attempts + 1;
         var delay = TimeSpan.FromTicks(Math.Min(MaxDelay.Ticks, FirstRetry.Ticks * (1L << (int)Math.Min(attempts - 1, 20))));
-        bool giveUp = now - Dates.Parse(row.DateCreated) > GiveUpAfter;
-        await database.WriteAsync((db, tx) => db.ExecuteAsync("UPDATE outbox SET attempts = @attempts, last_error = @error, next_attempt_at = @next WHERE seq = @seq",
-            new { attempts, error, next = giveUp ? "9999-12-31T00:00:00.000Z" : Dates.Stored(now + delay), seq = row.Seq }, tx));
+        bool giveUp = now - row.DateCreated > GiveUpAfter;
+        await outbox.RetryLaterAsync(row.Seq, attempts, error, giveUp ? GaveUp : now + delay);
         log.LogWarning("Callback of {RecordingSid} to {Host} failed ({Error}), attempt {Attempts}; {Next}",
             row.RecordingSid, SafeHost(row.Url), error, attempts, giveUp ? "giving up after 24 h" : $"retrying in {delay.TotalSeconds:0.#} s");
     }
 
-    private static HttpRequestMessage Build(OutboxRow row, List<KeyValuePair<string, string>> parameters, string token)
+    private static HttpRequestMessage Build(OutboxMessage row, List<KeyValuePair<string, string>> parameters, string token)
     {
         HttpRequestMessage request;
         string signature;
@@ -267,12 +258,12 @@ public sealed class CallbackDispatcher(
         {
             var url = row.Url + (row.Url.Contains('?', StringComparison.Ordinal) ? "&" : "?") + StatusCallback.Encode(parameters);
             request = new HttpRequestMessage(HttpMethod.Get, url);
-            signature = StatusCallback.Sign(token, url, []);
+            signature = TwilioSignature.Sign(token, url, []);
         }
         else
         {
             request = new HttpRequestMessage(HttpMethod.Post, row.Url) { Content = new FormUrlEncodedContent(parameters) };
-            signature = StatusCallback.Sign(token, row.Url, parameters);
+            signature = TwilioSignature.Sign(token, row.Url, parameters);
         }
         request.Headers.Add("X-Twilio-Signature", signature);
         request.Headers.UserAgent.ParseAdd("VoiceVault/0.1");

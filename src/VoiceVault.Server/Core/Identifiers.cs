@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.RegularExpressions;
 
-namespace VoiceVault.Server.Api;
+namespace VoiceVault.Server.Core;
 
 /// <summary>Twilio SIDs: two upper-case letters and 32 lower-case hex digits.</summary>
 public static partial class Sid
@@ -20,9 +20,4 @@ public static class Dates
     public static string Rfc2822(DateTimeOffset value) => value.ToUniversalTime().ToString("ddd, dd MMM yyyy HH:mm:ss '+0000'", System.Globalization.CultureInfo.InvariantCulture);
 
     public static string Iso(DateTimeOffset value) => value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", System.Globalization.CultureInfo.InvariantCulture);
-
-    /// <summary>The stored form: sortable, millisecond precision.</summary>
-    public static string Stored(DateTimeOffset value) => value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture);
-
-    public static DateTimeOffset Parse(string stored) => DateTimeOffset.Parse(stored, System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.AssumeUniversal);
 }

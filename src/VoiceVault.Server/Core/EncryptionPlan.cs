@@ -1,11 +1,8 @@
 using System.Security.Cryptography;
 using VoiceVault.Crypto;
-using VoiceVault.Server.Accounts;
-using VoiceVault.Server.Credentials;
-using VoiceVault.Server.Recordings;
 using VoiceVault.Server.Storage;
 
-namespace VoiceVault.Server.Ingest;
+namespace VoiceVault.Server.Core;
 
 /// <summary>
 /// How a new recording will be encrypted (SPEC §9): to the configured public key; to the account's
@@ -17,7 +14,7 @@ public sealed record EncryptionPlan(RSA? PublicKey, string? PublicKeySid, (int C
 {
     public bool CustomerKey => PublicKey is not null;
 
-    public static async Task<EncryptionPlan> ForAsync(Account account, EncryptionSettingStore settings, PublicKeyStore keys)
+    public static async Task<EncryptionPlan> ForAsync(Account account, EncryptionSettings settings, IPublicKeyStore keys)
     {
         var setting = await settings.EffectiveAsync(account);
         if (!setting.Enabled)
@@ -50,10 +47,9 @@ public sealed record EncryptionPlan(RSA? PublicKey, string? PublicKeySid, (int C
     /// the CEK wrapped to the customer's key or sealed under the master key. The object is committed
     /// only after the tag; on any failure it is deleted and the exception rethrown.
     /// </summary>
-    public async Task<RecordingStore.StoredMedia> StoreAsync(Recording recording, IMediaStore media, MasterKey masterKey,
-        Func<RecordingEncryptor, Task> writePlaintext, long channels, Func<long, long> durationOfPlaintext, CancellationToken cancellationToken)
+    public async Task<StoredMedia> StoreAsync(Recording recording, string mediaKey, IMediaStore media, MasterKey masterKey,
+        Func<RecordingEncryptor, Task> writePlaintext, int channels, Func<long, int> durationOfPlaintext, CancellationToken cancellationToken)
     {
-        var mediaKey = $"{recording.AccountSid}/{recording.Sid}";
         var iv = RecordingFormat.NewIv();
         using var cek = ContentKey.Generate();
         byte[]? wrapped = CustomerKey ? KeyWrap.Wrap(PublicKey!, cek) : null;
@@ -75,8 +71,8 @@ public sealed record EncryptionPlan(RSA? PublicKey, string? PublicKeySid, (int C
             await media.DeleteAsync(mediaKey);
             throw;
         }
-        return new RecordingStore.StoredMedia(mediaKey, plaintext + RecordingFormat.TagSize, channels, durationOfPlaintext(plaintext),
-            CustomerKey ? "customer" : "server", PublicKeySid, wrapped, iv, sealedCek);
+        return new StoredMedia(mediaKey, plaintext + RecordingFormat.TagSize, channels, durationOfPlaintext(plaintext),
+            CustomerKey ? MediaKeyMode.Customer : MediaKeyMode.Server, PublicKeySid, wrapped, iv, sealedCek);
     }
 
     private static RSA? TryLoad(PublicKey key)

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Core;
 
 /// <summary>
 /// The server's own 32-byte key. It seals what the server must be able to recover but must never

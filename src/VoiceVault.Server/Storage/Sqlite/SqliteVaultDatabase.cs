@@ -2,8 +2,9 @@ using System.Data.Common;
 using Dapper;
 using Microsoft.Data.Sqlite;
 using VoiceVault.Server.Operations;
+using VoiceVault.Server.Storage.Sql;
 
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Storage.Sqlite;
 
 /// <summary>
 /// The embedded default: one SQLite file in the data folder, in WAL mode. SQLite has one writer at
@@ -41,11 +42,24 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
         {
             connection.Open();
             connection.Execute("PRAGMA journal_mode=WAL;");
-            connection.Execute(Schema);
         }
         _writer = new Thread(WriteLoop) { IsBackground = true, Name = "VoiceVault SQLite writer" };
         _writer.Start();
         _checkpoints = new Timer(_ => Checkpoint(), null, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(1));
+    }
+
+    public string Name => "sqlite";
+
+    public string SkipLocked => "";
+
+    /// <summary>Brings the schema to this server's version (see <see cref="Migrations"/>); returns the versions applied.</summary>
+    public async Task<IReadOnlyList<int>> MigrateAsync()
+    {
+        await using var db = (SqliteConnection)await OpenAsync();
+        // BEGIN IMMEDIATE: the write lock first, so two instances starting together migrate once.
+        return await Migrations.ApplyAsync(db, c => Task.FromResult<DbTransaction>(((SqliteConnection)c).BeginTransaction(deferred: false)),
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)",
+            Migrations.Of(Name), DateTimeOffset.UtcNow, Name);
     }
 
     public async Task<DbConnection> OpenAsync(CancellationToken cancellationToken = default)
@@ -58,7 +72,7 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
         return connection;
     }
 
-    public Task<T> WriteAsync<T>(Func<DbConnection, DbTransaction, Task<T>> work, Action<T>? committed = null, CancellationToken cancellationToken = default)
+    public Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> work, Action<T>? committed = null, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         var unit = new Unit<T>(work, committed, cancellationToken);
@@ -163,7 +177,7 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
         public abstract void Cancel();
     }
 
-    private sealed class Unit<T>(Func<DbConnection, DbTransaction, Task<T>> work, Action<T>? committed, CancellationToken cancellationToken) : Unit
+    private sealed class Unit<T>(Func<WriteScope, Task<T>> work, Action<T>? committed, CancellationToken cancellationToken) : Unit
     {
         private T? _value;
 
@@ -172,7 +186,7 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
         public override bool Cancelled => cancellationToken.IsCancellationRequested;
 
         // Microsoft.Data.Sqlite completes its async methods synchronously: this does not block on I/O of its own.
-        public override void Run(SqliteConnection db, SqliteTransaction tx) => _value = work(db, tx).GetAwaiter().GetResult();
+        public override void Run(SqliteConnection db, SqliteTransaction tx) => _value = work(new WriteScope(db, tx)).GetAwaiter().GetResult();
 
         public override void Succeed()
         {
@@ -221,96 +235,4 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
         _checkpoints.Dispose();
         Checkpoint();
     }
-
-    private const string Schema = """
-        CREATE TABLE IF NOT EXISTS accounts (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            sid TEXT NOT NULL UNIQUE,
-            parent_sid TEXT NULL REFERENCES accounts(sid),
-            friendly_name TEXT NOT NULL,
-            status TEXT NOT NULL,
-            token_sealed BLOB NOT NULL,
-            date_created TEXT NOT NULL,
-            date_updated TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS api_keys (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            sid TEXT NOT NULL UNIQUE,
-            account_sid TEXT NOT NULL REFERENCES accounts(sid),
-            friendly_name TEXT NOT NULL,
-            secret_sealed BLOB NOT NULL,
-            date_created TEXT NOT NULL,
-            date_updated TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS public_keys (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            sid TEXT NOT NULL UNIQUE,
-            account_sid TEXT NOT NULL REFERENCES accounts(sid),
-            friendly_name TEXT NOT NULL,
-            spki BLOB NOT NULL,
-            fingerprint TEXT NOT NULL,
-            date_created TEXT NOT NULL,
-            date_updated TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS public_keys_account ON public_keys(account_sid, seq);
-        CREATE TABLE IF NOT EXISTS recordings (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            sid TEXT NOT NULL UNIQUE,
-            account_sid TEXT NOT NULL REFERENCES accounts(sid),
-            call_sid TEXT NOT NULL,
-            status TEXT NOT NULL,
-            error_code INTEGER NULL,
-            channels INTEGER NOT NULL,
-            source TEXT NOT NULL,
-            track TEXT NOT NULL,
-            start_time TEXT NOT NULL,
-            duration INTEGER NULL,
-            media_key TEXT NULL,
-            media_size INTEGER NULL,
-            key_mode TEXT NULL,
-            public_key_sid TEXT NULL,
-            encrypted_cek BLOB NULL,
-            iv BLOB NULL,
-            server_cek_sealed BLOB NULL,
-            callback_url TEXT NULL,
-            callback_method TEXT NOT NULL,
-            callback_events TEXT NOT NULL,
-            date_created TEXT NOT NULL,
-            date_updated TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS recordings_account ON recordings(account_sid, seq);
-        CREATE INDEX IF NOT EXISTS recordings_call ON recordings(account_sid, call_sid, seq);
-        CREATE TABLE IF NOT EXISTS instances (
-            id TEXT PRIMARY KEY,
-            heartbeat_at TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS recording_owners (
-            recording_sid TEXT PRIMARY KEY,
-            instance TEXT NOT NULL);
-        CREATE TABLE IF NOT EXISTS notifications (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            sid TEXT NOT NULL UNIQUE,
-            account_sid TEXT NOT NULL REFERENCES accounts(sid),
-            call_sid TEXT NULL,
-            error_code INTEGER NOT NULL,
-            log INTEGER NOT NULL,
-            message_text TEXT NOT NULL,
-            request_method TEXT NULL,
-            request_url TEXT NULL,
-            date_created TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS notifications_account ON notifications(account_sid, seq);
-        CREATE TABLE IF NOT EXISTS outbox (
-            seq INTEGER PRIMARY KEY AUTOINCREMENT,
-            account_sid TEXT NOT NULL,
-            recording_sid TEXT NOT NULL,
-            url TEXT NOT NULL,
-            method TEXT NOT NULL,
-            payload TEXT NOT NULL,
-            attempts INTEGER NOT NULL DEFAULT 0,
-            next_attempt_at TEXT NOT NULL,
-            delivered_at TEXT NULL,
-            last_error TEXT NULL,
-            date_created TEXT NOT NULL);
-        CREATE INDEX IF NOT EXISTS outbox_due ON outbox(delivered_at, next_attempt_at);
-        CREATE TABLE IF NOT EXISTS encryption_settings (
-            account_sid TEXT PRIMARY KEY REFERENCES accounts(sid),
-            enabled INTEGER NOT NULL,
-            public_key_sid TEXT NULL,
-            date_updated TEXT NOT NULL);
-        """;
 }

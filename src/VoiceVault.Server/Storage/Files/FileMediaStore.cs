@@ -1,4 +1,4 @@
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Storage.Files;
 
 /// <summary>The embedded media store: one file per object under <c>DataDir/media</c>, written through a temporary file and a rename.</summary>
 public sealed class FileMediaStore : IMediaStore

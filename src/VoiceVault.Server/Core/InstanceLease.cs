@@ -1,8 +1,6 @@
-using VoiceVault.Server.Live;
-using VoiceVault.Server.Recordings;
 using VoiceVault.Server.Storage;
 
-namespace VoiceVault.Server.Operations;
+namespace VoiceVault.Server.Core;
 
 /// <summary>
 /// Several instances on one database: each writes a heartbeat every third of
@@ -11,7 +9,7 @@ namespace VoiceVault.Server.Operations;
 /// killed, gone) and their spools. A restart under the same <see cref="VaultOptions.InstanceId"/>
 /// ends its own at once.
 /// </summary>
-public sealed class InstanceLease(RecordingStore recordings, IMediaStore media, LiveRecordingServices live, VaultOptions options,
+public sealed class InstanceLease(IInstanceStore instances, RecordingLifecycle lifecycle, IMediaStore media, VaultOptions options,
     TimeProvider clock, ILogger<InstanceLease> log) : BackgroundService
 {
     private TimeSpan Lease => TimeSpan.FromSeconds(options.InstanceLeaseSeconds);
@@ -20,13 +18,13 @@ public sealed class InstanceLease(RecordingStore recordings, IMediaStore media, 
     public async Task RecoverAtStartAsync()
     {
         var now = clock.GetUtcNow();
-        await EndAsync(await recordings.AbandonedAsync(includeOwn: true, now - Lease));
+        await EndAsync(await instances.AbandonedAsync(options.InstanceId, includeOwn: true, now - Lease));
         // Spools of calls a stopped process was recording: ciphertext whose key died with it. Those
         // of calls another live instance on this data folder is recording stay.
-        var held = await recordings.HeldByOthersAsync(now - Lease);
-        if (Directory.Exists(live.SpoolDir))
+        var held = await instances.HeldByOthersAsync(options.InstanceId, now - Lease);
+        if (Directory.Exists(options.SpoolDir))
         {
-            foreach (var file in Directory.EnumerateFiles(live.SpoolDir))
+            foreach (var file in Directory.EnumerateFiles(options.SpoolDir))
             {
                 if (!held.Contains(Path.GetFileNameWithoutExtension(file)))
                 {
@@ -34,7 +32,7 @@ public sealed class InstanceLease(RecordingStore recordings, IMediaStore media, 
                 }
             }
         }
-        await recordings.HeartbeatAsync(now);
+        await instances.HeartbeatAsync(options.InstanceId, now);
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -45,8 +43,8 @@ public sealed class InstanceLease(RecordingStore recordings, IMediaStore media, 
             try
             {
                 var now = clock.GetUtcNow();
-                await recordings.HeartbeatAsync(now);
-                await EndAsync(await recordings.AbandonedAsync(includeOwn: false, now - Lease));
+                await instances.HeartbeatAsync(options.InstanceId, now);
+                await EndAsync(await instances.AbandonedAsync(options.InstanceId, includeOwn: false, now - Lease, stoppingToken));
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -59,16 +57,9 @@ public sealed class InstanceLease(RecordingStore recordings, IMediaStore media, 
     {
         foreach (var recording in abandoned)
         {
-            await media.DeleteAsync($"{recording.AccountSid}/{recording.Sid}");
-            var spool = Path.Combine(live.SpoolDir, recording.Sid + ".spool");
-            if (File.Exists(spool))
-            {
-                File.Delete(spool);
-            }
-            await recordings.EndWithoutMediaAsync(recording, "failed", 16104, recording.Status == "processing"
-                ? "The server stopped while the recording was being stored; its bytes were deleted."
-                : "The server stopped during the live call; the audio recorded so far was encrypted under a key that existed only in its memory and was deleted.");
-            log.LogWarning("Recording {RecordingSid} ({Status}) was left unfinished by a stopped instance: failed (16104), its bytes deleted", recording.Sid, recording.Status);
+            await lifecycle.EndAbandonedAsync(recording, media);
+            log.LogWarning("Recording {RecordingSid} ({Status}) was left unfinished by a stopped instance: failed (16104), its bytes deleted",
+                recording.Sid, recording.Status.Text());
         }
     }
 }

@@ -1,0 +1,110 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using VoiceVault.Server.Storage;
+
+namespace VoiceVault.Server.Core;
+
+/// <summary>Who is calling: the account whose credentials (its token, or one of its API keys) were given.</summary>
+public sealed record Caller(string AccountSid, string? ApiKeySid);
+
+/// <summary>
+/// Accounts and their secrets: tokens and API key secrets are made here, sealed under the master
+/// key before they are stored, and checked here (in constant time).
+/// </summary>
+public sealed class AccountDirectory(IAccountStore accounts, MasterKey masterKey, TimeProvider clock)
+{
+    // Verified credentials, by SHA-256 of "sid:secret": a Basic-auth check per request must not
+    // cost a database round trip and an AES-GCM open. A change made here clears them at once; one
+    // made by another instance sharing the database is seen here within VerifiedFor.
+    private readonly ConcurrentDictionary<string, (Caller Caller, long Until)> _verified = new(StringComparer.Ordinal);
+
+    /// <summary>How long a verified credential is trusted without looking again (tests shorten it).</summary>
+    internal TimeSpan VerifiedFor { get; set; } = TimeSpan.FromSeconds(30);
+
+    public IAccountStore Store => accounts;
+
+    public Task<Account?> FindAsync(string sid, CancellationToken cancellationToken = default) => accounts.FindAsync(sid, cancellationToken);
+
+    /// <summary>Creates an account (a subaccount when <paramref name="parentSid"/> is given) and returns it with its token.</summary>
+    public async Task<(Account Account, string Token)> CreateAsync(string? parentSid, string friendlyName, string? sid = null, string? token = null)
+    {
+        sid ??= Sid.New("AC");
+        token ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        var account = await accounts.CreateAsync(sid, parentSid, friendlyName, masterKey.Seal(Encoding.UTF8.GetBytes(token), sid), clock.GetUtcNow());
+        return (account, token);
+    }
+
+    public async Task<Account> UpdateAsync(Account account, string? friendlyName, AccountStatus? status)
+    {
+        var updated = await accounts.UpdateAsync(account.Sid, friendlyName ?? account.FriendlyName, status ?? account.Status, clock.GetUtcNow())
+            ?? throw new InvalidOperationException($"Account {account.Sid} vanished.");
+        if (!updated.IsActive)
+        {
+            _verified.Clear();
+        }
+        return updated;
+    }
+
+    public string TokenOf(Account account) => Encoding.UTF8.GetString(masterKey.Open(account.TokenSealed, account.Sid));
+
+    /// <summary>A new API key; its secret is returned this once and kept only sealed.</summary>
+    public async Task<(ApiKey Key, string Secret)> CreateApiKeyAsync(string accountSid, string friendlyName)
+    {
+        var sid = Sid.New("SK");
+        var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', 'x').Replace('/', 'y');
+        var key = await accounts.CreateApiKeyAsync(sid, accountSid, friendlyName, masterKey.Seal(Encoding.UTF8.GetBytes(secret), sid), clock.GetUtcNow());
+        return (key, secret);
+    }
+
+    public async Task<bool> DeleteApiKeyAsync(string accountSid, string sid)
+    {
+        bool deleted = await accounts.DeleteApiKeyAsync(accountSid, sid);
+        _verified.Clear();
+        return deleted;
+    }
+
+    /// <summary>Checks credentials: an account SID and its token, or an API key SID and its secret.</summary>
+    public async Task<Caller?> AuthenticateAsync(string user, string secret)
+    {
+        var cacheKey = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(user + ":" + secret)));
+        if (_verified.TryGetValue(cacheKey, out var known) && known.Until > Environment.TickCount64)
+        {
+            return known.Caller;
+        }
+        Caller? caller = null;
+        if (Sid.Is(user, "AC"))
+        {
+            var account = await accounts.FindAsync(user);
+            if (account is { IsActive: true } && Matches(masterKey.Open(account.TokenSealed, account.Sid), secret))
+            {
+                caller = new Caller(account.Sid, null);
+            }
+        }
+        else if (Sid.Is(user, "SK"))
+        {
+            var key = await accounts.FindApiKeySecretAsync(user);
+            if (key is { AccountStatus: AccountStatus.Active } && Matches(masterKey.Open(key.SecretSealed, user), secret))
+            {
+                caller = new Caller(key.AccountSid, user);
+            }
+        }
+        if (caller is not null)
+        {
+            _verified[cacheKey] = (caller, Environment.TickCount64 + (long)VerifiedFor.TotalMilliseconds);
+        }
+        return caller;
+    }
+
+    private static bool Matches(byte[] expected, string given)
+    {
+        try
+        {
+            return CryptographicOperations.FixedTimeEquals(expected, Encoding.UTF8.GetBytes(given));
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(expected);
+        }
+    }
+}

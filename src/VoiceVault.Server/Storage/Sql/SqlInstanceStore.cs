@@ -1,0 +1,45 @@
+using Dapper;
+
+namespace VoiceVault.Server.Storage.Sql;
+
+public sealed class SqlInstanceStore(IVaultDatabase database) : IInstanceStore
+{
+    public Task OwnAsync(WriteScope scope, string recordingSid, string instance) =>
+        SqlRows.ExecuteAsync(scope.Connection, "INSERT INTO recording_owners (recording_sid, instance) VALUES (@recordingSid, @instance)",
+            new { recordingSid, instance }, scope.Transaction);
+
+    public Task HeartbeatAsync(string instance, DateTimeOffset now) => database.WriteAsync(async scope =>
+    {
+        await SqlRows.ExecuteAsync(scope.Connection, "INSERT INTO instances (id, heartbeat_at) VALUES (@instance, @now) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",
+            new { instance, now }, scope.Transaction);
+        await SqlRows.ExecuteAsync(scope.Connection, $"""
+            DELETE FROM recording_owners WHERE recording_sid IN (
+                SELECT o.recording_sid FROM recording_owners o JOIN recordings r ON r.sid = o.recording_sid
+                WHERE r.status NOT IN {SqlRecordingStore.Unfinished})
+            """, null, scope.Transaction);
+    });
+
+    public async Task<IReadOnlyList<Recording>> AbandonedAsync(string instance, bool includeOwn, DateTimeOffset deadBefore, CancellationToken cancellationToken = default)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await SqlRows.ListAsync(db, $"""
+            SELECT r.* FROM recordings r
+            LEFT JOIN recording_owners o ON o.recording_sid = r.sid
+            LEFT JOIN instances i ON i.id = o.instance
+            WHERE r.status IN {SqlRecordingStore.Unfinished}
+              AND (o.instance IS NULL OR (o.instance = @instance AND @includeOwn) OR (o.instance <> @instance AND (i.id IS NULL OR i.heartbeat_at < @deadBefore)))
+            ORDER BY r.seq
+            """, new { instance, includeOwn, deadBefore }, SqlRecordingStore.Read, cancellationToken: cancellationToken);
+    }
+
+    public async Task<IReadOnlySet<string>> HeldByOthersAsync(string instance, DateTimeOffset deadBefore, CancellationToken cancellationToken = default)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (await SqlRows.ListAsync(db, $"""
+            SELECT r.sid FROM recordings r
+            JOIN recording_owners o ON o.recording_sid = r.sid
+            JOIN instances i ON i.id = o.instance
+            WHERE r.status IN {SqlRecordingStore.Unfinished} AND o.instance <> @instance AND i.heartbeat_at >= @deadBefore
+            """, new { instance, deadBefore }, row => row.Text("sid"), cancellationToken: cancellationToken)).ToHashSet(StringComparer.Ordinal);
+    }
+}

@@ -1,0 +1,134 @@
+using System.Data.Common;
+using System.Text;
+using Dapper;
+
+namespace VoiceVault.Server.Storage.Sql;
+
+public sealed class SqlRecordingStore(IVaultDatabase database) : IRecordingStore
+{
+    /// <summary>The statuses of a recording still being stored or recorded, as an SQL list.</summary>
+    internal const string Unfinished = "('processing', 'in-progress', 'paused')";
+
+    internal static Recording Read(DbDataReader row) => new(
+        row.Long("seq"), row.Text("sid"), row.Text("account_sid"), row.Text("call_sid"), Spelling.ParseRecordingStatus(row.Text("status")),
+        row.IntOrNull("error_code"), row.Int("channels"), Spelling.ParseRecordingSource(row.Text("source")), row.Text("track"), row.Time("start_time"),
+        row.IntOrNull("duration"), row.TextOrNull("media_key"), row.LongOrNull("media_size"),
+        row.TextOrNull("key_mode") is { } mode ? Spelling.ParseMediaKeyMode(mode) : null, row.TextOrNull("public_key_sid"), row.BytesOrNull("encrypted_cek"),
+        row.BytesOrNull("iv"), row.BytesOrNull("server_cek_sealed"), row.TextOrNull("callback_url"), row.Text("callback_method"), row.Text("callback_events"),
+        row.Time("date_created"), row.Time("date_updated"));
+
+    public Task<Recording> CreateAsync(WriteScope scope, string sid, NewRecording recording, RecordingStatus status, DateTimeOffset now) =>
+        SqlRows.OneAsync(scope.Connection, """
+            INSERT INTO recordings (sid, account_sid, call_sid, status, channels, source, track, start_time, callback_url, callback_method, callback_events, date_created, date_updated)
+            VALUES (@sid, @AccountSid, @CallSid, @status, @Channels, @source, @Track, @now, @CallbackUrl, @CallbackMethod, @CallbackEvents, @now, @now)
+            RETURNING *
+            """, new
+        {
+            sid, recording.AccountSid, recording.CallSid, status = status.Text(), recording.Channels, source = recording.Source.Text(), recording.Track, now,
+            recording.CallbackUrl, recording.CallbackMethod, recording.CallbackEvents,
+        }, Read, scope.Transaction);
+
+    public Task<Recording> CompleteAsync(WriteScope scope, string sid, StoredMedia media, DateTimeOffset now) =>
+        SqlRows.OneAsync(scope.Connection, """
+            UPDATE recordings SET status = 'completed', error_code = NULL, media_key = @MediaKey, media_size = @MediaSize, channels = @Channels, duration = @Duration,
+                key_mode = @keyMode, public_key_sid = @PublicKeySid, encrypted_cek = @EncryptedCek, iv = @Iv, server_cek_sealed = @ServerCekSealed, date_updated = @now
+            WHERE sid = @sid
+            RETURNING *
+            """, new
+        {
+            media.MediaKey, media.MediaSize, media.Channels, media.Duration, keyMode = media.KeyMode.Text(), media.PublicKeySid, media.EncryptedCek, media.Iv,
+            media.ServerCekSealed, now, sid,
+        }, Read, scope.Transaction);
+
+    public Task<Recording?> EndWithoutMediaAsync(WriteScope scope, string sid, RecordingStatus status, int? errorCode, DateTimeOffset now) =>
+        SqlRows.FirstAsync(scope.Connection, $"""
+            UPDATE recordings SET status = @status, error_code = @errorCode, media_key = NULL, media_size = NULL, key_mode = NULL, public_key_sid = NULL,
+                encrypted_cek = NULL, iv = NULL, server_cek_sealed = NULL, date_updated = @now
+            WHERE sid = @sid AND status IN {Unfinished}
+            RETURNING *
+            """, new { status = status.Text(), errorCode, now, sid }, Read, scope.Transaction);
+
+    public Task<Recording?> SetUnfinishedStatusAsync(WriteScope scope, string sid, RecordingStatus status, DateTimeOffset now) =>
+        SqlRows.FirstAsync(scope.Connection, $"UPDATE recordings SET status = @status, date_updated = @now WHERE sid = @sid AND status IN {Unfinished} RETURNING *",
+            new { status = status.Text(), now, sid }, Read, scope.Transaction);
+
+    public async Task<Recording?> FindAsync(string sid, WriteScope? scope = null, CancellationToken cancellationToken = default)
+    {
+        const string sql = "SELECT * FROM recordings WHERE sid = @sid";
+        if (scope is not null)
+        {
+            return await SqlRows.FirstAsync(scope.Connection, sql, new { sid }, Read, scope.Transaction, cancellationToken);
+        }
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await SqlRows.FirstAsync(db, sql, new { sid }, Read, cancellationToken: cancellationToken);
+    }
+
+    public async Task<Recording?> FindAsync(string accountSid, string sid, CancellationToken cancellationToken = default)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await SqlRows.FirstAsync(db, "SELECT * FROM recordings WHERE account_sid = @accountSid AND sid = @sid", new { accountSid, sid }, Read,
+            cancellationToken: cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<Recording>> PageAsync(RecordingFilter filter, PageCursor cursor, CancellationToken cancellationToken = default)
+    {
+        // Only the filters given are in the statement: an untyped NULL parameter is an error in PostgreSQL.
+        var sql = new StringBuilder("SELECT * FROM recordings WHERE account_sid = @AccountSid");
+        var parameters = new Dictionary<string, object?> { ["AccountSid"] = filter.AccountSid };
+        if (filter.CallSid is not null)
+        {
+            sql.Append(" AND call_sid = @callSid");
+            parameters["callSid"] = filter.CallSid;
+        }
+        if (filter.From is { } from)
+        {
+            sql.Append(" AND date_created >= @from");
+            parameters["from"] = from;
+        }
+        if (filter.Until is { } until)
+        {
+            sql.Append(" AND date_created <= @until");
+            parameters["until"] = until;
+        }
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await Keyset.PageAsync(db, sql, parameters, cursor, Read, cancellationToken);
+    }
+
+    public async Task<bool> DeleteAsync(string sid) =>
+        await database.WriteAsync(scope => SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM recordings WHERE sid = @sid", new { sid }, scope.Transaction)) > 0;
+
+    public async Task<int> CountUsingKeyAsync(string publicKeySid, CancellationToken cancellationToken = default)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return (int)await SqlRows.ScalarAsync<long>(db, "SELECT COUNT(*) FROM recordings WHERE public_key_sid = @publicKeySid", new { publicKeySid },
+            cancellationToken: cancellationToken);
+    }
+}
+
+/// <summary>Newest-first keyset paging over <c>seq</c>, shared by the lists.</summary>
+internal static class Keyset
+{
+    public static async Task<List<T>> PageAsync<T>(DbConnection db, StringBuilder sql, Dictionary<string, object?> parameters, PageCursor cursor, Func<DbDataReader, T> read,
+        CancellationToken cancellationToken)
+    {
+        if (cursor.After is { } after)
+        {
+            sql.Append(" AND seq < @after");
+            parameters["after"] = after;
+        }
+        bool backwards = cursor.Before is not null;
+        if (cursor.Before is { } before)
+        {
+            sql.Append(" AND seq > @before");
+            parameters["before"] = before;
+        }
+        parameters["limit"] = cursor.Size + 1;
+        sql.Append(backwards ? " ORDER BY seq ASC LIMIT @limit" : " ORDER BY seq DESC LIMIT @limit");
+        var rows = await SqlRows.ListAsync(db, sql.ToString(), parameters, read, cancellationToken: cancellationToken);
+        if (backwards)
+        {
+            rows.Reverse();
+        }
+        return rows;
+    }
+}

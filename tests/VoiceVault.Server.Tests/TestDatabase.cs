@@ -1,0 +1,58 @@
+using System.Security.Cryptography;
+using System.Text;
+using Npgsql;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>
+/// The metadata backend the server tests run on: <c>VOICEVAULT_TEST_DATABASE</c> = sqlite (default)
+/// or postgres, with <c>VOICEVAULT_POSTGRES</c> the connection string of a server that
+/// <c>scripts/test.sh</c> starts. On PostgreSQL each vault data folder gets its own schema, so
+/// tests are isolated from each other and a restart on the same folder finds its data again.
+/// </summary>
+internal static class TestDatabase
+{
+    public static string Backend => Environment.GetEnvironmentVariable("VOICEVAULT_TEST_DATABASE") is { Length: > 0 } name ? name : "sqlite";
+
+    public static bool IsPostgres => Backend == "postgres";
+
+    /// <summary>The PostgreSQL server's connection string; a clear failure when the test script did not start one.</summary>
+    public static string PostgresConnection => Environment.GetEnvironmentVariable("VOICEVAULT_POSTGRES") is { Length: > 0 } connection
+        ? connection
+        : throw new InvalidOperationException("These tests need PostgreSQL: run ./scripts/test.sh (it starts one), or start one with " +
+            "scripts/postgres.sh up and export VOICEVAULT_POSTGRES from its env.sh.");
+
+    /// <summary>The server arguments that put a vault with this data folder on the backend under test.</summary>
+    public static string[] ArgsFor(string dataDir) => IsPostgres
+        ? ["--VoiceVault:Database", "postgres", "--ConnectionStrings:VoiceVault", SchemaConnection(dataDir)]
+        : [];
+
+    /// <summary>A connection string whose tables live in a schema of their own (created now if missing).</summary>
+    public static string SchemaConnection(string key)
+    {
+        var schema = SchemaOf(key);
+        using (var db = new NpgsqlConnection(PostgresConnection))
+        {
+            db.Open();
+            using var create = new NpgsqlCommand($"CREATE SCHEMA IF NOT EXISTS {schema}", db);
+            create.ExecuteNonQuery();
+        }
+        return new NpgsqlConnectionStringBuilder(PostgresConnection) { SearchPath = schema }.ToString();
+    }
+
+    /// <summary>Drops what <see cref="ArgsFor"/> made for this data folder.</summary>
+    public static void Drop(string key, bool force = false)
+    {
+        if (!IsPostgres && !force)
+        {
+            return;
+        }
+        NpgsqlConnection.ClearAllPools();
+        using var db = new NpgsqlConnection(PostgresConnection);
+        db.Open();
+        using var drop = new NpgsqlCommand($"DROP SCHEMA IF EXISTS {SchemaOf(key)} CASCADE", db);
+        drop.ExecuteNonQuery();
+    }
+
+    private static string SchemaOf(string key) => "vv_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..20];
+}
