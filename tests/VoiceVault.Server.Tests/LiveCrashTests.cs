@@ -83,6 +83,45 @@ public sealed class LiveCrashTests
     }
 
     [Fact]
+    public async Task Restarting_one_instance_leaves_another_instances_upload_in_progress_alone()
+    {
+        using var instance = new VaultProcess.Instance();
+        using var a = await instance.StartAsync("--VoiceVault:InstanceId", "a");
+        using var http = a.Http(instance.Sid, instance.Token);
+        var wav = Audio.Wav(10);
+        var pipe = new System.IO.Pipelines.Pipe();
+        var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording", new StreamContent(pipe.Reader.AsStream()));
+        await pipe.Writer.WriteAsync(wav.AsMemory(0, 70_000));
+        await pipe.Writer.FlushAsync();
+        // A is writing its object: the temporary file is there.
+        var media = Path.Combine(instance.DataDir, "media");
+        for (int tries = 0; !Directory.EnumerateFiles(media, "*.partial", SearchOption.AllDirectories).Any(); tries++)
+        {
+            Assert.True(tries < 1000, "the upload's temporary file never appeared");
+            await Task.Delay(10);
+        }
+        // B starts on the same data folder, is killed, and starts again (its start removes its own leftovers only).
+        using (var b = await instance.StartAsync("--VoiceVault:InstanceId", "b"))
+        {
+            b.Signal("KILL");
+            Assert.True(b.WaitForExit(TimeSpan.FromSeconds(10)));
+        }
+        using var again = await instance.StartAsync("--VoiceVault:InstanceId", "b");
+        Assert.Single(Directory.EnumerateFiles(media, "*.partial", SearchOption.AllDirectories));
+
+        await pipe.Writer.WriteAsync(wav.AsMemory(70_000));
+        await pipe.Writer.CompleteAsync();
+        var response = await upload;
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        Assert.Equal("completed", body.GetProperty("status").GetString());
+        // Stored whole: the server-managed key's media comes back as the WAV that was sent.
+        using var other = again.Http(instance.Sid, instance.Token);
+        Assert.Equal(wav, await other.GetByteArrayAsync($"/2010-04-01/Accounts/{instance.Sid}/Recordings/{body.GetProperty("sid").GetString()}.wav"));
+        Assert.Empty(Directory.EnumerateFiles(media, "*.partial", SearchOption.AllDirectories));
+    }
+
+    [Fact]
     public async Task Restarting_one_instance_leaves_another_instances_live_calls_alone()
     {
         using var instance = new VaultProcess.Instance();

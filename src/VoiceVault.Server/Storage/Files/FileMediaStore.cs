@@ -1,16 +1,24 @@
 namespace VoiceVault.Server.Storage.Files;
 
-/// <summary>The embedded media store: one file per object under <c>DataDir/media</c>, written through a temporary file and a rename.</summary>
+/// <summary>
+/// The embedded media store: one file per object under <c>DataDir/media</c>, written through a
+/// temporary file and a rename. A temporary file's name carries its writer's instance, because
+/// several instances may share one data folder: at start an instance removes only its own
+/// leftovers, never another's upload in progress.
+/// </summary>
 public sealed class FileMediaStore : IMediaStore
 {
     private readonly string _root;
+    private readonly string _instance;
 
     public FileMediaStore(VaultOptions options)
     {
         _root = Path.GetFullPath(Path.Combine(options.DataDir, "media"));
+        // The instance's name may hold anything a host name may: a digest of it is safe in a file name.
+        _instance = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(options.InstanceId)))[..12];
         Directory.CreateDirectory(_root);
-        // Objects a crashed process was writing: ciphertext without a tag, never committed.
-        foreach (var partial in Directory.EnumerateFiles(_root, "*.partial", SearchOption.AllDirectories))
+        // Objects this instance was writing when it stopped: ciphertext without a tag, never committed.
+        foreach (var partial in Directory.EnumerateFiles(_root, $"*.{_instance}.*.partial", SearchOption.AllDirectories))
         {
             File.Delete(partial);
         }
@@ -20,7 +28,7 @@ public sealed class FileMediaStore : IMediaStore
     {
         var path = PathOf(key);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var temp = path + "." + Guid.NewGuid().ToString("N")[..8] + ".partial";
+        var temp = $"{path}.{_instance}.{Guid.NewGuid().ToString("N")[..8]}.partial";
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 0, Options = FileOptions.Asynchronous };
         if (!OperatingSystem.IsWindows())
         {
@@ -47,12 +55,21 @@ public sealed class FileMediaStore : IMediaStore
         return Task.FromResult<long?>(info.Exists ? info.Length : null);
     }
 
+    /// <summary>Removes the object and any unfinished writes of it (those a stopped instance left behind).</summary>
     public Task DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
         var path = PathOf(key);
         if (File.Exists(path))
         {
             File.Delete(path);
+        }
+        var folder = Path.GetDirectoryName(path)!;
+        if (Directory.Exists(folder))
+        {
+            foreach (var partial in Directory.EnumerateFiles(folder, Path.GetFileName(path) + ".*.partial"))
+            {
+                File.Delete(partial);
+            }
         }
         return Task.CompletedTask;
     }
