@@ -1,5 +1,11 @@
 using VoiceVault.Server;
+using VoiceVault.Server.Operations;
 
+if (VaultCommands.IsCommand(args))
+{
+    return await VaultCommands.RunAsync(args);
+}
 var app = VaultApp.Build(args);
 await VaultApp.BootstrapAsync(app);
 await app.RunAsync();
+return 0;

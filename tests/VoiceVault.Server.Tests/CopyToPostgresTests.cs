@@ -1,0 +1,121 @@
+using System.Diagnostics;
+using System.Net;
+using System.Security.Cryptography;
+using Npgsql;
+using Twilio.Rest.Accounts.V1.Credential;
+using Twilio.Rest.Api.V2010;
+using Twilio.Rest.Api.V2010.Account;
+using VoiceVault.Crypto;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>The operator's move from the embedded default to PostgreSQL: copy, verify, run again, start on PostgreSQL.</summary>
+public sealed class CopyToPostgresTests
+{
+    private static async Task<(int Exit, string Output)> CopyAsync(string dataDir, string connection)
+    {
+        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "VoiceVault.Server.dll"), "copy-to-postgres",
+            "--VoiceVault:DataDir", dataDir, "--ConnectionStrings:VoiceVault", connection])
+        { RedirectStandardOutput = true, RedirectStandardError = true };
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output + await errors);
+    }
+
+    [Fact]
+    public async Task An_embedded_vault_copies_into_PostgreSQL_verified_again_and_again_and_runs_there_unchanged()
+    {
+        var key = "copy-" + Guid.NewGuid().ToString("N");
+        var connection = TestDatabase.SchemaConnection(key);
+        try
+        {
+            await using var receiver = await CallbackReceiver.StartAsync();
+            using var rsa = RSA.Create(2048);
+            var wav = Audio.Wav(2);
+            string customerSid, serverSid, subSid, subToken;
+            string dataDir, mainSid, mainToken;
+            List<string> before;
+            await using (var embedded = await VaultServer.StartAsync(keepData: true, extraArgs: ["--VoiceVault:Database", "sqlite"]))
+            {
+                (dataDir, mainSid, mainToken) = (embedded.DataDir, embedded.AccountSid, embedded.AuthToken);
+                var keySid = (await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), client: embedded.Twilio())).Sid;
+                using var http = embedded.Http(embedded.AccountSid, embedded.AuthToken);
+                (await http.PostAsync($"/2010-04-01/Accounts/{embedded.AccountSid}/RecordingEncryption.json",
+                    new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "true", ["PublicKeySid"] = keySid }))).EnsureSuccessStatusCode();
+                customerSid = (await embedded.UploadAsync(embedded.AccountSid, embedded.AuthToken, Audio.CallSid(), wav,
+                    $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}")).Body.GetProperty("sid").GetString()!;
+                await PublicKeyResource.DeleteAsync(pathSid: keySid, client: embedded.Twilio());
+                var failed = await embedded.UploadAsync(embedded.AccountSid, embedded.AuthToken, Audio.CallSid(), wav);      // 16104, a notification
+                Assert.Equal("failed", failed.Body.GetProperty("status").GetString());
+                (await http.PostAsync($"/2010-04-01/Accounts/{embedded.AccountSid}/RecordingEncryption.json",
+                    new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "false", ["PublicKeySid"] = "" }))).EnsureSuccessStatusCode();
+                serverSid = (await embedded.UploadAsync(embedded.AccountSid, embedded.AuthToken, Audio.CallSid(), wav)).Body.GetProperty("sid").GetString()!;
+                var sub = await AccountResource.CreateAsync(friendlyName: "tenant", client: embedded.Twilio());
+                (subSid, subToken) = (sub.Sid, sub.AuthToken);
+                await receiver.WaitForAsync(1);
+                before = (await RecordingResource.ReadAsync(client: embedded.Twilio())).Select(r => $"{r.Sid} {r.Status} {r.ErrorCode} {r.Duration}").ToList();
+            }
+
+            var (exit, output) = await CopyAsync(dataDir, connection);
+            Assert.True(exit == 0, output);
+            Assert.Contains("Every table verified", output, StringComparison.Ordinal);
+            Assert.Matches(@"recordings\s+3 copied\s+3 rows in SQLite\s+3 in PostgreSQL\s+verified", output);
+
+            // An interrupted or stale copy: rows missing or changed in PostgreSQL. Running it again converges.
+            await using (var db = new NpgsqlConnection(connection))
+            {
+                await db.OpenAsync();
+                await using var damage = new NpgsqlCommand("DELETE FROM outbox; DELETE FROM notifications; UPDATE recordings SET status = 'absent' WHERE sid = @sid", db);
+                damage.Parameters.AddWithValue("sid", customerSid);
+                await damage.ExecuteNonQueryAsync();
+            }
+            (exit, output) = await CopyAsync(dataDir, connection);
+            Assert.True(exit == 0, output);
+            Assert.DoesNotContain("DIFFERENT", output, StringComparison.Ordinal);
+
+            await using var onPostgres = await VaultServer.StartAsync(dataDir, mainSid, mainToken, extraArgs: ["--VoiceVault:Database", "postgres", "--ConnectionStrings:VoiceVault", connection]);
+            var after = (await RecordingResource.ReadAsync(client: onPostgres.Twilio())).Select(r => $"{r.Sid} {r.Status} {r.ErrorCode} {r.Duration}").ToList();
+            Assert.Equal(before, after);
+            Assert.Equal("16104", Assert.Single(await NotificationResource.ReadAsync(client: onPostgres.Twilio())).ErrorCode);
+            Assert.Equal("tenant", (await AccountResource.FetchAsync(pathSid: subSid, client: onPostgres.Twilio(subSid, subToken))).FriendlyName);
+            using var http2 = onPostgres.Http(onPostgres.AccountSid, onPostgres.AuthToken);
+            // Media stayed where it was: the server-managed recording plays, the customer's decrypts with its key.
+            Assert.Equal(wav, await http2.GetByteArrayAsync($"/2010-04-01/Accounts/{onPostgres.AccountSid}/Recordings/{serverSid}.wav"));
+            var details = EncryptionDetails.Parse(await http2.GetStringAsync($"/2010-04-01/Accounts/{onPostgres.AccountSid}/Recordings/{customerSid}.json"));
+            using (var cek = KeyWrap.Unwrap(rsa, details.EncryptedCek))
+            {
+                var plain = new MemoryStream();
+                RecordingDecryptor.Decrypt(new MemoryStream(await http2.GetByteArrayAsync($"/2010-04-01/Accounts/{onPostgres.AccountSid}/Recordings/{customerSid}")), plain, cek, details.Iv);
+                Assert.Equal(wav, plain.ToArray());
+            }
+            // New rows continue after the copied ones: the newest recording lists first.
+            var fresh = await onPostgres.UploadAsync(onPostgres.AccountSid, onPostgres.AuthToken, Audio.CallSid(), wav);
+            Assert.Equal(HttpStatusCode.Created, fresh.Status);
+            Assert.Equal(fresh.Body.GetProperty("sid").GetString(), (await RecordingResource.ReadAsync(client: onPostgres.Twilio(), limit: 1)).First().Sid);
+        }
+        finally
+        {
+            TestDatabase.Drop(key, force: true);
+        }
+    }
+
+    [Fact]
+    public async Task Copying_a_folder_without_a_vault_says_what_is_missing()
+    {
+        var empty = Directory.CreateTempSubdirectory("vv-copy-empty-").FullName;
+        var key = "copy-empty-" + Guid.NewGuid().ToString("N");
+        try
+        {
+            var (exit, output) = await CopyAsync(empty, TestDatabase.SchemaConnection(key));
+            Assert.Equal(1, exit);
+            Assert.Contains($"error: No embedded database at {Path.Combine(empty, "vault.db")}", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            TestDatabase.Drop(key, force: true);
+            Directory.Delete(empty, recursive: true);
+        }
+    }
+}
