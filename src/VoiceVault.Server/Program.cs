@@ -1,5 +1,4 @@
 using VoiceVault.Server;
-using VoiceVault.Server.Operations;
 
 if (VaultCommands.IsCommand(args))
 {

@@ -66,16 +66,24 @@ public static class VaultApp
         builder.Services.AddSingleton<InstanceLease>();
         builder.Services.AddHostedService(services => services.GetRequiredService<InstanceLease>());
         builder.Services.AddHttpClient(nameof(CallbackDispatcher), http => http.Timeout = TimeSpan.FromSeconds(15));
+        builder.Services.AddAuthentication(BasicAuthenticationHandler.SchemeName)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthenticationHandler.SchemeName, null)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, StreamSignatureAuthenticationHandler>(StreamSignatureAuthenticationHandler.SchemeName, null);
+        // Every endpoint needs Basic credentials unless it says otherwise: a new one is never open by mistake.
+        builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(BasicAuthenticationHandler.SchemeName)
+            .RequireAuthenticatedUser().Build());
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer<OpenApiDescription>());
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
 
         var app = builder.Build();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.UseMiddleware<ApiErrorMiddleware>();
-        app.UseMiddleware<BasicAuthMiddleware>();
-        app.MapGet("/healthz", () => Results.Json(new Dictionary<string, object?> { ["status"] = "ok" })).ExcludeFromDescription();
-        app.MapGet("/metrics", (VaultMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4")).ExcludeFromDescription();
-        app.MapOpenApi("/openapi/v1.json");
+        app.UseRouting();
+        app.UseAuthentication();
+        app.UseAuthorization();
+        app.MapGet("/healthz", () => Results.Json(new Dictionary<string, object?> { ["status"] = "ok" })).ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/metrics", (VaultMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4")).ExcludeFromDescription().AllowAnonymous();
+        app.MapOpenApi("/openapi/v1.json").AllowAnonymous();
         app.MapAccountEndpoints();
         app.MapPublicKeyEndpoints();
         app.MapRecordingEncryptionEndpoints();

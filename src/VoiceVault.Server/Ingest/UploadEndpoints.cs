@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using VoiceVault.Crypto;
-using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Operations;

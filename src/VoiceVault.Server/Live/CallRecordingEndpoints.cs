@@ -1,5 +1,4 @@
 using Microsoft.Extensions.Primitives;
-using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Ingest;

@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text.Json;
 using Microsoft.Extensions.Primitives;
-using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage;
@@ -38,32 +37,9 @@ public static class MediaStreamEndpoint
             var session = new Session(socket, account, calls, metrics, options, logs.CreateLogger("VoiceVault.Ingest.MediaStream"));
             await session.RunAsync(context.RequestAborted);
             return Results.Empty;
-        }).WithTags("Ingest").ExcludeFromDescription();
-    }
-
-    /// <summary>
-    /// For streams Twilio opens itself: it cannot send Basic credentials but signs the upgrade
-    /// request. The URL must carry <c>AccountSid</c>; the signature is checked with that account's
-    /// token over the public URL (<c>VoiceVault:PublicBaseUrl</c> as ws/wss, path and query).
-    /// </summary>
-    public static async Task<Caller?> AuthenticateSignedAsync(HttpContext context, AccountDirectory accounts, VaultOptions options)
-    {
-        var signature = context.Request.Headers["X-Twilio-Signature"].ToString();
-        var accountSid = context.Request.Query["AccountSid"].ToString();
-        if (signature.Length == 0 || !Sid.Is(accountSid, "AC"))
-        {
-            return null;
-        }
-        var account = await accounts.FindAsync(accountSid);
-        if (account is not { IsActive: true })
-        {
-            return null;
-        }
-        var publicBase = options.PublicBaseUrl.TrimEnd('/');
-        var wsBase = publicBase.StartsWith("https://", StringComparison.OrdinalIgnoreCase) ? "wss://" + publicBase[8..]
-            : publicBase.StartsWith("http://", StringComparison.OrdinalIgnoreCase) ? "ws://" + publicBase[7..] : publicBase;
-        var url = wsBase + context.Request.Path + context.Request.QueryString;
-        return TwilioSignature.Verify(accounts.TokenOf(account), url, [], signature) ? new Caller(account.Sid, null) : null;
+        }).WithTags("Ingest").ExcludeFromDescription()
+            .RequireAuthorization(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(BasicAuthenticationHandler.SchemeName, StreamSignatureAuthenticationHandler.SchemeName)
+                .RequireAuthenticatedUser().Build());
     }
 
     private sealed class Session(WebSocket socket, Account account, LiveCalls calls, LiveMetrics metrics, VaultOptions options, ILogger log)

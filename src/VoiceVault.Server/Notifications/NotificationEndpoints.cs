@@ -1,4 +1,3 @@
-using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage;

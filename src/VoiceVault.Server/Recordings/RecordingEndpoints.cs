@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using VoiceVault.Crypto;
-using VoiceVault.Server.Accounts;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage;

@@ -1,7 +1,7 @@
 using VoiceVault.Server.Storage;
 using VoiceVault.Server.Storage.Copy;
 
-namespace VoiceVault.Server.Operations;
+namespace VoiceVault.Server;
 
 /// <summary>
 /// What operators run besides the service, with the service's own configuration (arguments,

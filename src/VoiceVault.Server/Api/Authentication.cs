@@ -1,0 +1,82 @@
+using System.Security.Claims;
+using System.Text;
+using System.Text.Encodings.Web;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.Extensions.Options;
+using VoiceVault.Server.Core;
+using VoiceVault.Server.Storage;
+
+namespace VoiceVault.Server.Api;
+
+/// <summary>
+/// HTTP Basic for the API: <c>AccountSid:AuthToken</c> or <c>SK…:secret</c>. Every endpoint needs
+/// it unless it says otherwise (the fallback policy), so a new endpoint is never open by mistake.
+/// Wrong or missing credentials answer 401 with Twilio's code 20003 and never reach an endpoint.
+/// </summary>
+public sealed class BasicAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
+    AccountDirectory accounts) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+{
+    public const string SchemeName = "Basic";
+
+    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    {
+        var header = Request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            return AuthenticateResult.NoResult();
+        }
+        string decoded;
+        try
+        {
+            decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
+        }
+        catch (FormatException)
+        {
+            return AuthenticateResult.Fail("Basic credentials that are not base64");
+        }
+        int colon = decoded.IndexOf(':', StringComparison.Ordinal);
+        var caller = colon <= 0 ? null : await accounts.AuthenticateAsync(decoded[..colon], decoded[(colon + 1)..]);
+        return caller is null ? AuthenticateResult.Fail("Wrong credentials") : AuthenticateResult.Success(Access.Ticket(caller, SchemeName));
+    }
+
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        Response.HasStarted ? Task.CompletedTask : ApiErrorMiddleware.Write(Context, ApiError.Of(20003, 401, "Authenticate"));
+
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Response.HasStarted ? Task.CompletedTask : ApiErrorMiddleware.Write(Context, ApiError.Of(20403, 403, "Forbidden"));
+}
+
+/// <summary>The tenant rules: an account acts on itself and on its subaccounts, never on a parent or a sibling.</summary>
+public static class Access
+{
+    private const string AccountClaim = "voicevault:account_sid";
+    private const string ApiKeyClaim = "voicevault:api_key_sid";
+
+    /// <summary>What an authentication handler hands on: the caller as claims.</summary>
+    public static AuthenticationTicket Ticket(Caller caller, string scheme)
+    {
+        var claims = new List<Claim> { new(AccountClaim, caller.AccountSid) };
+        if (caller.ApiKeySid is not null)
+        {
+            claims.Add(new Claim(ApiKeyClaim, caller.ApiKeySid));
+        }
+        return new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, scheme)), scheme);
+    }
+
+    public static Caller Caller(this HttpContext context) =>
+        context.User.FindFirst(AccountClaim)?.Value is { } account
+            ? new Caller(account, context.User.FindFirst(ApiKeyClaim)?.Value)
+            : throw ApiException.Unauthenticated();
+
+    /// <summary>The account named in the URL, if the caller may act on it; otherwise 404, as if it did not exist.</summary>
+    public static async Task<Account> AccountInScopeAsync(this HttpContext context, AccountDirectory accounts, string accountSid)
+    {
+        var caller = context.Caller();
+        var account = Sid.Is(accountSid, "AC") ? await accounts.FindAsync(accountSid) : null;
+        if (account is null || (account.Sid != caller.AccountSid && account.ParentSid != caller.AccountSid))
+        {
+            throw ApiException.NotFound($"/Accounts/{accountSid}");
+        }
+        return account;
+    }
+}

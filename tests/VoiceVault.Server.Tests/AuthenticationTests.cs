@@ -1,0 +1,61 @@
+using System.Net;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>Every route needs credentials unless it is one of the few public ones, whoever adds the route.</summary>
+public sealed class AuthenticationTests
+{
+    private static readonly string[] Public = ["/healthz", "/metrics", "/openapi/v1.json"];
+
+    [Fact]
+    public async Task Every_route_but_health_metrics_and_openapi_answers_401_without_credentials()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        var routes = vault.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
+        var anonymous = routes.Where(r => r.Metadata.GetMetadata<IAllowAnonymous>() is not null).Select(r => r.RoutePattern.RawText).Order().ToList();
+        Assert.Equal(Public.Order(), anonymous);
+        using var http = new HttpClient { BaseAddress = vault.BaseUri };
+        int checkedRoutes = 0;
+        foreach (var route in routes.Where(r => !Public.Contains(r.RoutePattern.RawText)))
+        {
+            // Route values that look real, so nothing but the missing credentials can refuse the request.
+            var path = System.Text.RegularExpressions.Regex.Replace(route.RoutePattern.RawText!, @"\{(\w+)\}", m => m.Groups[1].Value switch
+            {
+                "callSid" => Audio.CallSid(),
+                "file" => "RE" + new string('0', 32) + ".json",
+                _ => "AC" + new string('0', 32),
+            });
+            foreach (var method in route.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods ?? ["GET"])
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(method), path);
+                using var response = await http.SendAsync(request);
+                Assert.True(response.StatusCode == HttpStatusCode.Unauthorized, $"{method} {path}: {(int)response.StatusCode}");
+                Assert.Contains("\"code\":20003", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+                checkedRoutes++;
+            }
+        }
+        Assert.True(checkedRoutes >= 25, $"only {checkedRoutes} routes were checked");
+    }
+
+    [Fact]
+    public async Task Garbled_or_wrong_Basic_credentials_are_401_and_a_signature_does_not_open_ordinary_routes()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        using var http = new HttpClient { BaseAddress = vault.BaseUri };
+        foreach (var header in new[] { "Basic !!!not-base64", "Basic " + Convert.ToBase64String("no-colon"u8), "Bearer " + vault.AuthToken,
+            "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{vault.AccountSid}:{vault.AuthToken}x")) })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/2010-04-01/Accounts/{vault.AccountSid}.json");
+            request.Headers.TryAddWithoutValidation("Authorization", header);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(request)).StatusCode);
+        }
+        // A valid stream signature for this very URL is no credential anywhere but the stream endpoint.
+        var url = $"/2010-04-01/Accounts/{vault.AccountSid}.json?AccountSid={vault.AccountSid}";
+        using var signed = new HttpRequestMessage(HttpMethod.Get, url);
+        signed.Headers.Add("X-Twilio-Signature", Core.TwilioSignature.Sign(vault.AuthToken, "ws://127.0.0.1:5080" + url, []));
+        Assert.Equal(HttpStatusCode.Unauthorized, (await http.SendAsync(signed)).StatusCode);
+    }
+}
