@@ -1,8 +1,6 @@
 using System.Buffers;
-using System.Buffers.Text;
 using System.Diagnostics;
 using System.Net.WebSockets;
-using System.Text.Json;
 using Microsoft.Extensions.Primitives;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
@@ -22,7 +20,6 @@ public static class MediaStreamEndpoint
     public const string Path = "/v1/Ingest/MediaStream";
     // Twilio's messages are a few hundred bytes (a 20 ms frame is 160 bytes of μ-law).
     private const int MaxMessage = 16 * 1024;
-    private const int MaxPayload = 8 * 1024;
 
     public static void MapMediaStreamEndpoint(this IEndpointRouteBuilder app)
     {
@@ -46,7 +43,7 @@ public static class MediaStreamEndpoint
     {
         // Sized for Twilio's messages (about 400 bytes, 160 bytes of audio); grown for larger ones up to the limits.
         private byte[] _message = ArrayPool<byte>.Shared.Rent(2048);
-        private byte[] _payload = new byte[1024];
+        private readonly MediaStreamParser _parser = new();
         private LiveCall? _call;
         private string _streamSid = "-";
         private long _lastMessage = Environment.TickCount64;
@@ -73,7 +70,7 @@ public static class MediaStreamEndpoint
             {
                 outcome = await ReceiveAllAsync();
             }
-            catch (ProtocolViolation e)
+            catch (MediaStreamProtocolException e)
             {
                 outcome = e.Message;
                 close = e.Status;
@@ -116,7 +113,7 @@ public static class MediaStreamEndpoint
         {
             if (_message.Length >= MaxMessage)
             {
-                throw new ProtocolViolation($"a message is larger than {MaxMessage / 1024} KiB", WebSocketCloseStatus.MessageTooBig);
+                throw new MediaStreamProtocolException($"a message is larger than {MaxMessage / 1024} KiB", WebSocketCloseStatus.MessageTooBig);
             }
             var larger = ArrayPool<byte>.Shared.Rent(Math.Min(2 * _message.Length, MaxMessage));
             _message.CopyTo(larger, 0);
@@ -132,7 +129,7 @@ public static class MediaStreamEndpoint
             }
         }
 
-        // Returns why the stream ended normally; throws ProtocolViolation for a stream that broke the protocol.
+        // Returns why the stream ended normally; throws MediaStreamProtocolException for a stream that broke the protocol.
         private async Task<string> ReceiveAllAsync()
         {
             while (true)
@@ -152,7 +149,7 @@ public static class MediaStreamEndpoint
                     }
                     while (!result.EndOfMessage && result.MessageType != WebSocketMessageType.Close);
                 }
-                catch (Exception e) when (e is not ProtocolViolation && _endedBecause is not null)
+                catch (Exception e) when (e is not MediaStreamProtocolException && _endedBecause is not null)
                 {
                     return _endedBecause;
                 }
@@ -164,32 +161,32 @@ public static class MediaStreamEndpoint
                 }
                 if (result.MessageType != WebSocketMessageType.Text)
                 {
-                    throw new ProtocolViolation("a binary message (Media Streams messages are JSON text)", WebSocketCloseStatus.InvalidMessageType);
+                    throw new MediaStreamProtocolException("a binary message (Media Streams messages are JSON text)", WebSocketCloseStatus.InvalidMessageType);
                 }
                 var json = _message.AsSpan(0, length);
-                var kind = Read(json, out var frame);
+                var kind = _parser.Read(json, out var frame);
                 switch (kind)
                 {
                     case "connected" or "mark" or "dtmf":
                         break;
                     case "start":
-                        await StartAsync(ParseStart(json));
+                        await StartAsync(MediaStreamParser.ParseStart(json));
                         break;
                     case "media":
                         if (_call is null)
                         {
-                            throw new ProtocolViolation("a media message before start", WebSocketCloseStatus.PolicyViolation);
+                            throw new MediaStreamProtocolException("a media message before start", WebSocketCloseStatus.PolicyViolation);
                         }
                         if (frame.Track < 0 || frame.Timestamp < 0 || frame.Length < 0)
                         {
-                            throw new ProtocolViolation("a media message without media.track, media.timestamp and media.payload", WebSocketCloseStatus.InvalidPayloadData);
+                            throw new MediaStreamProtocolException("a media message without media.track, media.timestamp and media.payload", WebSocketCloseStatus.InvalidPayloadData);
                         }
                         if (frame.Timestamp > options.MaxCallSeconds * 1000L)
                         {
                             log.LogWarning("Call {CallSid} reached the maximum call length ({Seconds} s); ending it", _call.CallSid, options.MaxCallSeconds);
                             return "the maximum call length was reached";
                         }
-                        _call.Frame(frame.Track, frame.Timestamp, _payload.AsSpan(0, frame.Length));
+                        _call.Frame(frame.Track, frame.Timestamp, _parser.Payload.AsSpan(0, frame.Length));
                         metrics.FrameSeconds.Observe(Stopwatch.GetElapsedTime(arrived));
                         metrics.FramesReceived.Add(1);
                         break;
@@ -202,161 +199,20 @@ public static class MediaStreamEndpoint
             }
         }
 
-        private record struct MediaFrame(int Track, long Timestamp, int Length);
-
-        // One pass over a message: its event, and for media the track, timestamp (ms, string or
-        // number) and payload (base64 μ-law, decoded into _payload); -1 for what is missing.
-        private string Read(ReadOnlySpan<byte> json, out MediaFrame frame)
-        {
-            frame = new MediaFrame(-1, -1, -1);
-            string? kind = null;
-            var reader = new Utf8JsonReader(json);
-            try
-            {
-                if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-                {
-                    throw new ProtocolViolation("a message that is not a JSON object", WebSocketCloseStatus.InvalidPayloadData);
-                }
-                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-                {
-                    if (reader.ValueTextEquals("event"u8))
-                    {
-                        reader.Read();
-                        if (reader.TokenType != JsonTokenType.String)
-                        {
-                            throw new ProtocolViolation("'event' is not a string", WebSocketCloseStatus.InvalidPayloadData);
-                        }
-                        // The common events without allocating a string per message.
-                        kind = reader.ValueTextEquals("media"u8) ? "media" : reader.ValueTextEquals("start"u8) ? "start" : reader.ValueTextEquals("stop"u8) ? "stop"
-                            : reader.ValueTextEquals("mark"u8) ? "mark" : reader.GetString()!;
-                    }
-                    else if (reader.ValueTextEquals("media"u8))
-                    {
-                        reader.Read();
-                        if (reader.TokenType == JsonTokenType.StartObject)
-                        {
-                            frame = ReadMedia(ref reader);
-                        }
-                        else
-                        {
-                            reader.Skip();
-                        }
-                    }
-                    else
-                    {
-                        reader.Read();
-                        reader.Skip();
-                    }
-                }
-            }
-            catch (JsonException e)
-            {
-                throw new ProtocolViolation($"malformed JSON ({e.Message.Split('.')[0]})", WebSocketCloseStatus.InvalidPayloadData);
-            }
-            return kind ?? throw new ProtocolViolation("a message without 'event'", WebSocketCloseStatus.InvalidPayloadData);
-        }
-
-        // The members of a "media" object; the reader is on its StartObject and is left on its EndObject.
-        private MediaFrame ReadMedia(ref Utf8JsonReader reader)
-        {
-            int track = -1, length = -1;
-            long timestamp = -1;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                if (reader.ValueTextEquals("track"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.String)
-                    {
-                        throw new ProtocolViolation("media.track is not a string", WebSocketCloseStatus.InvalidPayloadData);
-                    }
-                    track = reader.ValueTextEquals("inbound"u8) ? 0 : reader.ValueTextEquals("outbound"u8) ? 1
-                        : throw new ProtocolViolation($"media.track '{reader.GetString()}' is not inbound or outbound", WebSocketCloseStatus.InvalidPayloadData);
-                }
-                else if (reader.ValueTextEquals("timestamp"u8))
-                {
-                    reader.Read();
-                    bool ok = reader.TokenType == JsonTokenType.Number ? reader.TryGetInt64(out timestamp)
-                        : reader.TokenType == JsonTokenType.String && !reader.ValueIsEscaped
-                          && System.Buffers.Text.Utf8Parser.TryParse(reader.ValueSpan, out timestamp, out int used) && used == reader.ValueSpan.Length;
-                    if (!ok || timestamp < 0)
-                    {
-                        throw new ProtocolViolation("media.timestamp is not a whole number of milliseconds", WebSocketCloseStatus.InvalidPayloadData);
-                    }
-                }
-                else if (reader.ValueTextEquals("payload"u8))
-                {
-                    reader.Read();
-                    if (reader.TokenType != JsonTokenType.String)
-                    {
-                        throw new ProtocolViolation("media.payload is not a string", WebSocketCloseStatus.InvalidPayloadData);
-                    }
-                    length = Decode(ref reader);
-                }
-                else
-                {
-                    reader.Read();
-                    reader.Skip();
-                }
-            }
-            if (reader.TokenType != JsonTokenType.EndObject)
-            {
-                throw new ProtocolViolation("malformed JSON (the media object does not end)", WebSocketCloseStatus.InvalidPayloadData);
-            }
-            return new MediaFrame(track, timestamp, length);
-        }
-
-        private int Decode(ref Utf8JsonReader reader)
-        {
-            ReadOnlySpan<byte> base64 = reader.ValueSpan;
-            byte[]? unescaped = null;
-            if (reader.ValueIsEscaped)
-            {
-                unescaped = new byte[reader.ValueSpan.Length];
-                base64 = unescaped.AsSpan(0, reader.CopyString(unescaped));
-            }
-            int room = Base64.GetMaxDecodedFromUtf8Length(base64.Length);
-            if (room > MaxPayload)
-            {
-                throw new ProtocolViolation($"media.payload is larger than {MaxPayload / 1024} KiB", WebSocketCloseStatus.MessageTooBig);
-            }
-            if (room > _payload.Length)
-            {
-                _payload = new byte[MaxPayload];
-            }
-            if (Base64.DecodeFromUtf8(base64, _payload, out _, out int written) != OperationStatus.Done)
-            {
-                throw new ProtocolViolation("media.payload is not base64", WebSocketCloseStatus.InvalidPayloadData);
-            }
-            return written;
-        }
-
-        private static StartMessage ParseStart(ReadOnlySpan<byte> json)
-        {
-            try
-            {
-                return StartMessage.Parse(json);
-            }
-            catch (Exception e) when (e is JsonException or InvalidOperationException or KeyNotFoundException or FormatException)
-            {
-                throw new ProtocolViolation($"a start message that is not Twilio's ({e.Message.Split('.')[0]})", WebSocketCloseStatus.InvalidPayloadData);
-            }
-        }
-
         private async Task StartAsync(StartMessage start)
         {
             if (_call is not null)
             {
-                throw new ProtocolViolation("a second start on one stream", WebSocketCloseStatus.PolicyViolation);
+                throw new MediaStreamProtocolException("a second start on one stream", WebSocketCloseStatus.PolicyViolation);
             }
             _streamSid = start.StreamSid;
             if (!Sid.Is(start.CallSid, "CA"))
             {
-                throw new ProtocolViolation($"start.callSid '{start.CallSid}' is not a call SID", WebSocketCloseStatus.PolicyViolation);
+                throw new MediaStreamProtocolException($"start.callSid '{start.CallSid}' is not a call SID", WebSocketCloseStatus.PolicyViolation);
             }
             if (start.Encoding != "audio/x-mulaw" || start.SampleRate != 8000 || start.Channels != 1)
             {
-                throw new ProtocolViolation($"media format {start.Encoding} {start.SampleRate} Hz x{start.Channels} is not supported (audio/x-mulaw, 8000 Hz, mono)", WebSocketCloseStatus.InvalidPayloadData);
+                throw new MediaStreamProtocolException($"media format {start.Encoding} {start.SampleRate} Hz x{start.Channels} is not supported (audio/x-mulaw, 8000 Hz, mono)", WebSocketCloseStatus.InvalidPayloadData);
             }
             RecordingParameters parameters;
             bool trim;
@@ -367,10 +223,10 @@ public static class MediaStreamEndpoint
             }
             catch (ApiException e)
             {
-                throw new ProtocolViolation(e.Message, WebSocketCloseStatus.PolicyViolation);
+                throw new MediaStreamProtocolException(e.Message, WebSocketCloseStatus.PolicyViolation);
             }
             _call = calls.Open(account, start.CallSid)
-                ?? throw new ProtocolViolation($"call {start.CallSid} is already streaming", WebSocketCloseStatus.PolicyViolation);
+                ?? throw new MediaStreamProtocolException($"call {start.CallSid} is already streaming", WebSocketCloseStatus.PolicyViolation);
             _ending = _call.Ending.UnsafeRegister(_ => EndStream("the server is shutting down"), null);
             log.LogInformation("Call {CallSid} streaming (stream {StreamSid}, tracks {Tracks})", start.CallSid, start.StreamSid, string.Join(',', start.Tracks));
             if (!start.CustomParameters.TryGetValue("Record", out var record) || !record.Equals("false", StringComparison.OrdinalIgnoreCase))
@@ -378,34 +234,5 @@ public static class MediaStreamEndpoint
                 await _call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, RecordingSource.StartCallRecordingApi));
             }
         }
-    }
-
-    private sealed record StartMessage(string CallSid, string StreamSid, string[] Tracks, string Encoding, int SampleRate, int Channels, Dictionary<string, string> CustomParameters)
-    {
-        public static StartMessage Parse(ReadOnlySpan<byte> json)
-        {
-            var reader = new Utf8JsonReader(json);
-            using var document = JsonDocument.ParseValue(ref reader);
-            var root = document.RootElement;
-            var start = root.GetProperty("start");
-            var format = start.GetProperty("mediaFormat");
-            var custom = new Dictionary<string, string>(StringComparer.Ordinal);
-            if (start.TryGetProperty("customParameters", out var parameters) && parameters.ValueKind == JsonValueKind.Object)
-            {
-                foreach (var p in parameters.EnumerateObject())
-                {
-                    custom[p.Name] = p.Value.ValueKind == JsonValueKind.String ? p.Value.GetString()! : p.Value.GetRawText();
-                }
-            }
-            string streamSid = start.TryGetProperty("streamSid", out var s) ? s.GetString()! : root.GetProperty("streamSid").GetString()!;
-            return new StartMessage(start.GetProperty("callSid").GetString()!, streamSid,
-                start.TryGetProperty("tracks", out var tracks) ? tracks.EnumerateArray().Select(t => t.GetString()!).ToArray() : ["inbound"],
-                format.GetProperty("encoding").GetString()!, format.GetProperty("sampleRate").GetInt32(), format.GetProperty("channels").GetInt32(), custom);
-        }
-    }
-
-    private sealed class ProtocolViolation(string message, WebSocketCloseStatus status) : Exception(message)
-    {
-        public WebSocketCloseStatus Status { get; } = status;
     }
 }
