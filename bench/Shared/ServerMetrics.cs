@@ -28,10 +28,7 @@ static class ServerMetrics
     public static async Task<Dictionary<string, double>> ScrapeAsync(string url)
     {
         using var plain = new HttpClient();
-        var text = await plain.GetStringAsync($"{url}/metrics");
-        return text.Split('\n').Where(l => l.Length > 0 && l[0] != '#')
-            .Select(l => (Name: l[..l.LastIndexOf(' ')], Value: double.Parse(l[(l.LastIndexOf(' ') + 1)..], CultureInfo.InvariantCulture)))
-            .ToDictionary(p => p.Name, p => p.Value);
+        return PrometheusText.Parse(await plain.GetStringAsync($"{url}/metrics"));
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using OpenTelemetry.Metrics;
 using Dapper;
 using Microsoft.Extensions.Options;
 using VoiceVault.Server.Accounts;
@@ -52,6 +53,13 @@ public static class VaultApp
         builder.Services.AddSingleton(Options.Create(options));
         builder.Services.AddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<VaultMetrics>();
+        // /metrics: the vault's meter and the framework's (requests, connections, outgoing HTTP,
+        // the database client, the runtime), in Prometheus' text format.
+        var meters = new OwnMeters();
+        builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(VaultMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "Npgsql", "System.Runtime")
+            .AddView(meters.StreamOf)
+            .AddPrometheusExporter());
         builder.Services.AddSingleton(MasterKey.Load(options));
         AddStorage(builder, options);
         builder.Services.AddSingleton<AccountDirectory>();
@@ -76,13 +84,14 @@ public static class VaultApp
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
 
         var app = builder.Build();
+        meters.Factory = app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.UseMiddleware<ApiErrorMiddleware>();
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
         app.MapGet("/healthz", () => Results.Json(new Dictionary<string, object?> { ["status"] = "ok" })).ExcludeFromDescription().AllowAnonymous();
-        app.MapGet("/metrics", (VaultMetrics metrics) => Results.Text(metrics.Render(), "text/plain; version=0.0.4")).ExcludeFromDescription().AllowAnonymous();
+        app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         app.MapOpenApi("/openapi/v1.json").AllowAnonymous();
         app.MapAccountEndpoints();
         app.MapPublicKeyEndpoints();
@@ -93,6 +102,20 @@ public static class VaultApp
         app.MapMediaStreamEndpoint();
         app.MapCallRecordingEndpoints();
         return app;
+    }
+
+    // What /metrics serves: only this vault's meters (a process may host other apps — tests do —
+    // whose meters have the same names), and outgoing requests without their hosts and ports:
+    // those are callbacks to URLs tenants chose, and tenant data stays out of /metrics.
+    private sealed class OwnMeters
+    {
+        public System.Diagnostics.Metrics.IMeterFactory? Factory { get; set; }
+
+        public MetricStreamConfiguration? StreamOf(System.Diagnostics.Metrics.Instrument instrument) =>
+            instrument.Meter.Scope is { } scope && !ReferenceEquals(scope, Factory) ? MetricStreamConfiguration.Drop
+            : instrument.Meter.Name == "System.Net.Http"
+                ? new MetricStreamConfiguration { TagKeys = ["http.request.method", "http.response.status_code", "error.type", "network.protocol.version", "url.scheme", "http.connection.state"] }
+                : null;
     }
 
     /// <summary>The metadata backend (SPEC §11: <c>VoiceVault:Database</c>) with its stores, and the media store.</summary>

@@ -109,7 +109,7 @@ public sealed class VaultServer : IAsyncDisposable
         for (int tries = 0; tries < 1500; tries++)
         {
             var metrics = await plain.GetStringAsync("/metrics");
-            if (metrics.Contains($"voicevault_stream_frames_received_total {frames}\n", StringComparison.Ordinal))
+            if (PrometheusText.Parse(metrics).GetValueOrDefault("voicevault_stream_frames_received_total") == frames)
             {
                 return;
             }

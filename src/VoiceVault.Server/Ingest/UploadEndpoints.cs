@@ -76,7 +76,7 @@ public static class UploadEndpoints
                 long total = recording.MediaSize!.Value - RecordingFormat.TagSize;
                 metrics.Uploads.Add(1, "completed");
                 metrics.UploadBytes.Add(total);
-                log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Bytes} bytes, {Mode} key", recording.Sid, callSid, total, recording.KeyMode?.Text());
+                log.RecordingStored(recording.Sid, callSid, total, recording.KeyMode?.Text());
                 return Results.Json(RecordingJson.Of(recording, options), statusCode: 201);
             }
             finally

@@ -1,29 +1,44 @@
-using System.Diagnostics;
-using System.Globalization;
-using System.Text;
+using System.Diagnostics.Metrics;
 
 namespace VoiceVault.Server.Operations;
 
 /// <summary>
-/// The service's own numbers, served at <c>/metrics</c> in the Prometheus text format: counters
-/// and fixed-bucket histograms, lock-free to record. No label ever carries a tenant's SID, a URL
-/// or anything else from a request.
+/// The service's own instruments, on <see cref="System.Diagnostics.Metrics"/> (meter
+/// <c>VoiceVault</c>), named as OpenTelemetry names them; the Prometheus exporter at
+/// <c>/metrics</c> turns <c>voicevault.uploads</c> into <c>voicevault_uploads_total</c> and
+/// <c>voicevault.callback.queue</c> (seconds) into <c>voicevault_callback_queue_seconds</c>, beside
+/// the meters of Kestrel, HttpClient, Npgsql and the runtime. No tag ever carries a tenant's SID,
+/// a URL or anything else from a request.
 /// </summary>
-public sealed class VaultMetrics
+public sealed class VaultMetrics : IDisposable
 {
-    private readonly List<(string Name, string Help, Func<string> Render)> _series = [];
+    public const string MeterName = "VoiceVault";
+    private static readonly double[] Latency = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+    private readonly Meter _meter;
+    private readonly bool _owned;
 
-    public VaultMetrics()
+    public VaultMetrics(IMeterFactory meters)
+        : this(meters.Create(MeterName), owned: false)
     {
-        CallbackQueueSeconds = Add(new Histogram("voicevault_callback_queue_seconds",
-            "From the state change that queued a status callback to its request leaving the server (first attempts).",
-            [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]));
-        CallbackDispatchSeconds = Add(new Histogram("voicevault_callback_dispatch_seconds",
-            "From the commit of a state change to its status callback's request leaving this instance (first attempts).",
-            [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]));
-        CallbackDeliveries = Add(new Counter("voicevault_callback_deliveries_total", "Status callback attempts by outcome.", "outcome", ["delivered", "failed"]));
-        Uploads = Add(new Counter("voicevault_uploads_total", "Finished recording uploads by final status.", "status", ["completed", "failed", "absent"]));
-        UploadBytes = Add(new Counter("voicevault_upload_bytes_total", "Plaintext bytes encrypted and stored from uploads.", null, [""]));
+    }
+
+    /// <summary>Instruments on a meter of their own (tests, tools).</summary>
+    public VaultMetrics()
+        : this(new Meter(MeterName), owned: true)
+    {
+    }
+
+    private VaultMetrics(Meter meter, bool owned)
+    {
+        _meter = meter;
+        _owned = owned;
+        CallbackQueueSeconds = CreateHistogram("voicevault.callback.queue",
+            "From the state change that queued a status callback to its request leaving the server (first attempts).", Latency);
+        CallbackDispatchSeconds = CreateHistogram("voicevault.callback.dispatch",
+            "From the commit of a state change to its status callback's request leaving this instance (first attempts).", Latency);
+        CallbackDeliveries = CreateCounter("voicevault.callback.deliveries", null, "Status callback attempts by outcome (delivered, failed).", "outcome");
+        Uploads = CreateCounter("voicevault.uploads", null, "Finished recording uploads by final status (completed, failed, absent).", "status");
+        UploadBytes = CreateCounter("voicevault.upload", "By", "Plaintext bytes encrypted and stored from uploads.", null);
     }
 
     public Histogram CallbackQueueSeconds { get; }
@@ -32,118 +47,43 @@ public sealed class VaultMetrics
     public Counter Uploads { get; }
     public Counter UploadBytes { get; }
 
-    /// <summary>Registers a series defined elsewhere (an ingest path's own numbers).</summary>
-    public T Add<T>(T series) where T : ISeries
+    /// <summary>A counter with at most one tag (<paramref name="label"/>), whose values the caller fixes.</summary>
+    public Counter CreateCounter(string name, string? unit, string description, string? label) =>
+        new(_meter.CreateCounter<long>(name, unit, description), label);
+
+    /// <summary>A histogram of seconds with these bucket bounds.</summary>
+    public Histogram CreateHistogram(string name, string description, double[] bounds) => CreateHistogram(name, "s", description, bounds);
+
+    public Histogram CreateHistogram(string name, string? unit, string description, double[] bounds) =>
+        new(_meter.CreateHistogram(name, unit, description, tags: null, advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = bounds }));
+
+    public void Dispose()
     {
-        lock (_series)
+        if (_owned)
         {
-            _series.Add((series.Name, series.Help, series.Render));
+            _meter.Dispose();
         }
-        return series;
     }
 
-    public string Render()
+    public sealed class Counter(Counter<long> inner, string? label)
     {
-        var text = new StringBuilder();
-        using (var process = Process.GetCurrentProcess())
-        {
-            Line(text, "process_cpu_seconds_total", "counter", "User and system CPU time of the server process.", process.TotalProcessorTime.TotalSeconds);
-            Line(text, "process_resident_memory_bytes", "gauge", "Resident memory of the server process.", process.WorkingSet64);
-        }
-        Line(text, "dotnet_gc_heap_bytes", "gauge", "Bytes in the managed heap.", GC.GetTotalMemory(false));
-        lock (_series)
-        {
-            foreach (var (name, help, render) in _series)
-            {
-                text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n').Append(render());
-            }
-        }
-        return text.ToString();
-    }
-
-    private static void Line(StringBuilder text, string name, string type, string help, double value) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n')
-            .Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n')
-            .Append(name).Append(' ').Append(Format(value)).Append('\n');
-
-    internal static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
-
-    public interface ISeries
-    {
-        string Name { get; }
-        string Help { get; }
-        string Render();
-    }
-
-    /// <summary>A counter with at most one label, whose values are fixed up front.</summary>
-    public sealed class Counter(string name, string help, string? label, string[] values) : ISeries
-    {
-        private readonly long[] _counts = new long[values.Length];
-
-        public string Name => name;
-        public string Help => help;
-
         public void Add(long amount, string value = "")
         {
-            int i = Array.IndexOf(values, value);
-            Interlocked.Add(ref _counts[i < 0 ? 0 : i], amount);
-        }
-
-        public string Render()
-        {
-            var text = new StringBuilder("# TYPE ").Append(name).Append(" counter\n");
-            for (int i = 0; i < values.Length; i++)
+            if (label is null)
             {
-                text.Append(name);
-                if (label is not null)
-                {
-                    text.Append('{').Append(label).Append("=\"").Append(values[i]).Append("\"}");
-                }
-                text.Append(' ').Append(Interlocked.Read(ref _counts[i])).Append('\n');
+                inner.Add(amount);
             }
-            return text.ToString();
+            else
+            {
+                inner.Add(amount, new KeyValuePair<string, object?>(label, value));
+            }
         }
     }
 
-    /// <summary>A histogram (of seconds, unless its name says otherwise) with fixed upper bounds.</summary>
-    public sealed class Histogram(string name, string help, double[] bounds) : ISeries
+    public sealed class Histogram(Histogram<double> inner)
     {
-        private readonly long[] _buckets = new long[bounds.Length + 1];
-        private long _count;
-        private long _sumMicros;
+        public void Observe(TimeSpan elapsed) => inner.Record(Math.Max(0, elapsed.TotalSeconds));
 
-        public string Name => name;
-        public string Help => help;
-
-        public void Observe(TimeSpan elapsed) => Observe(elapsed.TotalSeconds);
-
-        public void Observe(double value)
-        {
-            double seconds = Math.Max(0, value);
-            int i = 0;
-            while (i < bounds.Length && seconds > bounds[i])
-            {
-                i++;
-            }
-            Interlocked.Increment(ref _buckets[i]);
-            Interlocked.Increment(ref _count);
-            Interlocked.Add(ref _sumMicros, (long)(seconds * 1e6));
-        }
-
-        public string Render()
-        {
-            var text = new StringBuilder("# TYPE ").Append(name).Append(" histogram\n");
-            long cumulative = 0;
-            for (int i = 0; i < bounds.Length; i++)
-            {
-                cumulative += Interlocked.Read(ref _buckets[i]);
-                text.Append(name).Append("_bucket{le=\"").Append(Format(bounds[i])).Append("\"} ").Append(cumulative).Append('\n');
-            }
-            cumulative += Interlocked.Read(ref _buckets[^1]);
-            text.Append(name).Append("_bucket{le=\"+Inf\"} ").Append(cumulative).Append('\n');
-            text.Append(name).Append("_sum ").Append(Format(Interlocked.Read(ref _sumMicros) / 1e6)).Append('\n');
-            text.Append(name).Append("_count ").Append(Interlocked.Read(ref _count)).Append('\n');
-            return text.ToString();
-        }
+        public void Observe(double value) => inner.Record(value);
     }
 }

@@ -237,8 +237,7 @@ public sealed class CallbackDispatcher(
         if (error is null)
         {
             _delivered.Writer.TryWrite(row.Seq);
-            log.LogInformation("Delivered {Status} callback of {RecordingSid} in {Ms} ms after {Attempts} attempt(s)",
-                status, row.RecordingSid, Stopwatch.GetElapsedTime(clockStart).TotalMilliseconds, row.Attempts + 1);
+            log.CallbackDelivered(status, row.RecordingSid, Stopwatch.GetElapsedTime(clockStart).TotalMilliseconds, row.Attempts + 1);
             return;
         }
         var now = clock.GetUtcNow();
