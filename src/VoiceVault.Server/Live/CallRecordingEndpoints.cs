@@ -1,8 +1,8 @@
 using Microsoft.Extensions.Primitives;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Ingest;
-using VoiceVault.Server.Recordings;
+using VoiceVault.Server.Api.Ingest;
+using VoiceVault.Server.Api.Recordings;
 using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Live;

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using VoiceVault.Crypto;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Ingest;
+using VoiceVault.Server.Api.Ingest;
 using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Live;

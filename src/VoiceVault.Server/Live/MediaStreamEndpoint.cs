@@ -5,7 +5,7 @@ using Microsoft.Extensions.Primitives;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage;
-using VoiceVault.Server.Ingest;
+using VoiceVault.Server.Api.Ingest;
 
 namespace VoiceVault.Server.Live;
 

@@ -3,10 +3,10 @@ using VoiceVault.Crypto;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Operations;
-using VoiceVault.Server.Recordings;
+using VoiceVault.Server.Api.Recordings;
 using VoiceVault.Server.Storage;
 
-namespace VoiceVault.Server.Ingest;
+namespace VoiceVault.Server.Api.Ingest;
 
 /// <summary>
 /// <c>PUT /v1/Ingest/Calls/{CallSid}/Recording</c> (SPEC §7, ingest 2): a finished WAV, encrypted

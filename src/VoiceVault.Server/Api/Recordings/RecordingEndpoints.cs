@@ -5,7 +5,7 @@ using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage;
 
-namespace VoiceVault.Server.Recordings;
+namespace VoiceVault.Server.Api.Recordings;
 
 /// <summary>
 /// Recording resources and media (SPEC §7): account- and call-scoped lists and fetches, media with

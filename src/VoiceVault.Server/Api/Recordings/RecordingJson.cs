@@ -1,7 +1,7 @@
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage;
 
-namespace VoiceVault.Server.Recordings;
+namespace VoiceVault.Server.Api.Recordings;
 
 /// <summary>The Recording resource as Twilio shapes it.</summary>
 public static class RecordingJson

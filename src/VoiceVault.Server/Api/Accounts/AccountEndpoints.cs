@@ -2,7 +2,7 @@ using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage;
 
-namespace VoiceVault.Server.Accounts;
+namespace VoiceVault.Server.Api.Accounts;
 
 /// <summary><c>/2010-04-01/Accounts</c>: the account, its subaccounts, and API keys.</summary>
 public static class AccountEndpoints

@@ -2,7 +2,7 @@ using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage;
 
-namespace VoiceVault.Server.Notifications;
+namespace VoiceVault.Server.Api.Notifications;
 
 /// <summary><c>/2010-04-01/Accounts/{AccountSid}/Notifications[/{Sid}].json</c>, newest first.</summary>
 public static class NotificationEndpoints

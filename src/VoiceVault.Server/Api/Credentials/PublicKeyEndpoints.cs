@@ -4,7 +4,7 @@ using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage;
 
-namespace VoiceVault.Server.Credentials;
+namespace VoiceVault.Server.Api.Credentials;
 
 /// <summary>
 /// <c>/v1/Credentials/PublicKeys</c> (Twilio Accounts v1): the keys recordings are encrypted to.
