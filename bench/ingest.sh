@@ -48,8 +48,10 @@ if [ "$POSTGRES" = 1 ]; then
   x0=$(xacts); c0=$(pg_cpu)
   dotnet $load --url http://127.0.0.1:5092 --user "$AC" --password "$TOKEN" --clients "$CLIENTS" --seconds "$SECONDS_" --warmup "$WARMUP" --callbacks --metrics --pid "$vault_pg" | tee "$out/vault-pg.json"
   x1=$(xacts); c1=$(pg_cpu)
-  done_=$(curl -s http://127.0.0.1:5092/metrics | awk '/^voicevault_uploads_total\{status="completed"\}/ { print $2 }')
-  echo "{\"xacts\": $((x1 - x0)), \"postgres_cpu_ticks\": $((c1 - c0)), \"ticks_per_s\": $(getconf CLK_TCK), \"uploads_total\": $done_}" > "$out/postgres.json"
+  curl -s http://127.0.0.1:5092/metrics > "$out/vault-pg-metrics.txt"
+  done_=$(awk '/^voicevault_uploads_total\{.*status="completed"/ { print $2 }' "$out/vault-pg-metrics.txt")
+  commands=$(awk '/^db_client_operation_duration_seconds_count\{/ { s += $2 } END { print s + 0 }' "$out/vault-pg-metrics.txt")
+  echo "{\"xacts\": $((x1 - x0)), \"postgres_cpu_ticks\": $((c1 - c0)), \"ticks_per_s\": $(getconf CLK_TCK), \"uploads_total\": $done_, \"commands\": $commands}" > "$out/postgres.json"
 fi
 "${VOICEVAULT_PYTHON:-python3}" - "$out" <<'PY'
 import json, sys
@@ -75,7 +77,8 @@ if os.path.exists(f"{out}/vault-pg.json"):
     for name, r in (("SQLite", vault), ("PostgreSQL", pg)):
         lines.append(f"| {name} | {r['uploads_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['callback_p99_ms']} | {r.get('server_cpu_ms_per_upload')} |")
     lines.append(f"\nPostgreSQL / SQLite uploads/s: {pg['uploads_per_s'] / vault['uploads_per_s']:.2f} (target >= 0.8)")
-    lines.append(f"PostgreSQL transactions per upload (pg_stat_database, warm-up included): {stats['xacts'] / uploads:.1f}; "
+    lines.append(f"Npgsql commands per upload (its db.client.operation.duration count, whole run): {stats['commands'] / uploads:.1f}; "
+                 f"PostgreSQL transactions per upload (pg_stat_database, warm-up included; each autocommit statement counts): {stats['xacts'] / uploads:.1f}; "
                  f"PostgreSQL server CPU ms per upload: {1000 * stats['postgres_cpu_ticks'] / stats['ticks_per_s'] / uploads:.2f}")
 open(f"{out}/../ingest.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))

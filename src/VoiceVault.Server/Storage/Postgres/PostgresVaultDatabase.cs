@@ -25,6 +25,9 @@ public sealed class PostgresVaultDatabase : IVaultDatabase, IAsyncDisposable, ID
         }
         var builder = new NpgsqlDataSourceBuilder(connectionString);
         builder.ConnectionStringBuilder.ApplicationName ??= "VoiceVault";
+        // The pool's name labels Npgsql's metrics; without one it would be the connection string
+        // (host, user, database — never the password) on the unauthenticated /metrics.
+        builder.Name = "voicevault";
         _source = builder.Build();
     }
 
