@@ -54,5 +54,44 @@ internal static class TestDatabase
         drop.ExecuteNonQuery();
     }
 
+    /// <summary>Every value stored in this data folder's schema, as bytes (bytea as is, text as UTF-8), for "this never reached the database" checks.</summary>
+    public static byte[] Dump(string key)
+    {
+        var schema = SchemaOf(key);
+        using var db = new NpgsqlConnection(PostgresConnection);
+        db.Open();
+        var tables = new List<string>();
+        using (var list = new NpgsqlCommand("SELECT table_name FROM information_schema.tables WHERE table_schema = @schema", db))
+        {
+            list.Parameters.AddWithValue("schema", schema);
+            using var reader = list.ExecuteReader();
+            while (reader.Read())
+            {
+                tables.Add(reader.GetString(0));
+            }
+        }
+        using var all = new MemoryStream();
+        foreach (var table in tables)
+        {
+            using var select = new NpgsqlCommand($"SELECT * FROM {schema}.{table}", db);
+            using var reader = select.ExecuteReader();
+            while (reader.Read())
+            {
+                for (int i = 0; i < reader.FieldCount; i++)
+                {
+                    var bytes = reader.GetValue(i) switch
+                    {
+                        byte[] raw => raw,
+                        DBNull => [],
+                        var value => Encoding.UTF8.GetBytes(Convert.ToString(value, System.Globalization.CultureInfo.InvariantCulture) ?? ""),
+                    };
+                    all.Write(bytes);
+                    all.WriteByte(0);
+                }
+            }
+        }
+        return all.ToArray();
+    }
+
     private static string SchemaOf(string key) => "vv_" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..20];
 }

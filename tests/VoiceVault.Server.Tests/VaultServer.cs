@@ -118,9 +118,15 @@ public sealed class VaultServer : IAsyncDisposable
         throw new TimeoutException($"the vault did not take {frames} frames");
     }
 
-    /// <summary>Every byte under the data folder, for "this never reached the disk" checks.</summary>
-    public IEnumerable<(string Path, byte[] Content)> DataFiles() =>
-        Directory.EnumerateFiles(DataDir, "*", SearchOption.AllDirectories).Select(p => (p, ReadShared(p)));
+    /// <summary>
+    /// Every byte under the data folder and, on PostgreSQL, every value in the vault's schema, for
+    /// "this never reached the disk or the database" checks.
+    /// </summary>
+    public IEnumerable<(string Path, byte[] Content)> DataFiles()
+    {
+        var files = Directory.EnumerateFiles(DataDir, "*", SearchOption.AllDirectories).Select(p => (p, ReadShared(p)));
+        return TestDatabase.IsPostgres ? files.Append(("postgres:" + DataDir, TestDatabase.Dump(DataDir))) : files;
+    }
 
     private static byte[] ReadShared(string path)
     {
