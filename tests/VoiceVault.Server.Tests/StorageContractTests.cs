@@ -156,6 +156,13 @@ public abstract class StorageContractTests : IAsyncLifetime
         await Keys.SaveSettingAsync(new EncryptionSetting(b.Sid, true, ka.Sid, T0));
         var settings = await Keys.FindSettingsAsync([a.Sid, c.Sid]);
         Assert.Equal([new EncryptionSetting(a.Sid, false, null, T0.AddSeconds(1))], settings);
+        // Both at once, as choosing a recording's key reads them.
+        var (both, keys) = await Keys.FindEncryptionAsync([a.Sid, b.Sid]);
+        Assert.Equal(new[] { a.Sid, b.Sid }.Order(), both.Select(s => s.AccountSid).Order());
+        Assert.Equal([ka.Sid], keys.Select(k => k.Sid));
+        var (none, noKeys) = await Keys.FindEncryptionAsync([NewSid("AC")]);
+        Assert.Empty(none);
+        Assert.Empty(noKeys);
     }
 
     [Fact]

@@ -24,7 +24,21 @@ public sealed class AccountDirectory(IAccountStore accounts, MasterKey masterKey
 
     public IAccountStore Store => accounts;
 
+    // An account's parent never changes: known once, it is never looked up again.
+    private readonly ConcurrentDictionary<string, string?> _parents = new(StringComparer.Ordinal);
+
     public Task<Account?> FindAsync(string sid, CancellationToken cancellationToken = default) => accounts.FindAsync(sid, cancellationToken);
+
+    /// <summary>The parent of an authenticated caller's account (null for a main account), without a database round trip after the first.</summary>
+    public async Task<string?> ParentOfAsync(string sid)
+    {
+        if (_parents.TryGetValue(sid, out var parent))
+        {
+            return parent;
+        }
+        var account = await accounts.FindAsync(sid) ?? throw new InvalidOperationException($"Account {sid} does not exist.");
+        return _parents[sid] = account.ParentSid;
+    }
 
     /// <summary>Creates an account (a subaccount when <paramref name="parentSid"/> is given) and returns it with its token.</summary>
     public async Task<(Account Account, string Token)> CreateAsync(string? parentSid, string friendlyName, string? sid = null, string? token = null)

@@ -14,21 +14,21 @@ public sealed record EncryptionPlan(RSA? PublicKey, string? PublicKeySid, (int C
 {
     public bool CustomerKey => PublicKey is not null;
 
-    public static async Task<EncryptionPlan> ForAsync(Account account, EncryptionSettings settings, IPublicKeyStore keys)
+    public static async Task<EncryptionPlan> ForAsync(string accountSid, string? parentSid, IPublicKeyStore keys)
     {
-        var setting = await settings.EffectiveAsync(account);
+        var (stored, candidates) = await keys.FindEncryptionAsync(EncryptionSettings.Family(accountSid, parentSid));
+        var setting = EncryptionSettings.Effective(accountSid, parentSid, stored);
         if (!setting.Enabled)
         {
             return new EncryptionPlan(null, null, null, null);
         }
-        var candidates = await keys.ListAsync(account.ParentSid is null ? [account.Sid] : [account.Sid, account.ParentSid]);
         var configured = candidates.FirstOrDefault(k => k.Sid == setting.PublicKeySid);
         if (configured is not null && TryLoad(configured) is { } rsa)
         {
             return new EncryptionPlan(rsa, configured.Sid, null, null);
         }
         // The account's own keys first, newest first; then the parent's it may use.
-        foreach (var key in candidates.OrderByDescending(k => k.AccountSid == account.Sid).ThenByDescending(k => k.Seq))
+        foreach (var key in candidates.OrderByDescending(k => k.AccountSid == accountSid).ThenByDescending(k => k.Seq))
         {
             if (key.Sid != setting.PublicKeySid && TryLoad(key) is { } fallback)
             {

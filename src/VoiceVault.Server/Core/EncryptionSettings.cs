@@ -8,18 +8,24 @@ public sealed record EffectiveEncryption(string AccountSid, bool Enabled, string
 /// <summary>Recording-encryption settings and the inheritance rule (SPEC §6).</summary>
 public sealed class EncryptionSettings(IPublicKeyStore keys, TimeProvider clock)
 {
-    public async Task<EffectiveEncryption> EffectiveAsync(Account account, CancellationToken cancellationToken = default)
+    public async Task<EffectiveEncryption> EffectiveAsync(Account account, CancellationToken cancellationToken = default) =>
+        Effective(account.Sid, account.ParentSid, await keys.FindSettingsAsync(Family(account.Sid, account.ParentSid), cancellationToken));
+
+    /// <summary>An account and its parent, if it has one: whose settings and keys apply to it.</summary>
+    public static string[] Family(string accountSid, string? parentSid) => parentSid is null ? [accountSid] : [accountSid, parentSid];
+
+    /// <summary>The rule itself, over the settings stored for the account and its parent.</summary>
+    public static EffectiveEncryption Effective(string accountSid, string? parentSid, IReadOnlyList<EncryptionSetting> stored)
     {
-        var stored = await keys.FindSettingsAsync(account.ParentSid is null ? [account.Sid] : [account.Sid, account.ParentSid], cancellationToken);
-        if (stored.FirstOrDefault(s => s.AccountSid == account.Sid) is { } own)
+        if (stored.FirstOrDefault(s => s.AccountSid == accountSid) is { } own)
         {
-            return new EffectiveEncryption(account.Sid, own.Enabled, own.PublicKeySid, null, own.DateUpdated);
+            return new EffectiveEncryption(accountSid, own.Enabled, own.PublicKeySid, null, own.DateUpdated);
         }
-        if (stored.FirstOrDefault(s => s.AccountSid == account.ParentSid) is { } parent)
+        if (parentSid is not null && stored.FirstOrDefault(s => s.AccountSid == parentSid) is { } parent)
         {
-            return new EffectiveEncryption(account.Sid, parent.Enabled, parent.PublicKeySid, parent.AccountSid, parent.DateUpdated);
+            return new EffectiveEncryption(accountSid, parent.Enabled, parent.PublicKeySid, parent.AccountSid, parent.DateUpdated);
         }
-        return new EffectiveEncryption(account.Sid, false, null, null, null);
+        return new EffectiveEncryption(accountSid, false, null, null, null);
     }
 
     public Task SaveAsync(string accountSid, bool enabled, string? publicKeySid) =>

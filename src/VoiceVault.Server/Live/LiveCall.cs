@@ -46,7 +46,7 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
     public async Task<Recording> StartRecordingAsync(LiveRecordingRequest request)
     {
         var p = request.Parameters;
-        var plan = await EncryptionPlan.ForAsync(Account, services.Settings, services.Keys);
+        var plan = await EncryptionPlan.ForAsync(Account.Sid, Account.ParentSid, services.Keys);
         var recording = await services.Lifecycle.CreateAsync(new NewRecording(Account.Sid, CallSid, request.Source, p.Track,
             p.Channels == "dual" ? 2 : 1, p.Url, p.Method, p.Events), RecordingStatus.InProgress);
         if (plan.FailureReason is not null)

@@ -24,4 +24,7 @@ public interface IPublicKeyStore
     Task<IReadOnlyList<EncryptionSetting>> FindSettingsAsync(IReadOnlyCollection<string> accountSids, CancellationToken cancellationToken = default);
 
     Task SaveSettingAsync(EncryptionSetting setting);
+
+    /// <summary>What choosing a recording's key needs, in one round trip: the settings stored for these accounts and their keys, oldest first.</summary>
+    Task<(IReadOnlyList<EncryptionSetting> Settings, IReadOnlyList<PublicKey> Keys)> FindEncryptionAsync(IReadOnlyCollection<string> accountSids, CancellationToken cancellationToken = default);
 }

@@ -20,11 +20,11 @@ public static class UploadEndpoints
     public static void MapUploadEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPut("/v1/Ingest/Calls/{callSid}/Recording", async (string callSid, HttpContext context, AccountDirectory accounts,
-            EncryptionSettings settings, IPublicKeyStore keys, RecordingLifecycle lifecycle, IMediaStore media, MasterKey masterKey,
+            IPublicKeyStore keys, RecordingLifecycle lifecycle, IMediaStore media, MasterKey masterKey,
             VaultOptions options, VaultMetrics metrics, ILoggerFactory logs) =>
         {
             var log = logs.CreateLogger("VoiceVault.Ingest.Upload");
-            var account = (await accounts.FindAsync(context.Caller().AccountSid))!;
+            var accountSid = context.Caller().AccountSid;
             if (!Sid.Is(callSid, "CA"))
             {
                 throw ApiException.BadParameter($"CallSid '{callSid}' is not a call SID (CA followed by 32 lower-case hex digits)", 20001);
@@ -40,8 +40,8 @@ public static class UploadEndpoints
                 {
                     throw ApiException.BadParameter($"The recording is not usable: {problem}", 20001);
                 }
-                using var plan = await EncryptionPlan.ForAsync(account, settings, keys);
-                var recording = await lifecycle.CreateAsync(new NewRecording(account.Sid, callSid, RecordingSource.StartCallRecordingApi, callback.Track,
+                using var plan = await EncryptionPlan.ForAsync(accountSid, await accounts.ParentOfAsync(accountSid), keys);
+                var recording = await lifecycle.CreateAsync(new NewRecording(accountSid, callSid, RecordingSource.StartCallRecordingApi, callback.Track,
                     wav.Channels, callback.Url, callback.Method, callback.Events), RecordingStatus.Processing);
                 if (plan.FailureReason is not null)
                 {

@@ -47,6 +47,18 @@ public sealed class SqlPublicKeyStore(IVaultDatabase database) : IPublicKeyStore
             parameters, ReadSetting, cancellationToken: cancellationToken);
     }
 
+    public async Task<(IReadOnlyList<EncryptionSetting> Settings, IReadOnlyList<PublicKey> Keys)> FindEncryptionAsync(IReadOnlyCollection<string> accountSids,
+        CancellationToken cancellationToken = default)
+    {
+        var parameters = new Dictionary<string, object?>();
+        var accounts = SqlRows.In(parameters, "account", accountSids);
+        await using var db = await database.OpenAsync(cancellationToken);
+        var (settings, keys) = await SqlRows.TwoListsAsync(db,
+            $"SELECT * FROM encryption_settings WHERE account_sid IN {accounts}; SELECT * FROM public_keys WHERE account_sid IN {accounts} ORDER BY seq",
+            parameters, ReadSetting, ReadKey, cancellationToken);
+        return (settings, keys);
+    }
+
     public Task SaveSettingAsync(EncryptionSetting setting) =>
         database.WriteAsync(scope => SqlRows.ExecuteAsync(scope.Connection, """
             INSERT INTO encryption_settings (account_sid, enabled, public_key_sid, date_updated) VALUES (@AccountSid, @Enabled, @PublicKeySid, @DateUpdated)

@@ -35,6 +35,27 @@ internal static class SqlRows
         return await reader.ReadAsync(cancellationToken) ? map(reader) : null;
     }
 
+    /// <summary>Two queries in one command (one round trip), each read into its own list.</summary>
+    public static async Task<(List<T1> First, List<T2> Second)> TwoListsAsync<T1, T2>(DbConnection db, string sql, object? parameters,
+        Func<DbDataReader, T1> first, Func<DbDataReader, T2> second, CancellationToken cancellationToken = default)
+    {
+        await using var reader = await db.ExecuteReaderAsync(new CommandDefinition(sql, Bind(db, parameters), cancellationToken: cancellationToken));
+        var a = new List<T1>();
+        while (await reader.ReadAsync(cancellationToken))
+        {
+            a.Add(first(reader));
+        }
+        var b = new List<T2>();
+        if (await reader.NextResultAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                b.Add(second(reader));
+            }
+        }
+        return (a, b);
+    }
+
     /// <summary>The one row the statement returns (an INSERT … RETURNING, say).</summary>
     public static async Task<T> OneAsync<T>(DbConnection db, string sql, object? parameters, Func<DbDataReader, T> map, DbTransaction? tx = null, CancellationToken cancellationToken = default)
         where T : class =>
