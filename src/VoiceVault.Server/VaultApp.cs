@@ -80,6 +80,12 @@ public static class VaultApp
         // Every endpoint needs Basic credentials unless it says otherwise: a new one is never open by mistake.
         builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(BasicAuthenticationHandler.SchemeName)
             .RequireAuthenticatedUser().Build());
+        // Twilio's names (snake_case) from build-time generated serializers.
+        builder.Services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, TwilioJson.Default);
+        });
         builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer<OpenApiDescription>());
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
 
@@ -90,7 +96,7 @@ public static class VaultApp
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.MapGet("/healthz", () => Results.Json(new Dictionary<string, object?> { ["status"] = "ok" })).ExcludeFromDescription().AllowAnonymous();
+        app.MapGet("/healthz", () => TypedResults.Ok(new HealthResource("ok"))).ExcludeFromDescription().AllowAnonymous();
         app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         app.MapOpenApi("/openapi/v1.json").AllowAnonymous();
         app.MapAccountEndpoints();

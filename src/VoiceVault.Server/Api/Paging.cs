@@ -76,44 +76,33 @@ public sealed record Page<T>(IReadOnlyList<T> Items, PageRequest Request, bool H
             items.Count > 0 ? seq(items[0]) : null, items.Count > 0 ? seq(items[^1]) : null);
     }
 
-    /// <summary>The <c>/2010-04-01</c> list envelope.</summary>
-    public Dictionary<string, object?> ToV2010(string listKey, string path, IEnumerable<object> json, string extraQuery = "")
+    /// <summary>The <c>/2010-04-01</c> list envelope around <paramref name="list"/>'s items.</summary>
+    public TList ToV2010<TList>(TList list, string path, string extraQuery = "") where TList : TwilioPage
     {
         int size = Request.PageSize;
         string Uri(string? token, int page) => $"{path}?{extraQuery}PageSize={size}&Page={page}{(token is null ? "" : "&PageToken=" + token)}";
         int start = Request.Page * size;
-        return new Dictionary<string, object?>
+        return (TList)((TwilioPage)list with
         {
-            [listKey] = json.ToList(),
-            ["page"] = Request.Page,
-            ["page_size"] = size,
-            ["start"] = start,
-            ["end"] = start + Math.Max(Items.Count - 1, 0),
-            ["uri"] = Uri(Request.After is { } a ? $"PA{a}" : Request.Before is { } b ? $"PB{b}" : null, Request.Page),
-            ["first_page_uri"] = Uri(null, 0),
-            ["next_page_uri"] = HasNext && LastSeq is { } last ? Uri($"PA{last}", Request.Page + 1) : null,
-            ["previous_page_uri"] = HasPrevious && FirstSeq is { } first ? Uri($"PB{first}", Math.Max(Request.Page - 1, 0)) : null,
-        };
+            Page = Request.Page,
+            PageSize = size,
+            Start = start,
+            End = start + Math.Max(Items.Count - 1, 0),
+            Uri = Uri(Request.After is { } a ? $"PA{a}" : Request.Before is { } b ? $"PB{b}" : null, Request.Page),
+            FirstPageUri = Uri(null, 0),
+            NextPageUri = HasNext && LastSeq is { } last ? Uri($"PA{last}", Request.Page + 1) : null,
+            PreviousPageUri = HasPrevious && FirstSeq is { } first ? Uri($"PB{first}", Math.Max(Request.Page - 1, 0)) : null,
+        });
     }
 
-    /// <summary>The <c>/v1</c> list envelope.</summary>
-    public Dictionary<string, object?> ToV1(string key, string url, IEnumerable<object> json)
+    /// <summary>The <c>/v1</c> list envelope's <c>meta</c>.</summary>
+    public PageMeta ToV1Meta(string key, string url)
     {
         int size = Request.PageSize;
         string Url(string? token, int page) => $"{url}?PageSize={size}&Page={page}{(token is null ? "" : "&PageToken=" + token)}";
-        return new Dictionary<string, object?>
-        {
-            [key] = json.ToList(),
-            ["meta"] = new Dictionary<string, object?>
-            {
-                ["page"] = Request.Page,
-                ["page_size"] = size,
-                ["first_page_url"] = Url(null, 0),
-                ["previous_page_url"] = HasPrevious && FirstSeq is { } first ? Url($"PB{first}", Math.Max(Request.Page - 1, 0)) : null,
-                ["next_page_url"] = HasNext && LastSeq is { } last ? Url($"PA{last}", Request.Page + 1) : null,
-                ["url"] = Url(Request.After is { } a ? $"PA{a}" : Request.Before is { } b ? $"PB{b}" : null, Request.Page),
-                ["key"] = key,
-            },
-        };
+        return new PageMeta(Request.Page, size, Url(null, 0),
+            HasPrevious && FirstSeq is { } first ? Url($"PB{first}", Math.Max(Request.Page - 1, 0)) : null,
+            HasNext && LastSeq is { } last ? Url($"PA{last}", Request.Page + 1) : null,
+            Url(Request.After is { } a ? $"PA{a}" : Request.Before is { } b ? $"PB{b}" : null, Request.Page), key);
     }
 }

@@ -24,7 +24,7 @@ public static class CallRecordingEndpoints
             var trim = LiveRecordingRequest.ParseTrim(form["Trim"].ToString());
             var call = calls.Find(account.Sid, callSid) ?? throw NotLive(callSid);
             var recording = await call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, RecordingSource.StartCallRecordingApi));
-            return Results.Json(RecordingJson.Of(recording, options, callScoped: true), statusCode: 201);
+            return TypedResults.Created((string?)null, RecordingJson.Of(recording, options, callScoped: true));
         }).WithTags("Recordings");
 
         app.MapPost("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", async (string sid, string callSid, string file, HttpContext context,
@@ -56,7 +56,7 @@ public static class CallRecordingEndpoints
                 "stopped" => await call.StopAsync(recorder),
                 _ => throw ApiException.BadParameter($"Status must be paused, in-progress or stopped; got '{status}'", 20001),
             };
-            return Results.Json(RecordingJson.Of(updated, options, callScoped: true));
+            return TypedResults.Ok(RecordingJson.Of(updated, options, callScoped: true));
         }).WithTags("Recordings");
     }
 

@@ -22,7 +22,7 @@ public static class AccountEndpoints
             }
             var name = FormFields.FriendlyName(await context.Request.ReadFormAsync()) ?? "";
             var (account, _) = await accounts.CreateAsync(self.Sid, string.IsNullOrEmpty(name) ? $"SubAccount Created at {Dates.Rfc2822(DateTimeOffset.UtcNow)}" : name);
-            return Results.Json(Json(account, accounts), statusCode: 201);
+            return TypedResults.Created((string?)null, Json(account, accounts));
         });
 
         app.MapGet("/2010-04-01/Accounts.json", async (HttpContext context, AccountDirectory accounts) =>
@@ -34,11 +34,11 @@ public static class AccountEndpoints
                 .Where(a => !query.TryGetValue("FriendlyName", out var n) || a.FriendlyName == n)
                 .Where(a => !query.TryGetValue("Status", out var s) || a.Status.Text() == s);
             var page = Page<Account>.Of(filtered, a => a.Seq, PageRequest.From(query), descending: false);
-            return Results.Json(page.ToV2010("accounts", "/2010-04-01/Accounts.json", page.Items.Select(a => (object)Json(a, accounts))));
+            return TypedResults.Ok(page.ToV2010(new AccountList(page.Items.Select(a => Json(a, accounts)).ToList()), "/2010-04-01/Accounts.json"));
         });
 
         api.MapGet("/{sid}.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
-            Results.Json(Json(await context.AccountInScopeAsync(accounts, sid), accounts)));
+            TypedResults.Ok(Json(await context.AccountInScopeAsync(accounts, sid), accounts)));
 
         api.MapPost("/{sid}.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
         {
@@ -62,7 +62,7 @@ public static class AccountEndpoints
                     throw ApiException.BadParameter("A closed account cannot be reopened", 20001);
                 }
             }
-            return Results.Json(Json(await accounts.UpdateAsync(account, name, status), accounts));
+            return TypedResults.Ok(Json(await accounts.UpdateAsync(account, name, status), accounts));
         });
 
         api.MapPost("/{sid}/Keys.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
@@ -71,28 +71,21 @@ public static class AccountEndpoints
             var form = await context.Request.ReadFormAsync();
             var (key, secret) = await accounts.CreateApiKeyAsync(account.Sid, FormFields.FriendlyName(form) ?? "");
             var date = Dates.Rfc2822(key.DateCreated);
-            return Results.Json(new Dictionary<string, object?>
-            {
-                ["sid"] = key.Sid,
-                ["friendly_name"] = key.FriendlyName,
-                ["date_created"] = date,
-                ["date_updated"] = date,
-                ["secret"] = secret,
-            }, statusCode: 201);
+            return TypedResults.Created((string?)null, new NewApiKeyResource(key.Sid, key.FriendlyName, date, date, secret));
         });
 
         api.MapGet("/{sid}/Keys.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             var page = Page<ApiKey>.Of(await accounts.Store.ListApiKeysAsync(account.Sid), k => k.Seq, PageRequest.From(context.Request.Query), descending: false);
-            return Results.Json(page.ToV2010("keys", $"/2010-04-01/Accounts/{account.Sid}/Keys.json", page.Items.Select(k => (object)KeyJson(k))));
+            return TypedResults.Ok(page.ToV2010(new ApiKeyList(page.Items.Select(KeyJson).ToList()), $"/2010-04-01/Accounts/{account.Sid}/Keys.json"));
         });
 
         api.MapGet("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountDirectory accounts) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             var key = await accounts.Store.FindApiKeyAsync(account.Sid, keySid) ?? throw ApiException.NotFound($"/Keys/{keySid}");
-            return Results.Json(KeyJson(key));
+            return TypedResults.Ok(KeyJson(key));
         });
 
         api.MapDelete("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountDirectory accounts) =>
@@ -102,35 +95,14 @@ public static class AccountEndpoints
         });
     }
 
-    private static Dictionary<string, object?> KeyJson(ApiKey key) => new()
-    {
-        ["sid"] = key.Sid,
-        ["friendly_name"] = key.FriendlyName,
-        ["date_created"] = Dates.Rfc2822(key.DateCreated),
-        ["date_updated"] = Dates.Rfc2822(key.DateUpdated),
-    };
+    private static ApiKeyResource KeyJson(ApiKey key) => new(key.Sid, key.FriendlyName, Dates.Rfc2822(key.DateCreated), Dates.Rfc2822(key.DateUpdated));
 
-    public static Dictionary<string, object?> Json(Account account, AccountDirectory accounts)
+    public static AccountResource Json(Account account, AccountDirectory accounts)
     {
         var uri = $"/2010-04-01/Accounts/{account.Sid}";
-        return new Dictionary<string, object?>
-        {
-            ["auth_token"] = accounts.TokenOf(account),
-            ["date_created"] = Dates.Rfc2822(account.DateCreated),
-            ["date_updated"] = Dates.Rfc2822(account.DateUpdated),
-            ["friendly_name"] = account.FriendlyName,
-            ["owner_account_sid"] = account.ParentSid ?? account.Sid,
-            ["sid"] = account.Sid,
-            ["status"] = account.Status.Text(),
-            ["subresource_uris"] = new Dictionary<string, object?>
-            {
-                ["recordings"] = $"{uri}/Recordings.json",
-                ["notifications"] = $"{uri}/Notifications.json",
-                ["keys"] = $"{uri}/Keys.json",
-                ["recording_encryption"] = $"{uri}/RecordingEncryption.json",
-            },
-            ["type"] = "Full",
-            ["uri"] = $"{uri}.json",
-        };
+        return new AccountResource(accounts.TokenOf(account), Dates.Rfc2822(account.DateCreated), Dates.Rfc2822(account.DateUpdated), account.FriendlyName,
+            account.ParentSid ?? account.Sid, account.Sid, account.Status.Text(),
+            new AccountSubresourceUris($"{uri}/Recordings.json", $"{uri}/Notifications.json", $"{uri}/Keys.json", $"{uri}/RecordingEncryption.json"),
+            "Full", $"{uri}.json");
     }
 }

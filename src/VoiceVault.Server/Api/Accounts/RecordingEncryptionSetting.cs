@@ -14,7 +14,7 @@ public static class RecordingEncryptionEndpoints
         app.MapGet(path, async (string sid, HttpContext context, AccountDirectory accounts, EncryptionSettings settings) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
-            return Results.Json(Json(await settings.EffectiveAsync(account)));
+            return TypedResults.Ok(Json(await settings.EffectiveAsync(account)));
         }).WithTags("RecordingEncryption");
 
         app.MapPost(path, async (string sid, HttpContext context, AccountDirectory accounts, EncryptionSettings settings, IPublicKeyStore keys) =>
@@ -50,17 +50,11 @@ public static class RecordingEncryptionEndpoints
                 throw ApiException.BadParameter("Enabled=true needs a PublicKeySid: create one with POST /v1/Credentials/PublicKeys", 20001);
             }
             await settings.SaveAsync(account.Sid, enabled, keySid);
-            return Results.Json(Json(await settings.EffectiveAsync(account)));
+            return TypedResults.Ok(Json(await settings.EffectiveAsync(account)));
         }).WithTags("RecordingEncryption");
     }
 
-    private static Dictionary<string, object?> Json(EffectiveEncryption setting) => new()
-    {
-        ["account_sid"] = setting.AccountSid,
-        ["enabled"] = setting.Enabled,
-        ["public_key_sid"] = setting.PublicKeySid,
-        ["inherited_from"] = setting.InheritedFrom,
-        ["date_updated"] = setting.DateUpdated is { } updated ? Dates.Rfc2822(updated) : null,
-        ["uri"] = $"/2010-04-01/Accounts/{setting.AccountSid}/RecordingEncryption.json",
-    };
+    private static RecordingEncryptionResource Json(EffectiveEncryption setting) =>
+        new(setting.AccountSid, setting.Enabled, setting.PublicKeySid, setting.InheritedFrom, setting.DateUpdated is { } updated ? Dates.Rfc2822(updated) : null,
+            $"/2010-04-01/Accounts/{setting.AccountSid}/RecordingEncryption.json");
 }

@@ -46,24 +46,24 @@ public static class PublicKeyEndpoints
                 throw ApiException.BadParameter($"PublicKey is not usable: {e.Message}", 20001);
             }
             var key = await keys.CreateAsync(Sid.New("CR"), owner, name, spki, fingerprint, clock.GetUtcNow());
-            return Results.Json(Json(key, context), statusCode: 201);
+            return TypedResults.Created((string?)null, Json(key, context));
         });
 
         api.MapGet("", async (HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
         {
             var caller = context.Caller();
             var page = Page<PublicKey>.Of(await keys.ListAsync([caller.AccountSid]), k => k.Seq, PageRequest.From(context.Request.Query), descending: false);
-            return Results.Json(page.ToV1("credentials", Url(context, ""), page.Items.Select(k => (object)Json(k, context))));
+            return TypedResults.Ok(new PublicKeyList(page.Items.Select(k => Json(k, context)).ToList(), page.ToV1Meta("credentials", Url(context, ""))));
         });
 
         api.MapGet("/{sid}", async (string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
-            Results.Json(Json(await InScopeAsync(sid, context, accounts, keys), context)));
+            TypedResults.Ok(Json(await InScopeAsync(sid, context, accounts, keys), context)));
 
         api.MapPost("/{sid}", async (string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys, TimeProvider clock) =>
         {
             var key = await InScopeAsync(sid, context, accounts, keys);
             var name = FormFields.FriendlyName(await context.Request.ReadFormAsync()) ?? key.FriendlyName;
-            return Results.Json(Json(await keys.RenameAsync(key.Sid, name, clock.GetUtcNow()) ?? throw ApiException.NotFound($"{Path}/{sid}"), context));
+            return TypedResults.Ok(Json(await keys.RenameAsync(key.Sid, name, clock.GetUtcNow()) ?? throw ApiException.NotFound($"{Path}/{sid}"), context));
         });
 
         api.MapDelete("/{sid}", async (string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
@@ -94,13 +94,6 @@ public static class PublicKeyEndpoints
 
     private static string Url(HttpContext context, string rest) => $"{context.Request.Scheme}://{context.Request.Host}{Path}{rest}";
 
-    private static Dictionary<string, object?> Json(PublicKey key, HttpContext context) => new()
-    {
-        ["sid"] = key.Sid,
-        ["account_sid"] = key.AccountSid,
-        ["friendly_name"] = key.FriendlyName,
-        ["date_created"] = Dates.Iso(key.DateCreated),
-        ["date_updated"] = Dates.Iso(key.DateUpdated),
-        ["url"] = Url(context, "/" + key.Sid),
-    };
+    private static PublicKeyResource Json(PublicKey key, HttpContext context) =>
+        new(key.Sid, key.AccountSid, key.FriendlyName, Dates.Iso(key.DateCreated), Dates.Iso(key.DateUpdated), Url(context, "/" + key.Sid));
 }

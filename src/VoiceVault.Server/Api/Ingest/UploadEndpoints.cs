@@ -48,7 +48,7 @@ public static class UploadEndpoints
                     log.LogWarning("Recording {RecordingSid} failed: no usable encryption key (16104)", recording.Sid);
                     recording = await lifecycle.FailAsync(recording, plan.FailureReason);
                     metrics.Uploads.Add(1, "failed");
-                    return Results.Json(RecordingJson.Of(recording, options), statusCode: 201);
+                    return TypedResults.Created((string?)null, RecordingJson.Of(recording, options));
                 }
                 try
                 {
@@ -71,13 +71,13 @@ public static class UploadEndpoints
                 {
                     log.LogError("Recording {RecordingSid} could not be encrypted and stored; its bytes were deleted (16104)", recording.Sid);
                     metrics.Uploads.Add(1, "failed");
-                    return Results.Json(RecordingJson.Of(recording, options), statusCode: 201);
+                    return TypedResults.Created((string?)null, RecordingJson.Of(recording, options));
                 }
                 long total = recording.MediaSize!.Value - RecordingFormat.TagSize;
                 metrics.Uploads.Add(1, "completed");
                 metrics.UploadBytes.Add(total);
                 log.RecordingStored(recording.Sid, callSid, total, recording.KeyMode?.Text());
-                return Results.Json(RecordingJson.Of(recording, options), statusCode: 201);
+                return TypedResults.Created((string?)null, RecordingJson.Of(recording, options));
             }
             finally
             {

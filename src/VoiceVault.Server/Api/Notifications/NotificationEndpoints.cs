@@ -21,7 +21,7 @@ public static class NotificationEndpoints
             var request = PageRequest.From(query);
             var rows = await notifications.PageAsync(account.Sid, log, request.Cursor);
             var page = Page<Notification>.Of(rows, n => n.Seq, request, descending: true);
-            return Results.Json(page.ToV2010("notifications", $"/2010-04-01/Accounts/{account.Sid}/Notifications.json", page.Items.Select(n => (object)Json(n))));
+            return TypedResults.Ok(page.ToV2010(new NotificationList(page.Items.Select(Json).ToList()), $"/2010-04-01/Accounts/{account.Sid}/Notifications.json"));
         }).WithTags("Notifications");
 
         app.MapGet("/2010-04-01/Accounts/{sid}/Notifications/{notificationSid}.json", async (string sid, string notificationSid, HttpContext context, AccountDirectory accounts,
@@ -29,32 +29,17 @@ public static class NotificationEndpoints
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             var row = await notifications.FindAsync(account.Sid, notificationSid);
-            return Results.Json(Json(row ?? throw ApiException.NotFound($"/Notifications/{notificationSid}")));
+            return TypedResults.Ok(Json(row ?? throw ApiException.NotFound($"/Notifications/{notificationSid}")));
         }).WithTags("Notifications");
     }
 
-    private static Dictionary<string, object?> Json(Notification notification)
+    private static NotificationResource Json(Notification notification)
     {
         var date = Dates.Rfc2822(notification.DateCreated);
-        return new Dictionary<string, object?>
-        {
-            ["account_sid"] = notification.AccountSid,
-            ["api_version"] = "2010-04-01",
-            ["call_sid"] = notification.CallSid,
-            ["date_created"] = date,
-            ["date_updated"] = date,
-            ["error_code"] = notification.ErrorCode.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["log"] = ((int)notification.Log).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["message_date"] = date,
-            ["message_text"] = notification.MessageText,
-            ["more_info"] = $"https://www.twilio.com/docs/errors/{notification.ErrorCode}",
-            ["request_method"] = notification.RequestMethod,
-            ["request_url"] = notification.RequestUrl ?? "",
-            ["request_variables"] = "",
-            ["response_body"] = "",
-            ["response_headers"] = "",
-            ["sid"] = notification.Sid,
-            ["uri"] = $"/2010-04-01/Accounts/{notification.AccountSid}/Notifications/{notification.Sid}.json",
-        };
+        var code = notification.ErrorCode.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return new NotificationResource(notification.AccountSid, "2010-04-01", notification.CallSid, date, date, code,
+            ((int)notification.Log).ToString(System.Globalization.CultureInfo.InvariantCulture), date, notification.MessageText,
+            $"https://www.twilio.com/docs/errors/{code}", notification.RequestMethod, notification.RequestUrl ?? "", "", "", "", notification.Sid,
+            $"/2010-04-01/Accounts/{notification.AccountSid}/Notifications/{notification.Sid}.json");
     }
 }

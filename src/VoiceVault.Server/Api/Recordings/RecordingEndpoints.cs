@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net.Http.Headers;
 using VoiceVault.Crypto;
 using VoiceVault.Server.Api;
+using Microsoft.AspNetCore.Http.HttpResults;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage;
 
@@ -31,7 +32,7 @@ public static class RecordingEndpoints
             DeleteAsync(sid, callSid, file, context, accounts, recordings, lifecycle, media)).WithTags("Recordings");
     }
 
-    private static async Task<IResult> ListAsync(string sid, string? callSid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, VaultOptions options)
+    private static async Task<Ok<RecordingList>> ListAsync(string sid, string? callSid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, VaultOptions options)
     {
         var account = await context.AccountInScopeAsync(accounts, sid);
         var query = context.Request.Query;
@@ -57,7 +58,8 @@ public static class RecordingEndpoints
             ? $"/2010-04-01/Accounts/{account.Sid}/Calls/{callSid}/Recordings.json"
             : $"/2010-04-01/Accounts/{account.Sid}/Recordings.json";
         var extra = callSid is not null && !path.Contains("/Calls/", StringComparison.Ordinal) ? $"CallSid={callSid}&" : "";
-        return Results.Json(page.ToV2010("recordings", path, page.Items.Select(r => (object)RecordingJson.Of(r, options, path.Contains("/Calls/", StringComparison.Ordinal))), extra));
+        bool callScoped = path.Contains("/Calls/", StringComparison.Ordinal);
+        return TypedResults.Ok(page.ToV2010(new RecordingList(page.Items.Select(r => RecordingJson.Of(r, options, callScoped)).ToList()), path, extra));
     }
 
     private static DateTimeOffset ParseDate(string value, string name) =>
@@ -83,7 +85,7 @@ public static class RecordingEndpoints
         switch (extension)
         {
             case ".json":
-                return Results.Json(RecordingJson.Of(recording, options, callSid is not null));
+                return TypedResults.Ok(RecordingJson.Of(recording, options, callSid is not null));
             case ".mp3":
                 throw recording.KeyMode == MediaKeyMode.Customer
                     ? new ApiException(16109, 400, "MP3 is not available for an encrypted recording; request the WAV (the .wav or extension-less media URL)")

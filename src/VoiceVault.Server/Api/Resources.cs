@@ -1,0 +1,89 @@
+using System.Text.Json.Serialization;
+
+namespace VoiceVault.Server.Api;
+
+// The resources the API answers with, as Twilio shapes them: records whose property names become
+// Twilio's snake_case names (TwilioJson), dates already in each API's format (RFC 2822 for
+// /2010-04-01, ISO 8601 for /v1), and null where Twilio sends null.
+
+public sealed record AccountResource(string AuthToken, string DateCreated, string DateUpdated, string FriendlyName, string OwnerAccountSid, string Sid,
+    string Status, AccountSubresourceUris SubresourceUris, string Type, string Uri);
+
+public sealed record AccountSubresourceUris(string Recordings, string Notifications, string Keys, string RecordingEncryption);
+
+public sealed record ApiKeyResource(string Sid, string FriendlyName, string DateCreated, string DateUpdated);
+
+/// <summary>A new API key: the one answer that carries its secret.</summary>
+public sealed record NewApiKeyResource(string Sid, string FriendlyName, string DateCreated, string DateUpdated, string Secret);
+
+public sealed record PublicKeyResource(string Sid, string AccountSid, string FriendlyName, string DateCreated, string DateUpdated, string Url);
+
+public sealed record RecordingEncryptionResource(string AccountSid, bool Enabled, string? PublicKeySid, string? InheritedFrom, string? DateUpdated, string Uri);
+
+/// <summary>A Recording; under a call's path it also says which track it holds, as Twilio's does.</summary>
+public sealed record RecordingResource(string AccountSid, string ApiVersion, string CallSid, string? ConferenceSid, string DateCreated, string DateUpdated,
+    string StartTime, string? Duration, string Sid, string? Price, string PriceUnit, string Status, int Channels, string Source, int? ErrorCode, string Uri,
+    EncryptionDetailsResource? EncryptionDetails, RecordingSubresourceUris SubresourceUris, string MediaUrl,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Track);
+
+/// <summary>Twilio's <c>encryption_details</c> of a Recording (the REST spelling; callbacks use another, docs/format.md).</summary>
+public sealed record EncryptionDetailsResource(string Type, string? EncryptionPublicKeySid, string EncryptionCek, string Iv, string EncryptionIv);
+
+public sealed record RecordingSubresourceUris(string AddOnResults, string Transcriptions);
+
+public sealed record NotificationResource(string AccountSid, string ApiVersion, string? CallSid, string DateCreated, string DateUpdated, string ErrorCode,
+    string Log, string MessageDate, string MessageText, string MoreInfo, string? RequestMethod, string RequestUrl, string RequestVariables,
+    string ResponseBody, string ResponseHeaders, string Sid, string Uri);
+
+/// <summary>The <c>/2010-04-01</c> list envelope; each list adds its items under the resource's plural.</summary>
+public abstract record TwilioPage
+{
+    public int Page { get; init; }
+
+    public int PageSize { get; init; }
+
+    public int Start { get; init; }
+
+    public int End { get; init; }
+
+    public string Uri { get; init; } = "";
+
+    public string FirstPageUri { get; init; } = "";
+
+    public string? NextPageUri { get; init; }
+
+    public string? PreviousPageUri { get; init; }
+}
+
+public sealed record AccountList(IReadOnlyList<AccountResource> Accounts) : TwilioPage;
+
+public sealed record ApiKeyList(IReadOnlyList<ApiKeyResource> Keys) : TwilioPage;
+
+public sealed record RecordingList(IReadOnlyList<RecordingResource> Recordings) : TwilioPage;
+
+public sealed record NotificationList(IReadOnlyList<NotificationResource> Notifications) : TwilioPage;
+
+/// <summary>The <c>/v1</c> list envelope: the items and <c>meta</c>.</summary>
+public sealed record PublicKeyList(IReadOnlyList<PublicKeyResource> Credentials, PageMeta Meta);
+
+public sealed record PageMeta(int Page, int PageSize, string FirstPageUrl, string? PreviousPageUrl, string? NextPageUrl, string Url, string Key);
+
+/// <summary>Every resource's JSON, generated at build time under Twilio's snake_case names.</summary>
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(AccountResource))]
+[JsonSerializable(typeof(AccountList))]
+[JsonSerializable(typeof(ApiKeyResource))]
+[JsonSerializable(typeof(NewApiKeyResource))]
+[JsonSerializable(typeof(ApiKeyList))]
+[JsonSerializable(typeof(PublicKeyResource))]
+[JsonSerializable(typeof(PublicKeyList))]
+[JsonSerializable(typeof(RecordingEncryptionResource))]
+[JsonSerializable(typeof(RecordingResource))]
+[JsonSerializable(typeof(RecordingList))]
+[JsonSerializable(typeof(NotificationResource))]
+[JsonSerializable(typeof(NotificationList))]
+[JsonSerializable(typeof(ApiError))]
+[JsonSerializable(typeof(HealthResource))]
+public sealed partial class TwilioJson : JsonSerializerContext;
+
+public sealed record HealthResource(string Status);
