@@ -84,9 +84,16 @@ public static class VaultApp
         builder.Services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            // Numbers are numbers: the API writes JSON and reads only forms.
+            json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, TwilioJson.Default);
         });
-        builder.Services.AddOpenApi(openApi => openApi.AddDocumentTransformer<OpenApiDescription>());
+        builder.Services.AddOpenApi(openApi =>
+        {
+            openApi.CreateSchemaReferenceId = Schemas.ReferenceId;
+            openApi.AddSchemaTransformer<Schemas>();
+            openApi.AddDocumentTransformer<OpenApiDescription>();
+        });
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
 
         var app = builder.Build();
@@ -99,14 +106,20 @@ public static class VaultApp
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthResource("ok"))).ExcludeFromDescription().AllowAnonymous();
         app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         app.MapOpenApi("/openapi/v1.json").AllowAnonymous();
-        app.MapAccountEndpoints();
-        app.MapPublicKeyEndpoints();
-        app.MapRecordingEncryptionEndpoints();
-        app.MapRecordingEndpoints();
-        app.MapNotificationEndpoints();
-        app.MapUploadEndpoints();
+        // Every API route may answer Twilio's error object (one writer: ApiErrorMiddleware).
+        var api = app.MapGroup("");
+        foreach (var status in new[] { 400, 401, 404 })
+        {
+            api.WithMetadata(new ProducesResponseTypeMetadata(status, typeof(ApiError), ["application/json"]));
+        }
+        api.MapAccountEndpoints();
+        api.MapPublicKeyEndpoints();
+        api.MapRecordingEncryptionEndpoints();
+        api.MapRecordingEndpoints();
+        api.MapNotificationEndpoints();
+        api.MapUploadEndpoints();
         app.MapMediaStreamEndpoint();
-        app.MapCallRecordingEndpoints();
+        api.MapCallRecordingEndpoints();
         return app;
     }
 

@@ -22,27 +22,79 @@ public sealed class OpenApiTests
         return JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
     }
 
-    // Exactly the fields the description lists, each of the type it gives.
-    private static void AssertShape(string schema, JsonNode node)
+    // The schema the document gives for an operation's answer with this status.
+    private static JsonNode ResponseSchema(JsonNode document, string operation, int status)
     {
-        if (OpenApiDescription.Lists.TryGetValue(schema, out var list))
+        var (method, path) = (operation[..operation.IndexOf(' ', StringComparison.Ordinal)].ToLowerInvariant(), operation[(operation.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
+        var response = document["paths"]![path]![method]!["responses"]![status.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        Assert.True(response is not null, $"{operation} documents no {status} answer");
+        return response!["content"]!["application/json"]!["schema"]!;
+    }
+
+    // An answer fits its documented schema: every field it has is described, every required field is
+    // there, each value of its type (null only where the schema allows it), all the way down.
+    private static void AssertAnswer(JsonNode document, string operation, JsonNode answer, int status = 200)
+    {
+        var problems = Problems(document, ResponseSchema(document, operation, status), answer, "$");
+        Assert.True(problems.Count == 0, $"{operation} answered outside its schema: {string.Join("; ", problems)}");
+    }
+
+    private static List<string> Problems(JsonNode document, JsonNode schema, JsonNode? value, string at)
+    {
+        if (schema["$ref"] is { } reference)
         {
-            var items = node[list.Items]!.AsArray();
-            Assert.NotEmpty(items);
-            foreach (var item in items)
+            schema = document["components"]!["schemas"]![reference.GetValue<string>().Split('/')[^1]]!;
+        }
+        if (schema["oneOf"] is JsonArray choices)
+        {
+            return choices.Any(choice => Problems(document, choice!, value, at).Count == 0) ? [] : [$"{at} fits none of its choices"];
+        }
+        var types = schema["type"] switch
+        {
+            JsonArray many => many.Select(t => t!.GetValue<string>()).ToList(),
+            JsonValue one => [one.GetValue<string>()],
+            _ => [],
+        };
+        if (value is null)
+        {
+            return types.Contains("null") ? [] : [$"{at} is null"];
+        }
+        var kind = value.GetValueKind() switch
+        {
+            System.Text.Json.JsonValueKind.Object => "object",
+            System.Text.Json.JsonValueKind.Array => "array",
+            System.Text.Json.JsonValueKind.String => "string",
+            System.Text.Json.JsonValueKind.Number => "integer",
+            _ => "boolean",
+        };
+        if (types.Count > 0 && !types.Contains(kind))
+        {
+            return [$"{at} is a {kind}, documented as {string.Join("|", types)}"];
+        }
+        var problems = new List<string>();
+        if (kind == "object")
+        {
+            var properties = schema["properties"]?.AsObject() ?? [];
+            foreach (var (name, field) in value.AsObject())
             {
-                AssertShape(list.Of, item!);
+                problems.AddRange(properties[name] is { } described ? Problems(document, described, field, $"{at}.{name}") : [$"{at}.{name} is not documented"]);
             }
-            Assert.True(list.V1 ? node["meta"] is JsonObject : node["page_size"] is not null, $"{schema} has its envelope");
-            return;
+            foreach (var required in schema["required"]?.AsArray() ?? [])
+            {
+                if (!value.AsObject().ContainsKey(required!.GetValue<string>()))
+                {
+                    problems.Add($"{at}.{required} is required but missing");
+                }
+            }
         }
-        var fields = OpenApiDescription.Resources[schema].ToDictionary(f => f[..f.IndexOf(':', StringComparison.Ordinal)], f => f[(f.IndexOf(':', StringComparison.Ordinal) + 1)..]);
-        var actual = node.AsObject().Select(p => p.Key).Order(StringComparer.Ordinal).ToArray();
-        Assert.Equal(fields.Keys.Order(StringComparer.Ordinal).ToArray(), actual);
-        foreach (var (name, type) in fields)
+        else if (kind == "array")
         {
-            Assert.True(OpenApiDescription.Fits(type, node[name]), $"{schema}.{name} should be {type}, was {node[name]?.ToJsonString() ?? "null"}");
+            foreach (var item in value.AsArray())
+            {
+                problems.AddRange(Problems(document, schema["items"]!, item, $"{at}[]"));
+            }
         }
+        return problems;
     }
 
     [Fact]
@@ -75,52 +127,73 @@ public sealed class OpenApiTests
     }
 
     [Fact]
-    public async Task Every_described_shape_is_what_the_api_answers()
+    public async Task Every_answer_fits_the_schema_the_document_gives_it()
     {
         await using var vault = await VaultServer.StartAsync();
         using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        var document = await GetAsync(http, "/openapi/v1.json");
         var ac = vault.AccountSid;
 
-        AssertShape("Account", await GetAsync(http, $"/2010-04-01/Accounts/{ac}.json"));
-        AssertShape("Account", await PostAsync(http, "/2010-04-01/Accounts.json", new() { ["FriendlyName"] = "sub" }, HttpStatusCode.Created));
-        AssertShape("AccountList", await GetAsync(http, "/2010-04-01/Accounts.json"));
+        AssertAnswer(document, "GET /2010-04-01/Accounts/{sid}.json", await GetAsync(http, $"/2010-04-01/Accounts/{ac}.json"));
+        AssertAnswer(document, "POST /2010-04-01/Accounts.json", await PostAsync(http, "/2010-04-01/Accounts.json", new() { ["FriendlyName"] = "sub" }, HttpStatusCode.Created), 201);
+        AssertAnswer(document, "GET /2010-04-01/Accounts.json", await GetAsync(http, "/2010-04-01/Accounts.json"));
 
         var newKey = await PostAsync(http, $"/2010-04-01/Accounts/{ac}/Keys.json", new() { ["FriendlyName"] = "ci" }, HttpStatusCode.Created);
-        AssertShape("NewApiKey", newKey);
-        AssertShape("ApiKey", await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Keys/{newKey["sid"]}.json"));
-        AssertShape("ApiKeyList", await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Keys.json"));
+        AssertAnswer(document, "POST /2010-04-01/Accounts/{sid}/Keys.json", newKey, 201);
+        Assert.NotNull(newKey["secret"]);
+        AssertAnswer(document, "GET /2010-04-01/Accounts/{sid}/Keys/{keySid}.json", await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Keys/{newKey["sid"]}.json"));
+        AssertAnswer(document, "GET /2010-04-01/Accounts/{sid}/Keys.json", await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Keys.json"));
 
         using var rsa = RSA.Create(2048);
         var key = await PostAsync(http, "/v1/Credentials/PublicKeys", new() { ["PublicKey"] = rsa.ExportSubjectPublicKeyInfoPem(), ["FriendlyName"] = "k" }, HttpStatusCode.Created);
-        AssertShape("PublicKey", key);
-        AssertShape("PublicKey", await GetAsync(http, $"/v1/Credentials/PublicKeys/{key["sid"]}"));
-        AssertShape("PublicKeyList", await GetAsync(http, "/v1/Credentials/PublicKeys"));
+        AssertAnswer(document, "POST /v1/Credentials/PublicKeys", key, 201);
+        AssertAnswer(document, "GET /v1/Credentials/PublicKeys/{sid}", await GetAsync(http, $"/v1/Credentials/PublicKeys/{key["sid"]}"));
+        AssertAnswer(document, "GET /v1/Credentials/PublicKeys", await GetAsync(http, "/v1/Credentials/PublicKeys"));
 
-        AssertShape("RecordingEncryption", await GetAsync(http, $"/2010-04-01/Accounts/{ac}/RecordingEncryption.json"));
-        AssertShape("RecordingEncryption", await PostAsync(http, $"/2010-04-01/Accounts/{ac}/RecordingEncryption.json",
+        AssertAnswer(document, "GET /2010-04-01/Accounts/{sid}/RecordingEncryption.json", await GetAsync(http, $"/2010-04-01/Accounts/{ac}/RecordingEncryption.json"));
+        AssertAnswer(document, "POST /2010-04-01/Accounts/{sid}/RecordingEncryption.json", await PostAsync(http, $"/2010-04-01/Accounts/{ac}/RecordingEncryption.json",
             new() { ["Enabled"] = "true", ["PublicKeySid"] = key["sid"]!.GetValue<string>() }, HttpStatusCode.OK));
 
         var callSid = Audio.CallSid();
         var (status, uploaded) = await vault.UploadAsync(ac, vault.AuthToken, callSid, Audio.Wav(1));
         Assert.Equal(HttpStatusCode.Created, status);
-        AssertShape("Recording", JsonNode.Parse(uploaded.GetRawText())!);
+        AssertAnswer(document, "PUT /v1/Ingest/Calls/{callSid}/Recording", JsonNode.Parse(uploaded.GetRawText())!, 201);
         var recording = await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Recordings/{uploaded.GetProperty("sid").GetString()}.json");
-        AssertShape("Recording", recording);
+        AssertAnswer(document, "GET /2010-04-01/Accounts/{sid}/Recordings/{file}", recording);
         Assert.IsType<JsonObject>(recording["encryption_details"]);
 
         // A failed recording (no usable key): the nullable fields and a notification.
         (await http.DeleteAsync($"/v1/Credentials/PublicKeys/{key["sid"]}")).EnsureSuccessStatusCode();
         var (_, failed) = await vault.UploadAsync(ac, vault.AuthToken, callSid, Audio.Wav(1));
         Assert.Equal("failed", failed.GetProperty("status").GetString());
-        AssertShape("Recording", JsonNode.Parse(failed.GetRawText())!);
-        AssertShape("RecordingList", await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Recordings.json"));
-        AssertShape("CallRecordingList", await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Calls/{callSid}/Recordings.json"));
+        AssertAnswer(document, "PUT /v1/Ingest/Calls/{callSid}/Recording", JsonNode.Parse(failed.GetRawText())!, 201);
+        AssertAnswer(document, "GET /2010-04-01/Accounts/{sid}/Recordings.json", await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Recordings.json"));
+        var byCall = await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Calls/{callSid}/Recordings.json");
+        AssertAnswer(document, "GET /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", byCall);
+        Assert.Equal("both", byCall["recordings"]![0]!["track"]!.GetValue<string>());
         var notifications = await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Notifications.json");
-        AssertShape("NotificationList", notifications);
-        AssertShape("Notification", await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Notifications/{notifications["notifications"]![0]!["sid"]}.json"));
+        AssertAnswer(document, "GET /2010-04-01/Accounts/{sid}/Notifications.json", notifications);
+        AssertAnswer(document, "GET /2010-04-01/Accounts/{sid}/Notifications/{notificationSid}.json",
+            await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Notifications/{notifications["notifications"]![0]!["sid"]}.json"));
 
-        AssertShape("Error", await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Recordings/RE{new string('0', 32)}.json", HttpStatusCode.NotFound));
+        AssertAnswer(document, "GET /2010-04-01/Accounts/{sid}/Recordings/{file}",
+            await GetAsync(http, $"/2010-04-01/Accounts/{ac}/Recordings/RE{new string('0', 32)}.json", HttpStatusCode.NotFound), 404);
         using var stranger = vault.Http(ac, "wrong");
-        AssertShape("Error", await GetAsync(stranger, $"/2010-04-01/Accounts/{ac}.json", HttpStatusCode.Unauthorized));
+        AssertAnswer(document, "GET /2010-04-01/Accounts/{sid}.json", await GetAsync(stranger, $"/2010-04-01/Accounts/{ac}.json", HttpStatusCode.Unauthorized), 401);
+    }
+
+    [Fact]
+    public void The_checker_refuses_what_the_schema_does_not_allow()
+    {
+        // The checker above is what makes the other test mean something: it must see each kind of mismatch.
+        var document = JsonNode.Parse("""
+            {"components":{"schemas":{"R":{"type":"object","required":["a"],"properties":{"a":{"type":"integer"},"b":{"type":["null","string"]}}}}},
+             "paths":{"/r":{"get":{"responses":{"200":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/R"}}}}}}}}}
+            """)!;
+        Assert.Empty(Problems(document, ResponseSchema(document, "GET /r", 200), JsonNode.Parse("""{"a":1,"b":null}"""), "$"));
+        Assert.Contains("$.a is required but missing", Problems(document, ResponseSchema(document, "GET /r", 200), JsonNode.Parse("""{"b":"x"}"""), "$"));
+        Assert.Contains("$.c is not documented", Problems(document, ResponseSchema(document, "GET /r", 200), JsonNode.Parse("""{"a":1,"c":2}"""), "$"));
+        Assert.Contains("$.a is a string, documented as integer", Problems(document, ResponseSchema(document, "GET /r", 200), JsonNode.Parse("""{"a":"1"}"""), "$"));
+        Assert.Contains("$.a is null", Problems(document, ResponseSchema(document, "GET /r", 200), JsonNode.Parse("""{"a":null}"""), "$"));
     }
 }

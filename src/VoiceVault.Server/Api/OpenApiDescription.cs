@@ -1,84 +1,51 @@
-using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
 namespace VoiceVault.Server.Api;
 
 /// <summary>
-/// What the generated OpenAPI document cannot see in minimal-API handlers that read forms and write
-/// dictionaries: Basic auth, each resource's fields (Twilio's names), the form and query parameters
-/// an operation takes, and its responses — the resource, or Twilio's error object. The test
-/// <c>OpenApiTests</c> checks every shape here against what the API really answers.
+/// What the OpenAPI document cannot learn from the types: Basic auth, the form fields and query
+/// parameters an operation reads itself (Twilio's PascalCase names), the raw WAV an upload sends,
+/// and the media a recording's URL serves. Resources, lists and errors are described from their
+/// records (<see cref="Resources"/>); <see cref="Schemas"/> gives them Twilio's names and marks
+/// what is required and what may be null. <c>OpenApiTests</c> checks every documented response
+/// against what the API really answers.
 /// </summary>
 public sealed class OpenApiDescription : IOpenApiDocumentTransformer
 {
-    // Field lists: name:type, where type is s (string), i (integer), b (boolean), o (object), and
-    // a trailing ? marks a field that may be null.
-    internal static readonly Dictionary<string, string[]> Resources = new()
-    {
-        ["Account"] = ["sid:s", "friendly_name:s", "status:s", "type:s", "owner_account_sid:s", "auth_token:s", "date_created:s", "date_updated:s", "uri:s", "subresource_uris:o"],
-        ["ApiKey"] = ["sid:s", "friendly_name:s", "date_created:s", "date_updated:s"],
-        ["NewApiKey"] = ["sid:s", "friendly_name:s", "date_created:s", "date_updated:s", "secret:s"],
-        ["PublicKey"] = ["sid:s", "account_sid:s", "friendly_name:s", "date_created:s", "date_updated:s", "url:s"],
-        ["RecordingEncryption"] = ["account_sid:s", "enabled:b", "public_key_sid:s?", "inherited_from:s?", "date_updated:s?", "uri:s"],
-        ["Recording"] = ["account_sid:s", "api_version:s", "call_sid:s", "conference_sid:s?", "date_created:s", "date_updated:s", "start_time:s", "duration:s?",
-            "sid:s", "price:s?", "price_unit:s", "status:s", "channels:i", "source:s", "error_code:i?", "uri:s", "encryption_details:o?", "subresource_uris:o",
-            "media_url:s"],
-        // The same recording under a call's path also tells which track it holds, as Twilio's does.
-        ["CallRecording"] = ["account_sid:s", "api_version:s", "call_sid:s", "conference_sid:s?", "date_created:s", "date_updated:s", "start_time:s", "duration:s?",
-            "sid:s", "price:s?", "price_unit:s", "status:s", "channels:i", "source:s", "error_code:i?", "uri:s", "encryption_details:o?", "subresource_uris:o",
-            "media_url:s", "track:s"],
-        ["Notification"] = ["account_sid:s", "api_version:s", "call_sid:s?", "date_created:s", "date_updated:s", "error_code:s", "log:s", "message_date:s",
-            "message_text:s", "more_info:s", "request_method:s?", "request_url:s", "request_variables:s", "response_body:s", "response_headers:s", "sid:s", "uri:s"],
-        ["Error"] = ["code:i", "message:s", "more_info:s", "status:i"],
-    };
-
-    // Twilio's 2010-04-01 list envelope; the v1 one (public keys) has the items and "meta".
-    private static readonly string[] V2010Page = ["page:i", "page_size:i", "start:i", "end:i", "uri:s", "first_page_uri:s", "next_page_uri:s?", "previous_page_uri:s?"];
-
-    internal static readonly Dictionary<string, (string Items, string Of, bool V1)> Lists = new()
-    {
-        ["AccountList"] = ("accounts", "Account", false),
-        ["ApiKeyList"] = ("keys", "ApiKey", false),
-        ["RecordingList"] = ("recordings", "Recording", false),
-        ["CallRecordingList"] = ("recordings", "CallRecording", false),
-        ["NotificationList"] = ("notifications", "Notification", false),
-        ["PublicKeyList"] = ("credentials", "PublicKey", true),
-    };
-
     private static readonly string[] Paging = ["PageSize", "Page", "PageToken"];
     private static readonly string[] RecordingFilters = ["CallSid", "DateCreated", "DateCreated<", "DateCreated>"];
     private static readonly string[] CallbackQuery = ["RecordingStatusCallback", "RecordingStatusCallbackMethod", "RecordingStatusCallbackEvent", "RecordingChannels", "RecordingTrack"];
 
-    // METHOD path → form fields, query fields, success status, response (schema name, or a media type for bytes).
-    private static readonly Dictionary<string, (string[] Form, string[] Query, int Status, string Response)> Operations = new()
+    // METHOD path → the form fields and query parameters it reads.
+    private static readonly Dictionary<string, (string[] Form, string[] Query)> Operations = new()
     {
-        ["POST /2010-04-01/Accounts.json"] = (["FriendlyName"], [], 201, "Account"),
-        ["GET /2010-04-01/Accounts.json"] = ([], [.. Paging, "FriendlyName", "Status"], 200, "AccountList"),
-        ["GET /2010-04-01/Accounts/{sid}.json"] = ([], [], 200, "Account"),
-        ["POST /2010-04-01/Accounts/{sid}.json"] = (["FriendlyName", "Status"], [], 200, "Account"),
-        ["POST /2010-04-01/Accounts/{sid}/Keys.json"] = (["FriendlyName"], [], 201, "NewApiKey"),
-        ["GET /2010-04-01/Accounts/{sid}/Keys.json"] = ([], Paging, 200, "ApiKeyList"),
-        ["GET /2010-04-01/Accounts/{sid}/Keys/{keySid}.json"] = ([], [], 200, "ApiKey"),
-        ["DELETE /2010-04-01/Accounts/{sid}/Keys/{keySid}.json"] = ([], [], 204, ""),
-        ["POST /v1/Credentials/PublicKeys"] = (["PublicKey", "FriendlyName", "AccountSid"], [], 201, "PublicKey"),
-        ["GET /v1/Credentials/PublicKeys"] = ([], Paging, 200, "PublicKeyList"),
-        ["GET /v1/Credentials/PublicKeys/{sid}"] = ([], [], 200, "PublicKey"),
-        ["POST /v1/Credentials/PublicKeys/{sid}"] = (["FriendlyName"], [], 200, "PublicKey"),
-        ["DELETE /v1/Credentials/PublicKeys/{sid}"] = ([], [], 204, ""),
-        ["GET /2010-04-01/Accounts/{sid}/RecordingEncryption.json"] = ([], [], 200, "RecordingEncryption"),
-        ["POST /2010-04-01/Accounts/{sid}/RecordingEncryption.json"] = (["Enabled", "PublicKeySid"], [], 200, "RecordingEncryption"),
-        ["GET /2010-04-01/Accounts/{sid}/Recordings.json"] = ([], [.. Paging, .. RecordingFilters], 200, "RecordingList"),
-        ["GET /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json"] = ([], [.. Paging, "DateCreated", "DateCreated<", "DateCreated>"], 200, "CallRecordingList"),
-        ["GET /2010-04-01/Accounts/{sid}/Recordings/{file}"] = ([], [], 200, "media"),
-        ["GET /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}"] = ([], [], 200, "media"),
-        ["DELETE /2010-04-01/Accounts/{sid}/Recordings/{file}"] = ([], [], 204, ""),
-        ["DELETE /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}"] = ([], [], 204, ""),
-        ["GET /2010-04-01/Accounts/{sid}/Notifications.json"] = ([], [.. Paging, "Log"], 200, "NotificationList"),
-        ["GET /2010-04-01/Accounts/{sid}/Notifications/{notificationSid}.json"] = ([], [], 200, "Notification"),
-        ["PUT /v1/Ingest/Calls/{callSid}/Recording"] = ([], CallbackQuery, 201, "Recording"),
-        ["POST /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json"] = ([.. CallbackQuery, "Trim"], [], 201, "CallRecording"),
-        ["POST /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}"] = (["Status", "PauseBehavior"], [], 200, "CallRecording"),
+        ["POST /2010-04-01/Accounts.json"] = (["FriendlyName"], []),
+        ["GET /2010-04-01/Accounts.json"] = ([], [.. Paging, "FriendlyName", "Status"]),
+        ["GET /2010-04-01/Accounts/{sid}.json"] = ([], []),
+        ["POST /2010-04-01/Accounts/{sid}.json"] = (["FriendlyName", "Status"], []),
+        ["POST /2010-04-01/Accounts/{sid}/Keys.json"] = (["FriendlyName"], []),
+        ["GET /2010-04-01/Accounts/{sid}/Keys.json"] = ([], Paging),
+        ["GET /2010-04-01/Accounts/{sid}/Keys/{keySid}.json"] = ([], []),
+        ["DELETE /2010-04-01/Accounts/{sid}/Keys/{keySid}.json"] = ([], []),
+        ["POST /v1/Credentials/PublicKeys"] = (["PublicKey", "FriendlyName", "AccountSid"], []),
+        ["GET /v1/Credentials/PublicKeys"] = ([], Paging),
+        ["GET /v1/Credentials/PublicKeys/{sid}"] = ([], []),
+        ["POST /v1/Credentials/PublicKeys/{sid}"] = (["FriendlyName"], []),
+        ["DELETE /v1/Credentials/PublicKeys/{sid}"] = ([], []),
+        ["GET /2010-04-01/Accounts/{sid}/RecordingEncryption.json"] = ([], []),
+        ["POST /2010-04-01/Accounts/{sid}/RecordingEncryption.json"] = (["Enabled", "PublicKeySid"], []),
+        ["GET /2010-04-01/Accounts/{sid}/Recordings.json"] = ([], [.. Paging, .. RecordingFilters]),
+        ["GET /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json"] = ([], [.. Paging, "DateCreated", "DateCreated<", "DateCreated>"]),
+        ["GET /2010-04-01/Accounts/{sid}/Recordings/{file}"] = ([], []),
+        ["GET /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}"] = ([], []),
+        ["DELETE /2010-04-01/Accounts/{sid}/Recordings/{file}"] = ([], []),
+        ["DELETE /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}"] = ([], []),
+        ["GET /2010-04-01/Accounts/{sid}/Notifications.json"] = ([], [.. Paging, "Log"]),
+        ["GET /2010-04-01/Accounts/{sid}/Notifications/{notificationSid}.json"] = ([], []),
+        ["PUT /v1/Ingest/Calls/{callSid}/Recording"] = ([], CallbackQuery),
+        ["POST /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json"] = ([.. CallbackQuery, "Trim"], []),
+        ["POST /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}"] = (["Status", "PauseBehavior"], []),
     };
 
     /// <summary>The operations described here, as "METHOD path" (tests compare them with the routes).</summary>
@@ -99,53 +66,34 @@ public sealed class OpenApiDescription : IOpenApiDocumentTransformer
             ["basic"] = new OpenApiSecurityScheme { Type = SecuritySchemeType.Http, Scheme = "basic", Description = "AccountSid:AuthToken or SK…:secret" },
         };
         document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("basic", document)] = [] }];
-        document.Components.Schemas ??= new Dictionary<string, IOpenApiSchema>();
-        foreach (var (name, fields) in Resources)
-        {
-            document.Components.Schemas[name] = ObjectOf(fields, null);
-        }
-        foreach (var (name, (items, of, v1)) in Lists)
-        {
-            var list = v1 ? ObjectOf(["meta:o"], null) : ObjectOf(V2010Page, null);
-            list.Properties![items] = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchemaReference(of, document) };
-            list.Required!.Add(items);
-            document.Components.Schemas[name] = list;
-        }
-
-        foreach (var (key, shape) in Operations)
+        foreach (var (key, (form, query)) in Operations)
         {
             var (method, path) = (new HttpMethod(key[..key.IndexOf(' ', StringComparison.Ordinal)]), key[(key.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
             if (document.Paths.TryGetValue(path, out var item) && item.Operations is { } operations && operations.TryGetValue(method, out var operation))
             {
-                Describe(operation, shape, document);
+                Describe(operation, form, query, path, method, document);
             }
         }
         return Task.CompletedTask;
     }
 
-    private static void Describe(OpenApiOperation operation, (string[] Form, string[] Query, int Status, string Response) shape, OpenApiDocument document)
+    private static void Describe(OpenApiOperation operation, string[] form, string[] query, string path, HttpMethod method, OpenApiDocument document)
     {
-        if (shape.Response == "media")
-        {
-            operation.Description = "{file} is RE….json for the resource, RE….wav (or RE… alone) for the audio: ciphertext for a customer-key recording, " +
-                "the WAV itself for one under the server-managed key. RE….mp3 of an encrypted recording is refused with 16109.";
-        }
         operation.Parameters ??= [];
-        foreach (var name in shape.Query)
+        foreach (var name in query)
         {
             operation.Parameters.Add(new OpenApiParameter { Name = name, In = ParameterLocation.Query, Schema = new OpenApiSchema { Type = JsonSchemaType.String } });
         }
-        if (shape.Form.Length > 0)
+        if (form.Length > 0)
         {
-            operation.RequestBody = new OpenApiRequestBody
+            var fields = new OpenApiSchema { Type = JsonSchemaType.Object, Properties = new Dictionary<string, IOpenApiSchema>() };
+            foreach (var field in form)
             {
-                Content = new Dictionary<string, OpenApiMediaType>
-                {
-                    ["application/x-www-form-urlencoded"] = new() { Schema = ObjectOf(shape.Form.Select(f => f + ":s").ToArray(), []) },
-                },
-            };
+                fields.Properties[field] = new OpenApiSchema { Type = JsonSchemaType.String };
+            }
+            operation.RequestBody = new OpenApiRequestBody { Content = new Dictionary<string, OpenApiMediaType> { ["application/x-www-form-urlencoded"] = new() { Schema = fields } } };
         }
-        else if (shape.Response == "Recording" && operation.RequestBody is null)
+        if (method == HttpMethod.Put)
         {
             operation.RequestBody = new OpenApiRequestBody
             {
@@ -154,62 +102,60 @@ public sealed class OpenApiDescription : IOpenApiDocumentTransformer
                 Content = new Dictionary<string, OpenApiMediaType> { ["audio/wav"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } } },
             };
         }
-        var error = new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchemaReference("Error", document) } };
-        operation.Responses = new OpenApiResponses
+        if (method == HttpMethod.Get && path.EndsWith("/{file}", StringComparison.Ordinal))
         {
-            [shape.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)] = new OpenApiResponse
+            operation.Description = "{file} is RE….json for the resource, RE….wav (or RE… alone) for the audio: ciphertext for a customer-key recording, " +
+                "the WAV itself for one under the server-managed key. RE….mp3 of an encrypted recording is refused with 16109.";
+            operation.Responses ??= new OpenApiResponses();
+            operation.Responses["200"] = new OpenApiResponse
             {
-                Description = shape.Status == 204 ? "Deleted" : "Success",
-                Content = shape.Response switch
+                Description = "The recording resource, or its media (with Range support)",
+                Content = new Dictionary<string, OpenApiMediaType>
                 {
-                    "" => null,
-                    "media" => new Dictionary<string, OpenApiMediaType>
-                    {
-                        ["application/json"] = new() { Schema = new OpenApiSchemaReference("Recording", document) },
-                        ["audio/wav"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
-                        ["application/octet-stream"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "an encrypted recording (rsa-aes), with Range support" } },
-                    },
-                    var name => new Dictionary<string, OpenApiMediaType> { ["application/json"] = new() { Schema = new OpenApiSchemaReference(name, document) } },
+                    ["application/json"] = new() { Schema = new OpenApiSchemaReference("Recording", document) },
+                    ["audio/wav"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
+                    ["application/octet-stream"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "an encrypted recording (rsa-aes)" } },
                 },
-            },
-            ["400"] = new OpenApiResponse { Description = "A parameter is missing or invalid", Content = error },
-            ["401"] = new OpenApiResponse { Description = "Wrong or missing credentials (code 20003)", Content = error },
-            ["404"] = new OpenApiResponse { Description = "Not found, or not the caller's (code 20404)", Content = error },
-        };
-    }
-
-    // required: every field that is not nullable, unless the caller gives its own list (forms: none).
-    private static OpenApiSchema ObjectOf(string[] fields, HashSet<string>? required)
-    {
-        var schema = new OpenApiSchema { Type = JsonSchemaType.Object, Properties = new Dictionary<string, IOpenApiSchema>(), Required = required ?? [] };
-        foreach (var field in fields)
-        {
-            var (name, type) = (field[..field.IndexOf(':', StringComparison.Ordinal)], field[(field.IndexOf(':', StringComparison.Ordinal) + 1)..]);
-            bool nullable = type.EndsWith('?');
-            var kind = type.TrimEnd('?') switch
-            {
-                "i" => JsonSchemaType.Integer,
-                "b" => JsonSchemaType.Boolean,
-                "o" => JsonSchemaType.Object,
-                _ => JsonSchemaType.String,
             };
-            schema.Properties[name] = new OpenApiSchema { Type = nullable ? kind | JsonSchemaType.Null : kind };
-            if (required is null && !nullable)
+        }
+    }
+}
+
+/// <summary>
+/// The schemas generated from the resource records, as Twilio names them (<c>RecordingResource</c>
+/// → <c>Recording</c>, <c>ApiError</c> → <c>Error</c>). Every property is required — Twilio writes
+/// null rather than leave a field out, and the schema says which may be null — except one left out
+/// when null (a recording's <c>track</c>, only under a call's path).
+/// </summary>
+public sealed class Schemas : IOpenApiSchemaTransformer
+{
+    public static string? ReferenceId(System.Text.Json.Serialization.Metadata.JsonTypeInfo type) => type.Type switch
+    {
+        var t when t == typeof(ApiError) => "Error",
+        var t when t.Namespace == typeof(ApiError).Namespace && t.Name.EndsWith("Resource", StringComparison.Ordinal) => t.Name[..^"Resource".Length],
+        _ => OpenApiOptions.CreateDefaultSchemaReferenceId(type),
+    };
+
+    public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        if (context.JsonPropertyInfo is not null || context.JsonTypeInfo.Type.Namespace != typeof(ApiError).Namespace || schema.Properties is null)
+        {
+            return Task.CompletedTask;
+        }
+        schema.Required ??= new HashSet<string>();
+        foreach (var property in context.JsonTypeInfo.Properties)
+        {
+            var ignore = property.AttributeProvider?.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonIgnoreAttribute), inherit: true)
+                .OfType<System.Text.Json.Serialization.JsonIgnoreAttribute>().FirstOrDefault();
+            if (ignore?.Condition == System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)
             {
-                schema.Required.Add(name);
+                schema.Required.Remove(property.Name);
+            }
+            else
+            {
+                schema.Required.Add(property.Name);
             }
         }
-        return schema;
+        return Task.CompletedTask;
     }
-
-    /// <summary>Whether <paramref name="value"/> has the JSON type the field list gives (tests).</summary>
-    internal static bool Fits(string type, JsonNode? value) => value is null
-        ? type.EndsWith('?')
-        : type.TrimEnd('?') switch
-        {
-            "i" => value.GetValueKind() == System.Text.Json.JsonValueKind.Number,
-            "b" => value.GetValueKind() is System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False,
-            "o" => value.GetValueKind() == System.Text.Json.JsonValueKind.Object,
-            _ => value.GetValueKind() == System.Text.Json.JsonValueKind.String,
-        };
 }

@@ -91,7 +91,7 @@ public static class AccountEndpoints
         api.MapDelete("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountDirectory accounts) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
-            return await accounts.DeleteApiKeyAsync(account.Sid, keySid) ? Results.NoContent() : throw ApiException.NotFound($"/Keys/{keySid}");
+            return await accounts.DeleteApiKeyAsync(account.Sid, keySid) ? TypedResults.NoContent() : throw ApiException.NotFound($"/Keys/{keySid}");
         });
     }
 

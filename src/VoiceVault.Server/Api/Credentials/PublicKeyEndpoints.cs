@@ -70,7 +70,7 @@ public static class PublicKeyEndpoints
         {
             var key = await InScopeAsync(sid, context, accounts, keys);
             await keys.DeleteAsync(key.Sid);
-            return Results.NoContent();
+            return TypedResults.NoContent();
         });
     }
 

@@ -187,7 +187,7 @@ public static class RecordingEndpoints
         return start >= length || start > end ? new ByteRange(0, 0, false) : new ByteRange(start, end - start + 1, true);
     }
 
-    private static async Task<IResult> DeleteAsync(string sid, string? callSid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings,
+    private static async Task<NoContent> DeleteAsync(string sid, string? callSid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings,
         RecordingLifecycle lifecycle, IMediaStore media)
     {
         var (recordingSid, extension) = Split(file);
@@ -197,7 +197,7 @@ public static class RecordingEndpoints
         }
         var recording = await FindAsync(sid, callSid, recordingSid, context, accounts, recordings);
         await lifecycle.DeleteAsync(recording, media);
-        return Results.NoContent();
+        return TypedResults.NoContent();
     }
 
     /// <summary>Passes through only bytes [offset, offset + count) of what is written to it.</summary>
