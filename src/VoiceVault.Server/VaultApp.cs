@@ -1,5 +1,4 @@
 using OpenTelemetry.Metrics;
-using Dapper;
 using Microsoft.Extensions.Options;
 using VoiceVault.Server.Api.Accounts;
 using VoiceVault.Server.Api;
@@ -33,7 +32,6 @@ public static class VaultApp
             builder.WebHost.UseUrls("http://127.0.0.1:5080");
         }
         configure?.Invoke(builder);
-        DefaultTypeMap.MatchNamesWithUnderscores = true;
 
         var options = builder.Configuration.GetSection(VaultOptions.Section).Get<VaultOptions>() ?? new VaultOptions();
         options.DataDir = Path.GetFullPath(options.DataDir, builder.Environment.ContentRootPath);

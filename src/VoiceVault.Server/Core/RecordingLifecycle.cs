@@ -12,7 +12,7 @@ namespace VoiceVault.Server.Core;
 /// Uploads, live calls and the instance lease are adapters that call these methods.
 /// </summary>
 public sealed class RecordingLifecycle(IVaultDatabase database, IRecordingStore recordings, INotificationStore notifications, IOutboxStore outbox,
-    IInstanceStore instances, ICallbackSender callbacks, VaultOptions options, TimeProvider clock)
+    IInstanceStore instances, IPublicKeyStore keys, ICallbackSender callbacks, VaultOptions options, TimeProvider clock)
 {
     /// <summary>The media store's key of a recording's ciphertext.</summary>
     public static string MediaKeyOf(Recording recording) => $"{recording.AccountSid}/{recording.Sid}";
@@ -27,6 +27,33 @@ public sealed class RecordingLifecycle(IVaultDatabase database, IRecordingStore 
             : null;
 
     public Task<Recording?> FindAsync(string sid) => recordings.FindAsync(sid);
+
+    /// <summary>
+    /// Starts a recording: chooses how it will be encrypted (<see cref="EncryptionPlan"/>: the
+    /// configured key, a fallback with warning 16107, or the server-managed key when the feature is
+    /// off) and creates it. When the feature is on and no key is usable it fails at once (16104,
+    /// with its notification and callback) and no plan is returned. The caller disposes the plan.
+    /// </summary>
+    public async Task<(Recording Recording, EncryptionPlan? Plan)> BeginAsync(NewRecording recording, RecordingStatus status, string? parentSid)
+    {
+        var plan = await EncryptionPlan.ForAsync(recording.AccountSid, parentSid, keys);
+        Recording created;
+        try
+        {
+            created = await CreateAsync(recording, status);
+        }
+        catch
+        {
+            plan.Dispose();
+            throw;
+        }
+        if (plan.FailureReason is { } why)
+        {
+            plan.Dispose();
+            return (await FailAsync(created, why), null);
+        }
+        return (created, plan);
+    }
 
     /// <summary>Creates a recording owned by this instance until it ends; its callback, if it asked for this status, is queued with it.</summary>
     public Task<Recording> CreateAsync(NewRecording recording, RecordingStatus status)

@@ -46,14 +46,12 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
     public async Task<Recording> StartRecordingAsync(LiveRecordingRequest request)
     {
         var p = request.Parameters;
-        var plan = await EncryptionPlan.ForAsync(Account.Sid, Account.ParentSid, services.Keys);
-        var recording = await services.Lifecycle.CreateAsync(new NewRecording(Account.Sid, CallSid, request.Source, p.Track,
-            p.Channels == "dual" ? 2 : 1, p.Url, p.Method, p.Events), RecordingStatus.InProgress);
-        if (plan.FailureReason is not null)
+        var (recording, plan) = await services.Lifecycle.BeginAsync(new NewRecording(Account.Sid, CallSid, request.Source, p.Track,
+            p.Channels == "dual" ? 2 : 1, p.Url, p.Method, p.Events), RecordingStatus.InProgress, Account.ParentSid);
+        if (plan is null)
         {
-            plan.Dispose();
             services.Log.LogWarning("Recording {RecordingSid} of {CallSid} failed: no usable encryption key (16104)", recording.Sid, CallSid);
-            return await services.Lifecycle.FailAsync(recording, plan.FailureReason);
+            return recording;
         }
         // A recording started mid-call begins with the next frame (frames are 20 ms).
         var recorder = new LiveRecorder(recording, plan, services.SpoolDir, _anyFrame ? NowMs + 20 : 0, p.Track is "inbound" or "both", p.Track is "outbound" or "both", request.Trim);

@@ -5,11 +5,10 @@ using VoiceVault.Server.Storage;
 namespace VoiceVault.Server.Live;
 
 /// <summary>What recording a live call takes: the stores, the master key, where spools go, and the live metrics.</summary>
-public sealed class LiveRecordingServices(RecordingLifecycle lifecycle, IPublicKeyStore keys, IMediaStore media,
+public sealed class LiveRecordingServices(RecordingLifecycle lifecycle, IMediaStore media,
     MasterKey masterKey, VaultOptions options, ILogger<LiveCall> log, LiveMetrics metrics)
 {
     public RecordingLifecycle Lifecycle { get; } = lifecycle;
-    public IPublicKeyStore Keys { get; } = keys;
     public IMediaStore Media { get; } = media;
     public MasterKey MasterKey { get; } = masterKey;
     public ILogger Log { get; } = log;

@@ -20,7 +20,7 @@ public static class UploadEndpoints
     public static void MapUploadEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPut("/v1/Ingest/Calls/{callSid}/Recording", async (string callSid, HttpContext context, AccountDirectory accounts,
-            IPublicKeyStore keys, RecordingLifecycle lifecycle, IMediaStore media, MasterKey masterKey,
+            RecordingLifecycle lifecycle, IMediaStore media, MasterKey masterKey,
             VaultOptions options, VaultMetrics metrics, ILoggerFactory logs) =>
         {
             var log = logs.CreateLogger("VoiceVault.Ingest.Upload");
@@ -40,16 +40,15 @@ public static class UploadEndpoints
                 {
                     throw ApiException.BadParameter($"The recording is not usable: {problem}", 20001);
                 }
-                using var plan = await EncryptionPlan.ForAsync(accountSid, await accounts.ParentOfAsync(accountSid), keys);
-                var recording = await lifecycle.CreateAsync(new NewRecording(accountSid, callSid, RecordingSource.StartCallRecordingApi, callback.Track,
-                    wav.Channels, callback.Url, callback.Method, callback.Events), RecordingStatus.Processing);
-                if (plan.FailureReason is not null)
+                var (recording, chosen) = await lifecycle.BeginAsync(new NewRecording(accountSid, callSid, RecordingSource.StartCallRecordingApi, callback.Track,
+                    wav.Channels, callback.Url, callback.Method, callback.Events), RecordingStatus.Processing, await accounts.ParentOfAsync(accountSid));
+                if (chosen is not { } plan)
                 {
                     log.LogWarning("Recording {RecordingSid} failed: no usable encryption key (16104)", recording.Sid);
-                    recording = await lifecycle.FailAsync(recording, plan.FailureReason);
                     metrics.Uploads.Add(1, "failed");
                     return TypedResults.Created((string?)null, RecordingJson.Of(recording, options));
                 }
+                using var planned = plan;
                 try
                 {
                     recording = await lifecycle.FinishAsync(recording, plan, async () => await plan.StoreAsync(recording, RecordingLifecycle.MediaKeyOf(recording), media, masterKey,
