@@ -45,7 +45,7 @@ public static class UploadEndpoints
                 if (chosen is not { } plan)
                 {
                     log.LogWarning("Recording {RecordingSid} failed: no usable encryption key (16104)", recording.Sid);
-                    metrics.Uploads.Add(1, "failed");
+                    metrics.Uploads.Add(1, recording.Status.Text());
                     return TypedResults.Created((string?)null, RecordingJson.Of(recording, options));
                 }
                 using var planned = plan;
@@ -63,17 +63,17 @@ public static class UploadEndpoints
                 {
                     // The upload itself broke (client gone, body over the limit): nothing was stored.
                     log.LogWarning("Upload of {RecordingSid} did not complete ({Reason}); recording is absent", recording.Sid, e.GetType().Name);
-                    metrics.Uploads.Add(1, "absent");
+                    metrics.Uploads.Add(1, RecordingStatus.Absent.Text());
                     throw;
                 }
                 if (recording.Status == RecordingStatus.Failed)
                 {
                     log.LogError("Recording {RecordingSid} could not be encrypted and stored; its bytes were deleted (16104)", recording.Sid);
-                    metrics.Uploads.Add(1, "failed");
+                    metrics.Uploads.Add(1, recording.Status.Text());
                     return TypedResults.Created((string?)null, RecordingJson.Of(recording, options));
                 }
                 long total = recording.MediaSize!.Value - RecordingFormat.TagSize;
-                metrics.Uploads.Add(1, "completed");
+                metrics.Uploads.Add(1, recording.Status.Text());
                 metrics.UploadBytes.Add(total);
                 log.RecordingStored(recording.Sid, callSid, total, recording.KeyMode?.Text());
                 return TypedResults.Created((string?)null, RecordingJson.Of(recording, options));
