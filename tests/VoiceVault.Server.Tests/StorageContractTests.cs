@@ -62,9 +62,10 @@ public abstract class StorageContractTests : IAsyncLifetime
 
     private async Task<Account> AccountAsync(string? parent = null) => await Accounts.CreateAsync(NewSid("AC"), parent, "name", [1, 2, 3], T0);
 
-    private Task<Recording> RecordingAsync(string accountSid, string? callSid = null, RecordingStatus status = RecordingStatus.InProgress, DateTimeOffset? at = null) =>
+    private Task<Recording> RecordingAsync(string accountSid, string? callSid = null, RecordingStatus status = RecordingStatus.InProgress, DateTimeOffset? at = null,
+        string? owner = "me") =>
         Database.WriteAsync(scope => Recordings.CreateAsync(scope, NewSid("RE"), new NewRecording(accountSid, callSid ?? NewSid("CA"), RecordingSource.StartCallRecordingApi,
-            "both", 1, "https://example.com/cb", "POST", "completed failed"), status, at ?? T0));
+            "both", 1, "https://example.com/cb", "POST", "completed failed"), status, owner, at ?? T0));
 
     [Fact]
     public async Task Migrating_again_applies_nothing_and_a_newer_schema_is_refused()
@@ -246,7 +247,7 @@ public abstract class StorageContractTests : IAsyncLifetime
         await Assert.ThrowsAnyAsync<Exception>(() => Database.WriteAsync(async scope =>
         {
             await Recordings.CreateAsync(scope, sid, new NewRecording(account.Sid, NewSid("CA"), RecordingSource.StartCallRecordingApi, "both", 1, null, "POST", ""),
-                RecordingStatus.Processing, T0);
+                RecordingStatus.Processing, "me", T0);
             await Notifications.AddAsync(scope, NewSid("NO"), new NewNotification(account.Sid, null, 16104, NotificationLevel.Error, "m"), T0);
             throw new InvalidOperationException("the unit fails after its statements");
         }));
@@ -302,19 +303,12 @@ public abstract class StorageContractTests : IAsyncLifetime
     public async Task Unfinished_recordings_of_dead_instances_and_without_owner_are_abandoned()
     {
         var account = await AccountAsync();
-        var mine = await RecordingAsync(account.Sid);
-        var alive = await RecordingAsync(account.Sid);
-        var dead = await RecordingAsync(account.Sid);
-        var orphan = await RecordingAsync(account.Sid);
-        var ended = await RecordingAsync(account.Sid);
-        await Database.WriteAsync(async scope =>
-        {
-            await Instances.OwnAsync(scope, mine.Sid, "me");
-            await Instances.OwnAsync(scope, alive.Sid, "alive");
-            await Instances.OwnAsync(scope, dead.Sid, "dead");
-            await Instances.OwnAsync(scope, ended.Sid, "dead");
-            await Recordings.EndWithoutMediaAsync(scope, ended.Sid, RecordingStatus.Absent, null, T0);
-        });
+        var mine = await RecordingAsync(account.Sid, owner: "me");
+        var alive = await RecordingAsync(account.Sid, owner: "alive");
+        var dead = await RecordingAsync(account.Sid, owner: "dead");
+        var orphan = await RecordingAsync(account.Sid, owner: null);     // from before recordings had owners
+        var ended = await RecordingAsync(account.Sid, owner: "dead");
+        await Database.WriteAsync(scope => Recordings.EndWithoutMediaAsync(scope, ended.Sid, RecordingStatus.Absent, null, T0));
         await Instances.HeartbeatAsync("dead", T0);
         await Instances.HeartbeatAsync("alive", T0.AddMinutes(10));
         await Instances.HeartbeatAsync("me", T0.AddMinutes(10));

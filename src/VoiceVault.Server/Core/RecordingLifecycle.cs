@@ -12,7 +12,7 @@ namespace VoiceVault.Server.Core;
 /// Uploads, live calls and the instance lease are adapters that call these methods.
 /// </summary>
 public sealed class RecordingLifecycle(IVaultDatabase database, IRecordingStore recordings, INotificationStore notifications, IOutboxStore outbox,
-    IInstanceStore instances, IPublicKeyStore keys, ICallbackSender callbacks, VaultOptions options, TimeProvider clock)
+    IPublicKeyStore keys, ICallbackSender callbacks, VaultOptions options, TimeProvider clock)
 {
     /// <summary>The media store's key of a recording's ciphertext.</summary>
     public static string MediaKeyOf(Recording recording) => $"{recording.AccountSid}/{recording.Sid}";
@@ -65,10 +65,8 @@ public sealed class RecordingLifecycle(IVaultDatabase database, IRecordingStore 
         var sid = Sid.New("RE");
         return ChangeAsync(async (scope, now) =>
         {
-            var created = await recordings.CreateAsync(scope, sid, recording, status, now);
             // Unfinished until this instance ends it; if the instance dies, another ends it (InstanceLease).
-            await instances.OwnAsync(scope, sid, options.InstanceId);
-            return created;
+            return await recordings.CreateAsync(scope, sid, recording, status, options.InstanceId, now);
         }, null);
     }
 

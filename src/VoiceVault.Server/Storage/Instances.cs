@@ -6,9 +6,6 @@ namespace VoiceVault.Server.Storage;
 /// </summary>
 public interface IInstanceStore
 {
-    /// <summary>Marks a new recording as <paramref name="instance"/>'s, in the transaction that creates it.</summary>
-    Task OwnAsync(WriteScope scope, string recordingSid, string instance);
-
     /// <summary>Writes <paramref name="instance"/>'s heartbeat, and forgets the owners of recordings that have ended.</summary>
     Task HeartbeatAsync(string instance, DateTimeOffset now);
 

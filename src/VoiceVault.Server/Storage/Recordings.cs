@@ -57,7 +57,11 @@ public sealed record PageCursor(int Size, long? After = null, long? Before = nul
 /// <summary>Recordings. Every change goes through <c>Core/RecordingLifecycle</c>, in its transaction.</summary>
 public interface IRecordingStore
 {
-    Task<Recording> CreateAsync(WriteScope scope, string sid, NewRecording recording, RecordingStatus status, DateTimeOffset now);
+    /// <summary>
+    /// Creates a recording, owned by <paramref name="owner"/> (the instance storing or recording it;
+    /// see <see cref="IInstanceStore"/>) in the same statement batch — one round trip.
+    /// </summary>
+    Task<Recording> CreateAsync(WriteScope scope, string sid, NewRecording recording, RecordingStatus status, string? owner, DateTimeOffset now);
 
     Task<Recording> CompleteAsync(WriteScope scope, string sid, StoredMedia media, DateTimeOffset now);
 

@@ -65,20 +65,39 @@ public sealed class CallbackDispatcher(
         }
     }
 
+    // A recording's first attempts leave in the order its changes committed — a short call's
+    // in-progress callback is answered before its completed one starts — while other recordings'
+    // callbacks go in parallel. (Retries may still come after a later event: at least once, not in order.)
+    private readonly Dictionary<string, (long Seq, Task Delivery)> _latestByRecording = new(StringComparer.Ordinal);
+
     private void Start(OutboxMessage row)
     {
-        _inFlight[row.Seq] = DeliverOwnedAsync(row);
+        lock (_latestByRecording)
+        {
+            var before = _latestByRecording.TryGetValue(row.RecordingSid, out var latest) ? latest.Delivery : Task.CompletedTask;
+            var delivery = DeliverOwnedAsync(row, before);
+            _latestByRecording[row.RecordingSid] = (row.Seq, delivery);
+            _inFlight[row.Seq] = delivery;
+        }
 
-        async Task DeliverOwnedAsync(OutboxMessage owned)
+        async Task DeliverOwnedAsync(OutboxMessage owned, Task before)
         {
             try
             {
+                await before.ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
                 await DeliverAsync(owned, _stopping.Token);
             }
             finally
             {
                 _slots.Release();
                 _inFlight.TryRemove(owned.Seq, out _);
+                lock (_latestByRecording)
+                {
+                    if (_latestByRecording.TryGetValue(owned.RecordingSid, out var latest) && latest.Seq == owned.Seq)
+                    {
+                        _latestByRecording.Remove(owned.RecordingSid);
+                    }
+                }
             }
         }
     }

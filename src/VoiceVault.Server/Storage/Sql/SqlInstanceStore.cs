@@ -4,10 +4,6 @@ namespace VoiceVault.Server.Storage.Sql;
 
 public sealed class SqlInstanceStore(IVaultDatabase database) : IInstanceStore
 {
-    public Task OwnAsync(WriteScope scope, string recordingSid, string instance) =>
-        SqlRows.ExecuteAsync(scope.Connection, "INSERT INTO recording_owners (recording_sid, instance) VALUES (@recordingSid, @instance)",
-            new { recordingSid, instance }, scope.Transaction);
-
     public Task HeartbeatAsync(string instance, DateTimeOffset now) => database.WriteAsync(async scope =>
     {
         await SqlRows.ExecuteAsync(scope.Connection, "INSERT INTO instances (id, heartbeat_at) VALUES (@instance, @now) ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at",

@@ -17,15 +17,15 @@ public sealed class SqlRecordingStore(IVaultDatabase database) : IRecordingStore
         row.BytesOrNull("iv"), row.BytesOrNull("server_cek_sealed"), row.TextOrNull("callback_url"), row.Text("callback_method"), row.Text("callback_events"),
         row.Time("date_created"), row.Time("date_updated"));
 
-    public Task<Recording> CreateAsync(WriteScope scope, string sid, NewRecording recording, RecordingStatus status, DateTimeOffset now) =>
-        SqlRows.OneAsync(scope.Connection, """
+    public Task<Recording> CreateAsync(WriteScope scope, string sid, NewRecording recording, RecordingStatus status, string? owner, DateTimeOffset now) =>
+        SqlRows.OneAsync(scope.Connection, (owner is null ? "" : "INSERT INTO recording_owners (recording_sid, instance) VALUES (@sid, @owner);\n") + """
             INSERT INTO recordings (sid, account_sid, call_sid, status, channels, source, track, start_time, callback_url, callback_method, callback_events, date_created, date_updated)
             VALUES (@sid, @AccountSid, @CallSid, @status, @Channels, @source, @Track, @now, @CallbackUrl, @CallbackMethod, @CallbackEvents, @now, @now)
             RETURNING *
             """, new
         {
             sid, recording.AccountSid, recording.CallSid, status = status.Text(), recording.Channels, source = recording.Source.Text(), recording.Track, now,
-            recording.CallbackUrl, recording.CallbackMethod, recording.CallbackEvents,
+            recording.CallbackUrl, recording.CallbackMethod, recording.CallbackEvents, owner,
         }, Read, scope.Transaction);
 
     public Task<Recording> CompleteAsync(WriteScope scope, string sid, StoredMedia media, DateTimeOffset now) =>
