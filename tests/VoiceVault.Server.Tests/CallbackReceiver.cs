@@ -68,12 +68,35 @@ public sealed class CallbackReceiver : IAsyncDisposable
                 }
             }
             var url = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.Path}{context.Request.QueryString}";
+            var status = parameters.GetValueOrDefault("RecordingStatus") ?? "";
+            self.Arrivals.Enqueue(status);
+            if (status == "in-progress" && self.HoldInProgress is { } hold)
+            {
+                await hold.Task.WaitAsync(context.RequestAborted);
+            }
             self.Requests.Enqueue(new Received(context.Request.Method, url, context.Request.Headers["X-Twilio-Signature"].ToString(), parameters));
             return Results.Ok();
         });
         await app.StartAsync();
         receiver = new CallbackReceiver(app);
         return receiver;
+    }
+
+    /// <summary>When set, in-progress callbacks are held unanswered until it completes (they count as arrived, not as received).</summary>
+    public TaskCompletionSource? HoldInProgress { get; set; }
+
+    /// <summary>The RecordingStatus of every callback as it arrived, answered or not.</summary>
+    public ConcurrentQueue<string> Arrivals { get; } = new();
+
+    /// <summary>Whether a callback with this status arrives within <paramref name="timeout"/> (for "not yet" checks, which need a bound).</summary>
+    public async Task<bool> ArrivesWithinAsync(string status, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Arrivals.Contains(status) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(10);
+        }
+        return Arrivals.Contains(status);
     }
 
     public async Task<List<Received>> WaitForAsync(int count, TimeSpan? timeout = null)

@@ -52,4 +52,35 @@ public sealed class CallbackTests
         await Task.Delay(500);
         Assert.Single(receiver.Requests);
     }
+
+    [Fact]
+    public async Task A_recordings_callbacks_leave_in_the_order_of_its_changes_even_when_the_first_is_slow()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await using var receiver = await CallbackReceiver.StartAsync();
+        receiver.HoldInProgress = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var stream = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
+        await stream.StartAsync(new() { ["RecordingStatusCallback"] = receiver.Url, ["RecordingStatusCallbackEvent"] = "in-progress completed" });
+        Assert.True(await receiver.ArrivesWithinAsync("in-progress", TimeSpan.FromSeconds(20)), "the in-progress callback never came");
+        await stream.MediaAsync("inbound", 0, MediaStream.Frame());
+        await stream.StopAsync();
+
+        // The recording is completed in the vault while its in-progress callback is still unanswered...
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        for (int tries = 0; ; tries++)
+        {
+            var list = System.Text.Json.JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings.json")).RootElement;
+            if (list.GetProperty("recordings")[0].GetProperty("status").GetString() == "completed")
+            {
+                break;
+            }
+            Assert.True(tries < 1000, "the recording never completed");
+            await Task.Delay(10);
+        }
+        // ...and its completed callback waits for that answer instead of overtaking it.
+        Assert.False(await receiver.ArrivesWithinAsync("completed", TimeSpan.FromSeconds(1)), "the completed callback overtook the in-progress one");
+        receiver.HoldInProgress.SetResult();
+        var callbacks = await receiver.WaitForAsync(2);
+        Assert.Equal(["in-progress", "completed"], callbacks.Select(c => c.Parameters["RecordingStatus"]));
+    }
 }
