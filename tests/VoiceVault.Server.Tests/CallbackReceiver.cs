@@ -69,7 +69,7 @@ public sealed class CallbackReceiver : IAsyncDisposable
             }
             var url = $"{context.Request.Scheme}://{context.Request.Host}{context.Request.Path}{context.Request.QueryString}";
             var status = parameters.GetValueOrDefault("RecordingStatus") ?? "";
-            self.Arrivals.Enqueue(status);
+            self._arrived.GetOrAdd(status, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
             if (status == "in-progress" && self.HoldInProgress is { } hold)
             {
                 await hold.Task.WaitAsync(context.RequestAborted);
@@ -85,18 +85,22 @@ public sealed class CallbackReceiver : IAsyncDisposable
     /// <summary>When set, in-progress callbacks are held unanswered until it completes (they count as arrived, not as received).</summary>
     public TaskCompletionSource? HoldInProgress { get; set; }
 
-    /// <summary>The RecordingStatus of every callback as it arrived, answered or not.</summary>
-    public ConcurrentQueue<string> Arrivals { get; } = new();
+    // Completed when the first callback with that RecordingStatus arrives, answered or not.
+    private readonly ConcurrentDictionary<string, TaskCompletionSource> _arrived = new(StringComparer.Ordinal);
 
     /// <summary>Whether a callback with this status arrives within <paramref name="timeout"/> (for "not yet" checks, which need a bound).</summary>
     public async Task<bool> ArrivesWithinAsync(string status, TimeSpan timeout)
     {
-        var deadline = DateTime.UtcNow + timeout;
-        while (!Arrivals.Contains(status) && DateTime.UtcNow < deadline)
+        var arrived = _arrived.GetOrAdd(status, _ => new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+        try
         {
-            await Task.Delay(10);
+            await arrived.WaitAsync(timeout);
+            return true;
         }
-        return Arrivals.Contains(status);
+        catch (TimeoutException)
+        {
+            return false;
+        }
     }
 
     public async Task<List<Received>> WaitForAsync(int count, TimeSpan? timeout = null)

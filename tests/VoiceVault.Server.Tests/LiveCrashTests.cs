@@ -89,17 +89,23 @@ public sealed class LiveCrashTests
         using var a = await instance.StartAsync("--VoiceVault:InstanceId", "a");
         using var http = a.Http(instance.Sid, instance.Token);
         var wav = Audio.Wav(10);
+        // Watched before the upload starts, so its temporary file's creation cannot be missed.
+        var media = Path.Combine(instance.DataDir, "media");
+        var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var watcher = new FileSystemWatcher(media) { IncludeSubdirectories = true, EnableRaisingEvents = true };
+        watcher.Created += (_, e) =>
+        {
+            if (e.FullPath.EndsWith(".partial", StringComparison.Ordinal))
+            {
+                writing.TrySetResult();
+            }
+        };
         var pipe = new System.IO.Pipelines.Pipe();
         var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording", new StreamContent(pipe.Reader.AsStream()));
         await pipe.Writer.WriteAsync(wav.AsMemory(0, 70_000));
         await pipe.Writer.FlushAsync();
         // A is writing its object: the temporary file is there.
-        var media = Path.Combine(instance.DataDir, "media");
-        for (int tries = 0; !Directory.EnumerateFiles(media, "*.partial", SearchOption.AllDirectories).Any(); tries++)
-        {
-            Assert.True(tries < 1000, "the upload's temporary file never appeared");
-            await Task.Delay(10);
-        }
+        await writing.Task.WaitAsync(TimeSpan.FromSeconds(20));
         // B starts on the same data folder, is killed, and starts again (its start removes its own leftovers only).
         using (var b = await instance.StartAsync("--VoiceVault:InstanceId", "b"))
         {
