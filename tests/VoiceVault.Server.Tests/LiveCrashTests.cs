@@ -89,17 +89,21 @@ public sealed class LiveCrashTests
         using var a = await instance.StartAsync("--VoiceVault:InstanceId", "a");
         using var http = a.Http(instance.Sid, instance.Token);
         var wav = Audio.Wav(10);
-        // Watched before the upload starts, so its temporary file's creation cannot be missed.
+        // Watched before the upload starts, so its temporary file's creation cannot be missed: the
+        // account's folder is made first (a file made at once in a new folder can escape a watch).
         var media = Path.Combine(instance.DataDir, "media");
+        Directory.CreateDirectory(Path.Combine(media, instance.Sid));
         var writing = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         using var watcher = new FileSystemWatcher(media) { IncludeSubdirectories = true, EnableRaisingEvents = true };
-        watcher.Created += (_, e) =>
+        FileSystemEventHandler seen = (_, _) =>
         {
-            if (e.FullPath.EndsWith(".partial", StringComparison.Ordinal))
+            if (Directory.EnumerateFiles(media, "*.partial", SearchOption.AllDirectories).Any())
             {
                 writing.TrySetResult();
             }
         };
+        watcher.Created += seen;
+        watcher.Changed += seen;
         var pipe = new System.IO.Pipelines.Pipe();
         var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording", new StreamContent(pipe.Reader.AsStream()));
         await pipe.Writer.WriteAsync(wav.AsMemory(0, 70_000));
