@@ -5,81 +5,106 @@
 # key, recording metadata and sending callbacks. Then one 2 GiB upload while the vault's memory is
 # sampled. Each load run starts with WARMUP seconds of the same load that are not measured.
 # The same load then runs against the vault on PostgreSQL (a throwaway cluster from
-# scripts/postgres.sh): PostgreSQL vs SQLite, with transactions per upload from pg_stat_database.
-# Results: bench/out/ingest.md.  Options: CLIENTS=32 DURATION=60 WARMUP=10 BIG_GIB=2 POSTGRES=1
+# scripts/postgres.sh), alternating with SQLite runs: PostgreSQL vs SQLite per round, with commands,
+# transactions and PostgreSQL CPU per upload.
+# Results: bench/out/ingest.md.  Options: CLIENTS=32 DURATION=60 WARMUP=10 BIG_GIB=2 POSTGRES=1 ROUNDS=2
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
 require_dotnet
-CLIENTS=${CLIENTS:-32}; SECONDS_=${DURATION:-60}; WARMUP=${WARMUP:-10}; BIG_GIB=${BIG_GIB:-2}; POSTGRES=${POSTGRES:-1}
+CLIENTS=${CLIENTS:-32}; SECONDS_=${DURATION:-60}; WARMUP=${WARMUP:-10}; BIG_GIB=${BIG_GIB:-2}; POSTGRES=${POSTGRES:-1}; ROUNDS=${ROUNDS:-2}
 out=bench/out/ingest; rm -rf "$out"; mkdir -p "$out"
 . bench/lib.sh
 build src/VoiceVault.Server bench/Ingest.Bare bench/Ingest.Load
 
 dotnet bench/Ingest.Bare/bin/Release/net10.0/Ingest.Bare.dll --urls http://127.0.0.1:5090 --Dir "$out/bare-data" & bare=$!; pids+=($bare)
 AC=AC$(openssl rand -hex 16); TOKEN=$(openssl rand -hex 16)
-dotnet src/VoiceVault.Server/bin/Release/net10.0/VoiceVault.Server.dll --urls http://127.0.0.1:5091 --VoiceVault:DataDir "$out/vault-data" \
-  --VoiceVault:Bootstrap:AccountSid "$AC" --VoiceVault:Bootstrap:AuthToken "$TOKEN" --Logging:LogLevel:Default Warning > "$out/vault.log" 2>&1 & vault=$!; pids+=($vault)
-wait_http http://127.0.0.1:5090/; wait_http http://127.0.0.1:5091/healthz
-enable_encryption http://127.0.0.1:5091 "$AC" "$TOKEN" "$out"
 load=bench/Ingest.Load/bin/Release/net10.0/Ingest.Load.dll
+wait_http http://127.0.0.1:5090/
 say "bare endpoint: $CLIENTS clients for ${SECONDS_} s"
 dotnet $load --url http://127.0.0.1:5090 --clients "$CLIENTS" --seconds "$SECONDS_" --warmup "$WARMUP" --pid "$bare" | tee "$out/bare.json"
-rm -rf "$out/bare-data"
-say "vault (customer-key encryption, metadata, callbacks): $CLIENTS clients for ${SECONDS_} s"
-dotnet $load --url http://127.0.0.1:5091 --user "$AC" --password "$TOKEN" --clients "$CLIENTS" --seconds "$SECONDS_" --warmup "$WARMUP" --callbacks --metrics --pid "$vault" | tee "$out/vault.json"
-curl -s http://127.0.0.1:5091/metrics > "$out/vault-metrics.txt"
-say "one ${BIG_GIB} GiB upload to the vault, memory sampled"
-dotnet $load --url http://127.0.0.1:5091 --user "$AC" --password "$TOKEN" --clients 0 --seconds 0 --big-gib "$BIG_GIB" --pid "$vault" | tee "$out/big.json"
-kill "$vault"; wait "$vault" 2>/dev/null || true
+kill "$bare"; wait "$bare" 2>/dev/null || true; rm -rf "$out/bare-data"
+
 if [ "$POSTGRES" = 1 ]; then
   pg_dir=$(mktemp -u /tmp/voicevault-bench-pg.XXXXXX)
   trap 'cleanup; scripts/postgres.sh down "$pg_dir"' EXIT
   connection=$(scripts/postgres.sh up "$pg_dir")
   . "$pg_dir/env.sh"
-  dotnet src/VoiceVault.Server/bin/Release/net10.0/VoiceVault.Server.dll --urls http://127.0.0.1:5092 --VoiceVault:DataDir "$out/vault-pg-data" \
-    --VoiceVault:Database postgres --ConnectionStrings:VoiceVault "$connection" \
-    --VoiceVault:Bootstrap:AccountSid "$AC" --VoiceVault:Bootstrap:AuthToken "$TOKEN" --Logging:LogLevel:Default Warning > "$out/vault-pg.log" 2>&1 & vault_pg=$!; pids+=($vault_pg)
-  wait_http http://127.0.0.1:5092/healthz
-  enable_encryption http://127.0.0.1:5092 "$AC" "$TOKEN" "$out"
   xacts() { psql -Atc "SELECT xact_commit FROM pg_stat_database WHERE datname = 'voicevault'"; }
   pg_cpu() { awk '{ s += $14 + $15 } END { print s }' $(pgrep -u postgres -f "postgres" | sed 's|.*|/proc/&/stat|') 2>/dev/null || echo 0; }
-  say "vault on PostgreSQL: $CLIENTS clients for ${SECONDS_} s"
+fi
+
+# start_vault NAME [ARGS...]: a fresh vault (empty data folder; on PostgreSQL an empty database) with
+# the account's key configured; sets $vault.
+start_vault() {
+  local name=$1; shift
+  rm -rf "$out/$name-data"
+  dotnet src/VoiceVault.Server/bin/Release/net10.0/VoiceVault.Server.dll --urls http://127.0.0.1:5091 --VoiceVault:DataDir "$out/$name-data" \
+    --VoiceVault:Bootstrap:AccountSid "$AC" --VoiceVault:Bootstrap:AuthToken "$TOKEN" --Logging:LogLevel:Default Warning "$@" > "$out/$name.log" 2>&1 & vault=$!; pids+=($vault)
+  wait_http http://127.0.0.1:5091/healthz
+  enable_encryption http://127.0.0.1:5091 "$AC" "$TOKEN" "$out"
+}
+stop_vault() { kill "$vault"; wait "$vault" 2>/dev/null || true; rm -rf "$out/$1-data"; }
+vault_load() { dotnet $load --url http://127.0.0.1:5091 --user "$AC" --password "$TOKEN" --clients "$CLIENTS" --seconds "$SECONDS_" --warmup "$WARMUP" --callbacks --metrics --pid "$vault"; }
+
+# SQLite and PostgreSQL runs alternate (ROUNDS of each), each on a fresh vault, so that neither
+# gets a quieter machine or an emptier disk than the other; the ratio is taken per round.
+for round in $(seq 1 "$ROUNDS"); do
+  say "round $round: vault on SQLite (customer-key encryption, metadata, callbacks): $CLIENTS clients for ${SECONDS_} s"
+  start_vault vault
+  vault_load | tee "$out/vault-$round.json"
+  curl -s http://127.0.0.1:5091/metrics > "$out/vault-metrics.txt"
+  if [ "$round" = 1 ]; then
+    say "one ${BIG_GIB} GiB upload to the vault, memory sampled"
+    dotnet $load --url http://127.0.0.1:5091 --user "$AC" --password "$TOKEN" --clients 0 --seconds 0 --big-gib "$BIG_GIB" --pid "$vault" | tee "$out/big.json"
+  fi
+  stop_vault vault
+  [ "$POSTGRES" = 1 ] || continue
+  say "round $round: vault on PostgreSQL: $CLIENTS clients for ${SECONDS_} s"
+  psql -qc "DROP SCHEMA public CASCADE; CREATE SCHEMA public"
+  start_vault vault-pg --VoiceVault:Database postgres --ConnectionStrings:VoiceVault "$connection"
   x0=$(xacts); c0=$(pg_cpu)
-  dotnet $load --url http://127.0.0.1:5092 --user "$AC" --password "$TOKEN" --clients "$CLIENTS" --seconds "$SECONDS_" --warmup "$WARMUP" --callbacks --metrics --pid "$vault_pg" | tee "$out/vault-pg.json"
+  vault_load | tee "$out/vault-pg-$round.json"
   x1=$(xacts); c1=$(pg_cpu)
-  curl -s http://127.0.0.1:5092/metrics > "$out/vault-pg-metrics.txt"
+  curl -s http://127.0.0.1:5091/metrics > "$out/vault-pg-metrics.txt"
   done_=$(awk '/^voicevault_uploads_total\{.*status="completed"/ { print $2 }' "$out/vault-pg-metrics.txt")
   commands=$(awk '/^db_client_operation_duration_seconds_count\{/ { s += $2 } END { print s + 0 }' "$out/vault-pg-metrics.txt")
-  echo "{\"xacts\": $((x1 - x0)), \"postgres_cpu_ticks\": $((c1 - c0)), \"ticks_per_s\": $(getconf CLK_TCK), \"uploads_total\": $done_, \"commands\": $commands}" > "$out/postgres.json"
-fi
-"${VOICEVAULT_PYTHON:-python3}" - "$out" <<'PY'
-import json, sys
-out = sys.argv[1]
-bare, vault, big = (json.load(open(f"{out}/{n}.json")) for n in ("bare", "vault", "big"))
-lines = ["| endpoint | uploads/s | MB/s | p50 ms | p99 ms | server CPU ms/upload |", "|---|---|---|---|---|---|"]
-for name, r in (("bare (write+fsync)", bare), ("vault", vault)):
-    lines.append(f"| {name} | {r['uploads_per_s']} | {r['mb_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r.get('server_cpu_ms_per_upload')} |")
-lines.append(f"\nvault / bare uploads/s: {vault['uploads_per_s'] / bare['uploads_per_s']:.2f} (target >= 0.70)")
-lines.append(f"upload end -> completed callback: p50 {vault['callback_p50_ms']} ms, p99 {vault['callback_p99_ms']} ms ({vault['callbacks']} callbacks, {vault['callbacks_missing']} missing; target p99 < 100 ms)")
-lines.append(f"state change -> completed callback leaving the server (server's histogram): p50 {vault.get('server_callback_queue_p50_ms')} ms, p99 {vault.get('server_callback_queue_p99_ms')} ms ({vault.get('server_callbacks')} callbacks)")
-lines.append(f"vault RSS under load: {vault['server_rss_mib_min']}-{vault['server_rss_mib_max']} MiB")
+  echo "{\"xacts\": $((x1 - x0)), \"postgres_cpu_ticks\": $((c1 - c0)), \"ticks_per_s\": $(getconf CLK_TCK), \"uploads_total\": $done_, \"commands\": $commands}" > "$out/postgres-$round.json"
+  stop_vault vault-pg
+done
+"${VOICEVAULT_PYTHON:-python3}" - "$out" "$ROUNDS" <<'PY'
+import json, os, statistics, sys
+out, rounds = sys.argv[1], int(sys.argv[2])
+load = lambda n: json.load(open(f"{out}/{n}.json"))
+bare, big = load("bare"), load("big")
+vaults = [load(f"vault-{r}") for r in range(1, rounds + 1)]
+pgs = [load(f"vault-pg-{r}") for r in range(1, rounds + 1) if os.path.exists(f"{out}/vault-pg-{r}.json")]
+median = lambda xs: round(statistics.median(xs), 2)
+lines = ["| run | uploads/s | MB/s | p50 ms | p99 ms | callback p99 ms | server CPU ms/upload |", "|---|---|---|---|---|---|---|"]
+row = lambda name, r: f"| {name} | {r['uploads_per_s']} | {r['mb_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r.get('callback_p99_ms', '')} | {r.get('server_cpu_ms_per_upload')} |"
+lines.append(row("bare (write+fsync)", bare))
+for i, v in enumerate(vaults, 1):
+    lines.append(row(f"vault, SQLite, round {i}", v))
+    if i <= len(pgs):
+        lines.append(row(f"vault, PostgreSQL, round {i}", pgs[i - 1]))
+vault = vaults[0]
+lines.append(f"\nvault (SQLite) / bare uploads/s: {median([v['uploads_per_s'] / bare['uploads_per_s'] for v in vaults])} (median of {rounds}; target >= 0.8)")
+lines.append(f"upload end -> completed callback p99: {max(v['callback_p99_ms'] for v in vaults + pgs)} ms worst of all runs "
+             f"({sum(v['callbacks'] for v in vaults + pgs)} callbacks, {sum(v['callbacks_missing'] for v in vaults + pgs)} missing; target p99 < 100 ms)")
+lines.append(f"state change -> completed callback leaving the server (server's histogram, SQLite round 1): p50 {vault.get('server_callback_queue_p50_ms')} ms, p99 {vault.get('server_callback_queue_p99_ms')} ms")
+lines.append(f"vault RSS under load: {min(v['server_rss_mib_min'] for v in vaults)}-{max(v['server_rss_mib_max'] for v in vaults)} MiB")
 if "big_upload_bytes" in big:
     lines.append(f"{big['big_upload_bytes'] / 2**30:.2f} GiB upload: HTTP {big['big_upload_status']} in {big['big_upload_seconds']} s; vault RSS {big['server_rss_mib_min']}-{big['server_rss_mib_max']} MiB")
-import os
-if os.path.exists(f"{out}/vault-pg.json"):
-    pg, stats = json.load(open(f"{out}/vault-pg.json")), json.load(open(f"{out}/postgres.json"))
-    # Uploads in the whole run, warm-up included: pg_stat_database counts from before the warm-up.
-    uploads = stats["uploads_total"]
-    lines.append("")
-    lines.append("| metadata | uploads/s | p50 ms | p99 ms | callback p99 ms | vault CPU ms/upload |")
-    lines.append("|---|---|---|---|---|---|")
-    for name, r in (("SQLite", vault), ("PostgreSQL", pg)):
-        lines.append(f"| {name} | {r['uploads_per_s']} | {r['p50_ms']} | {r['p99_ms']} | {r['callback_p99_ms']} | {r.get('server_cpu_ms_per_upload')} |")
-    lines.append(f"\nPostgreSQL / SQLite uploads/s: {pg['uploads_per_s'] / vault['uploads_per_s']:.2f} (target >= 0.8)")
-    lines.append(f"Npgsql commands per upload (its db.client.operation.duration count, whole run): {stats['commands'] / uploads:.1f}; "
-                 f"PostgreSQL transactions per upload (pg_stat_database, warm-up included; each autocommit statement counts): {stats['xacts'] / uploads:.1f}; "
-                 f"PostgreSQL server CPU ms per upload: {1000 * stats['postgres_cpu_ticks'] / stats['ticks_per_s'] / uploads:.2f}")
+if pgs:
+    ratios = [p['uploads_per_s'] / v['uploads_per_s'] for v, p in zip(vaults, pgs)]
+    lines.append(f"\nPostgreSQL / SQLite uploads/s per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {median(ratios)} (target >= 0.8)")
+    for r in range(1, len(pgs) + 1):
+        stats = load(f"postgres-{r}")
+        # Uploads in the whole run, warm-up included: pg_stat_database counts from before the warm-up.
+        uploads = stats["uploads_total"]
+        lines.append(f"round {r}: Npgsql commands per upload (its db.client.operation.duration count): {stats['commands'] / uploads:.1f}; "
+                     f"PostgreSQL transactions per upload (pg_stat_database; each autocommit statement counts): {stats['xacts'] / uploads:.1f}; "
+                     f"PostgreSQL server CPU ms per upload: {1000 * stats['postgres_cpu_ticks'] / stats['ticks_per_s'] / uploads:.2f}")
 open(f"{out}/../ingest.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))
 PY
