@@ -61,6 +61,7 @@ public static class VaultApp
         builder.Services.AddSingleton(MasterKey.Load(options));
         AddStorage(builder, options);
         builder.Services.AddSingleton<AccountDirectory>();
+        builder.Services.AddSingleton<TwilioLinks>();
         builder.Services.AddSingleton<EncryptionSettings>();
         builder.Services.AddSingleton<RecordingLifecycle>();
         builder.Services.AddSingleton<CallbackDispatcher>();
@@ -112,6 +113,7 @@ public static class VaultApp
         }
         api.MapAccountEndpoints();
         api.MapPublicKeyEndpoints();
+        api.MapTwilioLinkEndpoints();
         api.MapRecordingEncryptionEndpoints();
         api.MapRecordingEndpoints();
         api.MapNotificationEndpoints();
@@ -155,6 +157,7 @@ public static class VaultApp
         services.AddSingleton<IPublicKeyStore, SqlPublicKeyStore>();
         services.AddSingleton<IRecordingStore, SqlRecordingStore>();
         services.AddSingleton<INotificationStore, SqlNotificationStore>();
+        services.AddSingleton<ITwilioLinkStore, SqlTwilioLinkStore>();
         services.AddSingleton<IOutboxStore, SqlOutboxStore>();
         services.AddSingleton<IInstanceStore, SqlInstanceStore>();
         services.AddSingleton<IMediaStore, FileMediaStore>();

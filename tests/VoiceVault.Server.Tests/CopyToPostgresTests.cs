@@ -36,6 +36,7 @@ public sealed class CopyToPostgresTests
             var wav = Audio.Wav(2);
             string customerSid, serverSid, subSid, subToken;
             string dataDir, mainSid, mainToken;
+            var (twilioAccount, twilioToken) = ("AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)), Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)));
             List<string> before;
             await using (var embedded = await VaultServer.StartAsync(keepData: true, extraArgs: ["--VoiceVault:Database", "sqlite"]))
             {
@@ -54,6 +55,11 @@ public sealed class CopyToPostgresTests
                 serverSid = (await embedded.UploadAsync(embedded.AccountSid, embedded.AuthToken, Audio.CallSid(), wav)).Body.GetProperty("sid").GetString()!;
                 var sub = await AccountResource.CreateAsync(friendlyName: "tenant", client: embedded.Twilio());
                 (subSid, subToken) = (sub.Sid, sub.AuthToken);
+                (await http.PostAsync($"/v1/Accounts/{subSid}/TwilioLink", new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["TwilioAccountSid"] = twilioAccount,
+                    ["TwilioAuthToken"] = twilioToken,
+                }))).EnsureSuccessStatusCode();
                 await receiver.WaitForAsync(1);
                 before = (await RecordingResource.ReadAsync(client: embedded.Twilio())).Select(r => $"{r.Sid} {r.Status} {r.ErrorCode} {r.Duration}").ToList();
             }
@@ -62,6 +68,7 @@ public sealed class CopyToPostgresTests
             Assert.True(exit == 0, output);
             Assert.Contains("Every table verified", output, StringComparison.Ordinal);
             Assert.Matches(@"recordings\s+3 copied\s+3 rows in SQLite\s+3 in PostgreSQL\s+verified", output);
+            Assert.Matches(@"twilio_links\s+1 copied\s+1 rows in SQLite\s+1 in PostgreSQL\s+verified", output);
 
             // An interrupted or stale copy: rows missing or changed in PostgreSQL. Running it again converges.
             await using (var db = new NpgsqlConnection(connection))
@@ -80,6 +87,12 @@ public sealed class CopyToPostgresTests
             Assert.Equal(before, after);
             Assert.Equal("16104", Assert.Single(await NotificationResource.ReadAsync(client: onPostgres.Twilio())).ErrorCode);
             Assert.Equal("tenant", (await AccountResource.FetchAsync(pathSid: subSid, client: onPostgres.Twilio(subSid, subToken))).FriendlyName);
+            // The sealed Twilio link came along and still opens: Twilio's signed stream is accepted.
+            var streamUrl = $"ws://127.0.0.1:5080/v1/Ingest/MediaStream/{subSid}"; // the default PublicBaseUrl
+            await using (var stream = await MediaStream.ConnectAsTwilioAsync(onPostgres.BaseUri, subSid, Core.TwilioSignature.Sign(twilioToken, streamUrl, []), twilioAccount))
+            {
+                Assert.Equal(HttpStatusCode.SwitchingProtocols, stream.HandshakeStatus);
+            }
             using var http2 = onPostgres.Http(onPostgres.AccountSid, onPostgres.AuthToken);
             // Media stayed where it was: the server-managed recording plays, the customer's decrypts with its key.
             Assert.Equal(wav, await http2.GetByteArrayAsync($"/2010-04-01/Accounts/{onPostgres.AccountSid}/Recordings/{serverSid}.wav"));

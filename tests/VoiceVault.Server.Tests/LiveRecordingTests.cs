@@ -10,24 +10,28 @@ namespace VoiceVault.Server.Tests;
 /// <summary>Live calls over Twilio Media Streams: recorded into ciphertext while the call goes on.</summary>
 public sealed class LiveRecordingTests
 {
-    private static async Task<RSA> EnableEncryptionAsync(VaultServer vault)
+    /// <summary>A new key, configured for <paramref name="accountSid"/> (the main account by default) by the main account.</summary>
+    internal static async Task<RSA> EnableEncryptionAsync(VaultServer vault, string? accountSid = null)
     {
+        accountSid ??= vault.AccountSid;
         var rsa = RSA.Create(2048);
-        var key = await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), client: vault.Twilio());
+        var key = await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), accountSid: accountSid, client: vault.Twilio());
         using var http = vault.Http(vault.AccountSid, vault.AuthToken);
-        (await http.PostAsync($"/2010-04-01/Accounts/{vault.AccountSid}/RecordingEncryption.json",
+        (await http.PostAsync($"/2010-04-01/Accounts/{accountSid}/RecordingEncryption.json",
             new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "true", ["PublicKeySid"] = key.Sid }))).EnsureSuccessStatusCode();
         return rsa;
     }
 
-    private static async Task<(JsonElement Recording, byte[] Wav)> FetchAndDecryptAsync(VaultServer vault, string callSid, RSA rsa)
+    /// <summary>The call's one recording of <paramref name="accountSid"/> (the main account by default), completed, and its audio decrypted.</summary>
+    internal static async Task<(JsonElement Recording, byte[] Wav)> FetchAndDecryptAsync(VaultServer vault, string callSid, RSA rsa, string? accountSid = null)
     {
+        accountSid ??= vault.AccountSid;
         using var http = vault.Http(vault.AccountSid, vault.AuthToken);
-        var list = JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Calls/{callSid}/Recordings.json")).RootElement;
+        var list = JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{accountSid}/Calls/{callSid}/Recordings.json")).RootElement;
         var recording = Assert.Single(list.GetProperty("recordings").EnumerateArray()).Clone();
         Assert.Equal("completed", recording.GetProperty("status").GetString());
         var details = EncryptionDetails.Parse(recording.GetRawText());
-        var stored = await http.GetByteArrayAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{recording.GetProperty("sid").GetString()}");
+        var stored = await http.GetByteArrayAsync($"/2010-04-01/Accounts/{accountSid}/Recordings/{recording.GetProperty("sid").GetString()}");
         using var cek = KeyWrap.Unwrap(rsa, details.EncryptedCek);
         var output = new MemoryStream();
         RecordingDecryptor.Decrypt(new MemoryStream(stored), output, cek, details.Iv);
@@ -36,7 +40,7 @@ public sealed class LiveRecordingTests
 
     // What a faithful recorder makes of the frames: each sample at its timestamp, silence where no
     // frame was, the first copy of a duplicate, tracks mixed (clipped) or side by side.
-    private static byte[] Expected(Dictionary<long, byte[]> inbound, Dictionary<long, byte[]> outbound, int channels)
+    internal static byte[] Expected(Dictionary<long, byte[]> inbound, Dictionary<long, byte[]> outbound, int channels)
     {
         long samples = new[] { inbound, outbound }.SelectMany(t => t.Keys).Max() * 8 + 160;
         var pcm = new byte[samples * 2 * channels];

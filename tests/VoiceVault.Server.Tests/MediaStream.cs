@@ -15,6 +15,12 @@ internal sealed class MediaStream : IAsyncDisposable
 
     public string StreamSid { get; } = "MZ" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
+    /// <summary>The Twilio account its start message names (Twilio's own, for a stream Twilio opens).</summary>
+    public string TwilioAccountSid { get; init; } = "AC" + new string('0', 32);
+
+    /// <summary>The handshake's HTTP status (101 when the vault accepted the stream).</summary>
+    public System.Net.HttpStatusCode HandshakeStatus => _socket.HttpStatusCode;
+
     public static Task<MediaStream> ConnectAsync(VaultServer vault, string user, string password) => ConnectAsync(vault.BaseUri, user, password);
 
     public static async Task<MediaStream> ConnectAsync(Uri vault, string user, string password)
@@ -22,6 +28,31 @@ internal sealed class MediaStream : IAsyncDisposable
         var stream = new MediaStream();
         stream._socket.Options.SetRequestHeader("Authorization", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
         await stream._socket.ConnectAsync(new Uri($"ws://{vault.Authority}/v1/Ingest/MediaStream"), CancellationToken.None);
+        await stream.SendAsync(new { @event = "connected", protocol = "Call", version = "1.0.0" });
+        return stream;
+    }
+
+    /// <summary>
+    /// Opens a stream as Twilio does: no credentials and no query string, the vault account in the
+    /// path, the upgrade signed (<paramref name="signature"/>). A refused handshake leaves the stream
+    /// unopened with its <see cref="HandshakeStatus"/>; the caller disposes it either way.
+    /// </summary>
+    public static async Task<MediaStream> ConnectAsTwilioAsync(Uri vault, string accountSid, string? signature, string twilioAccountSid)
+    {
+        var stream = new MediaStream { TwilioAccountSid = twilioAccountSid };
+        stream._socket.Options.CollectHttpResponseDetails = true;
+        if (signature is not null)
+        {
+            stream._socket.Options.SetRequestHeader("X-Twilio-Signature", signature);
+        }
+        try
+        {
+            await stream._socket.ConnectAsync(new Uri($"ws://{vault.Authority}/v1/Ingest/MediaStream/{accountSid}"), CancellationToken.None);
+        }
+        catch (WebSocketException)
+        {
+            return stream;
+        }
         await stream.SendAsync(new { @event = "connected", protocol = "Call", version = "1.0.0" });
         return stream;
     }
@@ -37,7 +68,7 @@ internal sealed class MediaStream : IAsyncDisposable
         sequenceNumber = (++_sequence).ToString(System.Globalization.CultureInfo.InvariantCulture),
         start = new
         {
-            accountSid = "AC" + new string('0', 32),
+            accountSid = TwilioAccountSid,
             streamSid = StreamSid,
             callSid = CallSid,
             tracks = new[] { "inbound", "outbound" },

@@ -84,15 +84,18 @@ public sealed class MediaStreamParserTests
     }
 
     [Fact]
-    public void A_start_message_gives_the_call_format_tracks_and_custom_parameters()
+    public void A_start_message_gives_the_call_format_tracks_custom_parameters_and_Twilio_account()
     {
         var start = MediaStreamParser.ParseStart(Bytes("""
             {"event":"start","sequenceNumber":"1","start":{"accountSid":"AC1","streamSid":"MZ9","callSid":"CA7","tracks":["inbound","outbound"],
              "customParameters":{"Record":"false","Number":5},"mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}},"streamSid":"MZ9"}
             """));
-        Assert.Equal(("CA7", "MZ9", "audio/x-mulaw", 8000, 1), (start.CallSid, start.StreamSid, start.Encoding, start.SampleRate, start.Channels));
+        Assert.Equal(("CA7", "MZ9", "audio/x-mulaw", 8000, 1, "AC1"), (start.CallSid, start.StreamSid, start.Encoding, start.SampleRate, start.Channels, start.AccountSid));
         Assert.Equal(["inbound", "outbound"], start.Tracks);
         Assert.Equal(new Dictionary<string, string> { ["Record"] = "false", ["Number"] = "5" }, start.CustomParameters);
+        Assert.Null(MediaStreamParser.ParseStart(Bytes("""
+            {"event":"start","start":{"streamSid":"MZ9","callSid":"CA7","mediaFormat":{"encoding":"audio/x-mulaw","sampleRate":8000,"channels":1}}}
+            """)).AccountSid);
     }
 
     [Theory]

@@ -160,10 +160,19 @@ public sealed class MediaStreamProtocolTests
     }
 
     [Fact]
-    public async Task Twilio_signed_streams_are_accepted_and_forged_or_unsigned_ones_are_not()
+    public async Task A_signed_stream_in_the_query_form_verifies_with_the_linked_Twilio_token_and_never_with_a_vault_token()
     {
         await using var vault = await VaultServer.StartAsync();
         var sub = await Twilio.Rest.Api.V2010.AccountResource.CreateAsync(friendlyName: "other", client: vault.Twilio());
+        var twilioToken = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        using (var http = vault.Http(vault.AccountSid, vault.AuthToken))
+        {
+            (await http.PostAsync($"/v1/Accounts/{vault.AccountSid}/TwilioLink", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["TwilioAccountSid"] = "AC" + new string('7', 32),
+                ["TwilioAuthToken"] = twilioToken,
+            }))).EnsureSuccessStatusCode();
+        }
         var query = $"?AccountSid={vault.AccountSid}";
         var signedUrl = $"ws://127.0.0.1:5080{MediaStreamEndpointPath}{query}"; // the default PublicBaseUrl, as ws://
         async Task<HttpStatusCode?> OpenAsync(string? signature)
@@ -184,10 +193,11 @@ public sealed class MediaStreamProtocolTests
                 return socket.HttpStatusCode;
             }
         }
-        Assert.Equal(HttpStatusCode.SwitchingProtocols, await OpenAsync(Core.TwilioSignature.Sign(vault.AuthToken, signedUrl, [])));
+        Assert.Equal(HttpStatusCode.SwitchingProtocols, await OpenAsync(Core.TwilioSignature.Sign(twilioToken, signedUrl, [])));
         Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(null));
+        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(Core.TwilioSignature.Sign(vault.AuthToken, signedUrl, []))); // the vault account's own token
         Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(Core.TwilioSignature.Sign(sub.AuthToken, signedUrl, []))); // another account's token
-        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(Core.TwilioSignature.Sign(vault.AuthToken, signedUrl + "&x=1", []))); // signed for another URL
+        Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(Core.TwilioSignature.Sign(twilioToken, signedUrl + "&x=1", []))); // signed for another URL
         Assert.Equal(HttpStatusCode.Unauthorized, await OpenAsync(Convert.ToBase64String(Encoding.UTF8.GetBytes("not a signature"))));
     }
 

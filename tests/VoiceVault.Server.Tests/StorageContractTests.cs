@@ -31,6 +31,7 @@ public abstract class StorageContractTests : IAsyncLifetime
         Notifications = new SqlNotificationStore(_database);
         Outbox = new SqlOutboxStore(_database);
         Instances = new SqlInstanceStore(_database);
+        Links = new SqlTwilioLinkStore(_database);
     }
 
     public async Task DisposeAsync()
@@ -54,6 +55,7 @@ public abstract class StorageContractTests : IAsyncLifetime
     protected INotificationStore Notifications { get; private set; } = null!;
     protected IOutboxStore Outbox { get; private set; } = null!;
     protected IInstanceStore Instances { get; private set; } = null!;
+    protected ITwilioLinkStore Links { get; private set; } = null!;
 
     // Records holding byte arrays compare by reference; their JSON compares by content.
     private static string Shape(object? value) => System.Text.Json.JsonSerializer.Serialize(value);
@@ -133,6 +135,27 @@ public abstract class StorageContractTests : IAsyncLifetime
         Assert.NotNull(await Accounts.FindApiKeySecretAsync(key.Sid));
         Assert.True(await Accounts.DeleteApiKeyAsync(owner.Sid, key.Sid));
         Assert.Null(await Accounts.FindApiKeySecretAsync(key.Sid));
+    }
+
+    [Fact]
+    public async Task A_Twilio_link_is_one_per_account_replaced_whole_keeping_its_creation_date()
+    {
+        var account = await AccountAsync();
+        var other = await AccountAsync();
+        Assert.Null(await Links.FindAsync(account.Sid));
+        var twilio = NewSid("AC");
+        var created = await Links.SetAsync(account.Sid, twilio, [1, 2], [3, 4], T0);
+        Assert.Equal(Shape(new TwilioLink(account.Sid, twilio, [1, 2], [3, 4], T0, T0)), Shape(created));
+        Assert.Equal(Shape(created), Shape(await Links.FindAsync(account.Sid)));
+
+        var relinked = await Links.SetAsync(account.Sid, twilio, [5], null, T0.AddMinutes(1));
+        Assert.Equal(Shape(new TwilioLink(account.Sid, twilio, [5], null, T0, T0.AddMinutes(1))), Shape(relinked));
+        Assert.Null(await Links.FindAsync(other.Sid));
+
+        Assert.False(await Links.DeleteAsync(other.Sid));
+        Assert.True(await Links.DeleteAsync(account.Sid));
+        Assert.Null(await Links.FindAsync(account.Sid));
+        await Assert.ThrowsAnyAsync<Exception>(() => Links.SetAsync(NewSid("AC"), twilio, [1], null, T0)); // only an existing account links
     }
 
     [Fact]

@@ -49,9 +49,19 @@ public sealed class TenantIsolationTests : IAsyncLifetime
         var (_, recording) = await _vault.UploadAsync(_a.Sid, _a.AuthToken, _callOfA, Audio.Wav(1));
         _recordingOfA = recording.GetProperty("sid").GetString()!;
         _notificationOfA = (await NotificationResource.ReadAsync(pathAccountSid: _a.Sid, client: _vault.Twilio(_a.Sid, _a.AuthToken))).Single().Sid;
+        using (var http = _vault.Http(_a.Sid, _a.AuthToken))
+        {
+            (await http.PostAsync($"/v1/Accounts/{_a.Sid}/TwilioLink", new FormUrlEncodedContent(LinkOfA))).EnsureSuccessStatusCode();
+        }
     }
 
     public async Task DisposeAsync() => await _vault.DisposeAsync();
+
+    private static readonly Dictionary<string, string> LinkOfA = new()
+    {
+        ["TwilioAccountSid"] = "AC" + new string('a', 32),
+        ["TwilioAuthToken"] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16)),
+    };
 
     private (string User, string Password) Principal(string who) => who switch
     {
@@ -88,6 +98,9 @@ public sealed class TenantIsolationTests : IAsyncLifetime
             "DELETE /2010-04-01/Accounts/{A}/Recordings/{NEW-RE}.json",
             "GET /2010-04-01/Accounts/{A}/Notifications.json",
             "GET /2010-04-01/Accounts/{A}/Notifications/{NO}.json",
+            "GET /v1/Accounts/{A}/TwilioLink",
+            "POST /v1/Accounts/{A}/TwilioLink",
+            "DELETE /v1/Accounts/{A}/TwilioLink",
         };
         var data = new TheoryData<string, string, string>();
         foreach (var endpoint in endpoints)
@@ -130,6 +143,10 @@ public sealed class TenantIsolationTests : IAsyncLifetime
             {
                 fields = new() { ["Enabled"] = "true", ["PublicKeySid"] = _keyOfA };
             }
+            if (path.EndsWith("/TwilioLink", StringComparison.Ordinal))
+            {
+                fields = new(LinkOfA) { ["TwilioAccountSid"] = "AC" + new string('b', 32) };
+            }
             form = new FormUrlEncodedContent(fields);
         }
         using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = form };
@@ -158,6 +175,13 @@ public sealed class TenantIsolationTests : IAsyncLifetime
             Assert.DoesNotContain("secret tenant A", body, StringComparison.Ordinal);
             Assert.DoesNotContain(_a.AuthToken, body, StringComparison.Ordinal);
             Assert.DoesNotContain("A's key", body, StringComparison.Ordinal);
+            Assert.DoesNotContain(LinkOfA["TwilioAccountSid"], body, StringComparison.Ordinal);
+        }
+        if (expected != "allowed" && endpoint.Contains("TwilioLink", StringComparison.Ordinal))
+        {
+            // The outsider changed nothing: A's link is as A made it.
+            using var asA = _vault.Http(_a.Sid, _a.AuthToken);
+            Assert.Contains(LinkOfA["TwilioAccountSid"], await asA.GetStringAsync($"/v1/Accounts/{_a.Sid}/TwilioLink"), StringComparison.Ordinal);
         }
     }
 

@@ -18,6 +18,9 @@ public sealed record NewApiKeyResource(string Sid, string FriendlyName, string D
 
 public sealed record PublicKeyResource(string Sid, string AccountSid, string FriendlyName, string DateCreated, string DateUpdated, string Url);
 
+/// <summary>A vault account's Twilio link: the Twilio account and the dates, never its tokens.</summary>
+public sealed record TwilioLinkResource(string AccountSid, string TwilioAccountSid, string DateCreated, string DateUpdated, string Url);
+
 public sealed record RecordingEncryptionResource(string AccountSid, bool Enabled, string? PublicKeySid, string? InheritedFrom, string? DateUpdated, string Uri);
 
 /// <summary>A Recording; under a call's path it also says which track it holds, as Twilio's does.</summary>
@@ -78,6 +81,7 @@ public sealed record PageMeta(int Page, int PageSize, string FirstPageUrl, strin
 [JsonSerializable(typeof(PublicKeyResource))]
 [JsonSerializable(typeof(PublicKeyList))]
 [JsonSerializable(typeof(RecordingEncryptionResource))]
+[JsonSerializable(typeof(TwilioLinkResource))]
 [JsonSerializable(typeof(RecordingResource))]
 [JsonSerializable(typeof(RecordingList))]
 [JsonSerializable(typeof(NotificationResource))]

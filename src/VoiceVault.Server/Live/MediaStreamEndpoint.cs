@@ -10,8 +10,12 @@ using VoiceVault.Server.Api.Ingest;
 namespace VoiceVault.Server.Live;
 
 /// <summary>
-/// <c>GET /v1/Ingest/MediaStream</c>: a WebSocket speaking Twilio Media Streams (connected, start,
-/// media, stop; mark and dtmf are accepted and ignored). The call is recorded from <c>start</c>
+/// <c>GET /v1/Ingest/MediaStream[/{AccountSid}]</c>: a WebSocket speaking Twilio Media Streams
+/// (connected, start, media, stop; mark and dtmf are accepted and ignored). With Basic credentials
+/// the call is recorded under the path's account (one the caller may act on) or the caller's own;
+/// a stream Twilio opens is signed instead (<see cref="StreamSignatureAuthenticationHandler"/>) and
+/// its <c>start.accountSid</c> must be the linked Twilio account, or it is closed (1008) before
+/// any audio is kept. The call is recorded from <c>start</c>
 /// unless its custom parameters say Record=false; the end of the stream (stop, close, idle timeout,
 /// the maximum call length, shutdown) ends the call and its recordings.
 /// </summary>
@@ -23,23 +27,30 @@ public static class MediaStreamEndpoint
 
     public static void MapMediaStreamEndpoint(this IEndpointRouteBuilder app)
     {
-        app.MapGet(Path, async (HttpContext context, AccountDirectory accounts, LiveCalls calls, LiveMetrics metrics, VaultOptions options, ILoggerFactory logs) =>
-        {
-            if (!context.WebSockets.IsWebSocketRequest)
-            {
-                throw ApiException.BadParameter("This endpoint speaks WebSocket (Twilio Media Streams); open it with an Upgrade request.", 20001);
-            }
-            var account = (await accounts.FindAsync(context.Caller().AccountSid))!;
-            using var socket = await context.WebSockets.AcceptWebSocketAsync();
-            var session = new Session(socket, account, calls, metrics, options, logs.CreateLogger("VoiceVault.Ingest.MediaStream"));
-            await session.RunAsync(context.RequestAborted);
-            return Results.Empty;
-        }).WithTags("Ingest").ExcludeFromDescription()
-            .RequireAuthorization(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(BasicAuthenticationHandler.SchemeName, StreamSignatureAuthenticationHandler.SchemeName)
-                .RequireAuthenticatedUser().Build());
+        var streams = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(BasicAuthenticationHandler.SchemeName, StreamSignatureAuthenticationHandler.SchemeName)
+            .RequireAuthenticatedUser().Build();
+        app.MapGet(Path, StreamAsync).WithTags("Ingest").ExcludeFromDescription().RequireAuthorization(streams);
+        // Twilio drops a <Stream> url's query string: the account goes in the path.
+        app.MapGet(Path + "/{accountSid}", StreamAsync).WithTags("Ingest").ExcludeFromDescription().RequireAuthorization(streams);
     }
 
-    private sealed class Session(WebSocket socket, Account account, LiveCalls calls, LiveMetrics metrics, VaultOptions options, ILogger log)
+    private static async Task<IResult> StreamAsync(HttpContext context, string? accountSid, AccountDirectory accounts, TwilioLinks links, LiveCalls calls,
+        LiveMetrics metrics, VaultOptions options, ILoggerFactory logs)
+    {
+        if (!context.WebSockets.IsWebSocketRequest)
+        {
+            throw ApiException.BadParameter("This endpoint speaks WebSocket (Twilio Media Streams); open it with an Upgrade request.", 20001);
+        }
+        var account = accountSid is null ? (await accounts.FindAsync(context.Caller().AccountSid))! : await context.AccountInScopeAsync(accounts, accountSid);
+        using var socket = await context.WebSockets.AcceptWebSocketAsync();
+        var session = new Session(socket, account, StreamSignatureAuthenticationHandler.LinkedTwilioAccount(context), links, calls, metrics, options,
+            logs.CreateLogger("VoiceVault.Ingest.MediaStream"));
+        await session.RunAsync(context.RequestAborted);
+        return Results.Empty;
+    }
+
+    private sealed class Session(WebSocket socket, Account account, string? linkedTwilioAccount, TwilioLinks links, LiveCalls calls, LiveMetrics metrics,
+        VaultOptions options, ILogger log)
     {
         // Sized for Twilio's messages (about 400 bytes, 160 bytes of audio); grown for larger ones up to the limits.
         private byte[] _message = ArrayPool<byte>.Shared.Rent(2048);
@@ -209,6 +220,11 @@ public static class MediaStreamEndpoint
             if (!Sid.Is(start.CallSid, "CA"))
             {
                 throw new MediaStreamProtocolException($"start.callSid '{start.CallSid}' is not a call SID", WebSocketCloseStatus.PolicyViolation);
+            }
+            if (linkedTwilioAccount is not null && start.AccountSid != linkedTwilioAccount)
+            {
+                await links.RefuseStreamAsync(account.Sid, start.CallSid, start.AccountSid, linkedTwilioAccount);
+                throw new MediaStreamProtocolException("start.accountSid is not the linked Twilio account", WebSocketCloseStatus.PolicyViolation);
             }
             if (start.Encoding != "audio/x-mulaw" || start.SampleRate != 8000 || start.Channels != 1)
             {

@@ -164,7 +164,8 @@ public sealed class MediaStreamParser
     }
 }
 
-public sealed record StartMessage(string CallSid, string StreamSid, string[] Tracks, string Encoding, int SampleRate, int Channels, Dictionary<string, string> CustomParameters)
+public sealed record StartMessage(string CallSid, string StreamSid, string[] Tracks, string Encoding, int SampleRate, int Channels, Dictionary<string, string> CustomParameters,
+    string? AccountSid)
 {
     public static StartMessage Parse(ReadOnlySpan<byte> json)
     {
@@ -184,7 +185,8 @@ public sealed record StartMessage(string CallSid, string StreamSid, string[] Tra
         string streamSid = start.TryGetProperty("streamSid", out var s) ? s.GetString()! : root.GetProperty("streamSid").GetString()!;
         return new StartMessage(start.GetProperty("callSid").GetString()!, streamSid,
             start.TryGetProperty("tracks", out var tracks) ? tracks.EnumerateArray().Select(t => t.GetString()!).ToArray() : ["inbound"],
-            format.GetProperty("encoding").GetString()!, format.GetProperty("sampleRate").GetInt32(), format.GetProperty("channels").GetInt32(), custom);
+            format.GetProperty("encoding").GetString()!, format.GetProperty("sampleRate").GetInt32(), format.GetProperty("channels").GetInt32(), custom,
+            start.TryGetProperty("accountSid", out var account) && account.ValueKind == JsonValueKind.String ? account.GetString() : null);
     }
 }
 

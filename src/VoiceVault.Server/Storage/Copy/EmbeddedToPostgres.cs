@@ -28,7 +28,7 @@ public sealed class EmbeddedToPostgres(string sqliteFile, string postgresConnect
     // Parents first (foreign keys); the key each table is upserted and ordered on.
     private static readonly (string Table, string Key)[] Tables =
     [
-        ("accounts", "seq"), ("api_keys", "seq"), ("public_keys", "seq"), ("encryption_settings", "account_sid"), ("recordings", "seq"),
+        ("accounts", "seq"), ("twilio_links", "account_sid"), ("api_keys", "seq"), ("public_keys", "seq"), ("encryption_settings", "account_sid"), ("recordings", "seq"),
         ("notifications", "seq"), ("outbox", "seq"), ("instances", "id"), ("recording_owners", "recording_sid"),
     ];
 
