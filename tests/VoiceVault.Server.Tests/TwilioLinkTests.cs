@@ -212,6 +212,11 @@ public sealed class TwilioLinkTests : IAsyncLifetime
         {
             Assert.NotEqual(HttpStatusCode.SwitchingProtocols, await stream.OpenAsync(new Uri($"ws://{_vault.BaseUri.Authority}{StreamPath(_sub.Sid)}"), sibling.Sid, sibling.AuthToken));
         }
+        // Its parent may (Basic credentials, as on every endpoint).
+        await using (var stream = new ClientWebSocketProbe())
+        {
+            Assert.Equal(HttpStatusCode.SwitchingProtocols, await stream.OpenAsync(new Uri($"ws://{_vault.BaseUri.Authority}{StreamPath(_sub.Sid)}"), _vault.AccountSid, _vault.AuthToken));
+        }
         // The link is as it was.
         using var asParent = _vault.Http(_vault.AccountSid, _vault.AuthToken);
         var link = JsonDocument.Parse(await asParent.GetStringAsync(path)).RootElement;
