@@ -103,35 +103,49 @@ public sealed class KeyFileTests
         Assert.All(given, c => Assert.Equal('\0', c));
     }
 
-    public static TheoryData<string, string> Unusable()
+    // The theory's rows are names, the same on every enumeration (a mutation tester discovers the
+    // tests in one process and runs them in another); the keys are made when a row runs.
+    public static TheoryData<string> Unusable() =>
+    [
+        "ec-pkcs8", "ec-sec1", "ec-public", "ed25519", "x25519", "certificate", "text", "truncated-pem", "damaged-pem", "ssh-public", "ssh-private",
+        "legacy-encrypted", "empty",
+    ];
+
+    private static (string Content, string Found) UnusableKey(string name)
     {
         using var ec = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var request = new CertificateRequest("CN=test", TestData.Key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        using var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1));
         var pkcs8 = TestData.Key.ExportPkcs8PrivateKeyPem();
-        return new TheoryData<string, string>
+        switch (name)
         {
-            { ec.ExportPkcs8PrivateKeyPem(), "an EC private key (PKCS#8, PEM)" },
-            { ec.ExportECPrivateKeyPem(), "an EC private key (SEC 1, PEM)" },
-            { ec.ExportSubjectPublicKeyInfoPem(), "an EC public key" },
-            { Encoding.ASCII.GetString(Openssl.Run("genpkey", "-algorithm", "ed25519")), "an Ed25519 private key" },
-            { Encoding.ASCII.GetString(Openssl.Run("genpkey", "-algorithm", "x25519")), "an X25519 private key" },
-            { certificate.ExportCertificatePem(), "certificate" },
-            { "hello, this is not a key\n", "text that is not a key" },
-            { pkcs8[..(pkcs8.Length / 2)], "truncated or damaged PEM" },
-            { pkcs8.Replace("MII", "MIX", StringComparison.Ordinal)[..], "damaged" },
-            { "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ user@host\n", "OpenSSH public key" },
-            { "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n", "OpenSSH private key" },
+            case "ec-pkcs8": return (ec.ExportPkcs8PrivateKeyPem(), "an EC private key (PKCS#8, PEM)");
+            case "ec-sec1": return (ec.ExportECPrivateKeyPem(), "an EC private key (SEC 1, PEM)");
+            case "ec-public": return (ec.ExportSubjectPublicKeyInfoPem(), "an EC public key");
+            case "ed25519": return (Encoding.ASCII.GetString(Openssl.Run("genpkey", "-algorithm", "ed25519")), "an Ed25519 private key");
+            case "x25519": return (Encoding.ASCII.GetString(Openssl.Run("genpkey", "-algorithm", "x25519")), "an X25519 private key");
+            case "certificate":
+                var request = new CertificateRequest("CN=test", TestData.Key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+                using (var certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow, DateTimeOffset.UtcNow.AddDays(1)))
+                {
+                    return (certificate.ExportCertificatePem(), "certificate");
+                }
+            case "text": return ("hello, this is not a key\n", "text that is not a key");
+            case "truncated-pem": return (pkcs8[..(pkcs8.Length / 2)], "truncated or damaged PEM");
+            case "damaged-pem": return (pkcs8.Replace("MII", "MIX", StringComparison.Ordinal), "damaged");
+            case "ssh-public": return ("ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQ user@host\n", "OpenSSH public key");
+            case "ssh-private": return ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----\n", "OpenSSH private key");
             // A legacy header around a dummy body (the label is assembled so secret scanners stay quiet).
-            { "-----BEGIN " + "RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n", "legacy OpenSSL-encrypted" },
-            { "", "an empty file" },
-        };
+            case "legacy-encrypted":
+                return ("-----BEGIN " + "RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n", "legacy OpenSSL-encrypted");
+            case "empty": return ("", "an empty file");
+            default: throw new ArgumentOutOfRangeException(nameof(name), name, "no such row");
+        }
     }
 
     [Theory]
     [MemberData(nameof(Unusable))]
-    public void Anything_else_is_refused_naming_what_was_found_and_what_is_needed(string content, string found)
+    public void Anything_else_is_refused_naming_what_was_found_and_what_is_needed(string name)
     {
+        var (content, found) = UnusableKey(name);
         var e = Assert.Throws<KeyFormatException>(() => KeyFile.LoadPrivateKey(Encoding.ASCII.GetBytes(content)));
         Assert.Contains(found, e.Message, StringComparison.Ordinal);
         Assert.Contains("RSA private key", e.Message, StringComparison.Ordinal);
