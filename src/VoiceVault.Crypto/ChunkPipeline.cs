@@ -112,7 +112,7 @@ internal static class ChunkPipeline
             // The slots held plaintext (decrypted output, or the source being encrypted).
             foreach (var slot in slots)
             {
-                CryptographicOperations.ZeroMemory(slot);
+                Wipe.Buffer(slot, "pipeline slot");
             }
         }
         if (writeFailure is not null)

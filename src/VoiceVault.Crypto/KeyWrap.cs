@@ -47,7 +47,7 @@ public static class KeyWrap
         }
         finally
         {
-            CryptographicOperations.ZeroMemory(plain);
+            Wipe.Buffer(plain, "unwrapped key");
         }
     }
 }

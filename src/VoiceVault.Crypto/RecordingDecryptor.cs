@@ -126,7 +126,7 @@ public static class RecordingDecryptor
 
         public void Dispose()
         {
-            System.Security.Cryptography.CryptographicOperations.ZeroMemory(_buffer);
+            Wipe.Buffer(_buffer, "decryption buffer");
             _engine.Dispose();
         }
     }

@@ -156,7 +156,7 @@ public sealed class RecordingEncryptor : Stream
     {
         if (disposing && _buffer is not null)
         {
-            CryptographicOperations.ZeroMemory(_buffer);
+            Wipe.Buffer(_buffer, "encryption buffer");
             ArrayPool<byte>.Shared.Return(_buffer);
             _buffer = null;
             _engine.Dispose();
