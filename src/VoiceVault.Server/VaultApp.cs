@@ -1,5 +1,6 @@
 using OpenTelemetry.Metrics;
 using Microsoft.Extensions.Options;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using VoiceVault.Server.Api.Accounts;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
@@ -160,7 +161,8 @@ public static class VaultApp
         services.AddSingleton<ITwilioLinkStore, SqlTwilioLinkStore>();
         services.AddSingleton<IOutboxStore, SqlOutboxStore>();
         services.AddSingleton<IInstanceStore, SqlInstanceStore>();
-        services.AddSingleton<IMediaStore, FileMediaStore>();
+        // A host (or a test injecting faults) may bring its own media store.
+        services.TryAddSingleton<IMediaStore, FileMediaStore>();
     }
 
     /// <summary>

@@ -125,7 +125,8 @@ public sealed class FailureTests
     [Fact]
     public async Task A_failure_while_encrypting_and_storing_deletes_every_byte_and_reports_16104()
     {
-        // A real full disk: the media folder on a 1 MiB tmpfs (root can mount one).
+        // A real full disk: the media folder on a 1 MiB tmpfs (root can mount one; the test scripts
+        // run as root). The same guarantee without root: GuaranteeTests injects the fault.
         var dataDir = Directory.CreateTempSubdirectory("vv-full-").FullName;
         var mediaDir = Path.Combine(dataDir, "media");
         Directory.CreateDirectory(mediaDir);
@@ -150,6 +151,7 @@ public sealed class FailureTests
         finally
         {
             await Process.Start("umount", [mediaDir])!.WaitForExitAsync();
+            Directory.Delete(dataDir, recursive: true);
         }
     }
 

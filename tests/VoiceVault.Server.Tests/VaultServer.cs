@@ -46,7 +46,8 @@ public sealed class VaultServer : IAsyncDisposable
 
     public ConcurrentQueue<string> Logs { get; }
 
-    public static async Task<VaultServer> StartAsync(string? dataDir = null, string? sid = null, string? token = null, bool keepData = false, string[]? extraArgs = null)
+    public static async Task<VaultServer> StartAsync(string? dataDir = null, string? sid = null, string? token = null, bool keepData = false, string[]? extraArgs = null,
+        Action<IServiceCollection>? services = null)
     {
         dataDir ??= Directory.CreateTempSubdirectory("vv-server-").FullName;
         sid ??= "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
@@ -59,6 +60,7 @@ public sealed class VaultServer : IAsyncDisposable
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
             builder.Logging.AddProvider(new CollectingLoggerProvider(logs));
             builder.Services.Configure<Microsoft.Extensions.Hosting.HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
+            services?.Invoke(builder.Services);
         });
         app.Services.GetRequiredService<Webhooks.CallbackDispatcher>().FirstRetry = TimeSpan.FromMilliseconds(100);
         await VaultApp.BootstrapAsync(app);

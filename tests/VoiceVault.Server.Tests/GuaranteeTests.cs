@@ -1,0 +1,140 @@
+using System.Net;
+using Microsoft.Extensions.DependencyInjection;
+using Twilio.Rest.Api.V2010.Account;
+using VoiceVault.Crypto;
+using VoiceVault.Server.Storage;
+using VoiceVault.Server.Storage.Files;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>
+/// The vault's guarantees, each tested by what would happen without it: a sealed key that is not
+/// the key, and a media write that fails part-way leaving no byte behind (faults injected through
+/// the media store, no root or special file system needed).
+/// </summary>
+public sealed class GuaranteeTests
+{
+    [Fact]
+    public async Task A_server_managed_recordings_stored_key_value_does_not_decrypt_its_media()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        var wav = Audio.Wav(2);
+        var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), wav); // encryption off: the server's key
+        Assert.Equal(HttpStatusCode.Created, status);
+        var recording = (await vault.Services.GetRequiredService<IRecordingStore>().FindAsync(body.GetProperty("sid").GetString()!))!;
+        Assert.Equal(MediaKeyMode.Server, recording.KeyMode);
+        byte[] ciphertext;
+        await using (var media = (await vault.Services.GetRequiredService<IMediaStore>().OpenReadAsync(recording.MediaKey!))!)
+        {
+            var copy = new MemoryStream();
+            await media.CopyToAsync(copy);
+            ciphertext = copy.ToArray();
+        }
+        Assert.Equal(wav.Length + RecordingFormat.TagSize, ciphertext.Length);
+        // Whatever 32 bytes of the stored value are taken as the AES key, the media does not open:
+        // what is stored is the key sealed under the master key, not the key.
+        var stored = recording.ServerCekSealed!;
+        Assert.True(stored.Length > 32);
+        for (int offset = 0; offset + 32 <= stored.Length; offset++)
+        {
+            using var candidate = ContentKey.FromBytes(stored.AsSpan(offset, 32));
+            Assert.Throws<AuthenticationFailedException>(() => RecordingDecryptor.Verify(new MemoryStream(ciphertext), candidate, recording.Iv!));
+        }
+        // The vault itself opens it, for an authorised download.
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        Assert.Equal(wav, await http.GetByteArrayAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{recording.Sid}.wav"));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(300_000)]
+    public async Task A_media_write_failing_part_way_leaves_no_byte_and_fails_the_recording_with_16104(int failAfter)
+    {
+        await using var vault = await VaultServer.StartAsync(services: s =>
+            s.AddSingleton<IMediaStore>(p => new FaultyMediaStore(new FileMediaStore(p.GetRequiredService<VaultOptions>()), failAfter)));
+        await using var receiver = await CallbackReceiver.StartAsync();
+        var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(60),
+            $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=failed");
+        Assert.Equal(HttpStatusCode.Created, status);
+        Assert.Equal("failed", body.GetProperty("status").GetString());
+        Assert.Equal(16104, body.GetProperty("error_code").GetInt32());
+        Assert.Equal(System.Text.Json.JsonValueKind.Null, body.GetProperty("encryption_details").ValueKind);
+        // No object, no temporary file: not a byte of the recording is left under media/.
+        Assert.Empty(Directory.GetFiles(Path.Combine(vault.DataDir, "media"), "*", SearchOption.AllDirectories));
+        var callback = Assert.Single(await receiver.WaitForAsync(1));
+        Assert.Equal("failed", callback.Parameters["RecordingStatus"]);
+        Assert.Equal("16104", callback.Parameters["ErrorCode"]);
+        var notification = Assert.Single(await NotificationResource.ReadAsync(client: vault.Twilio()));
+        Assert.Equal("16104", notification.ErrorCode);
+        Assert.Contains("IOException", notification.MessageText, StringComparison.Ordinal);
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{body.GetProperty("sid").GetString()}")).StatusCode);
+    }
+
+    /// <summary>The real media store, except that a write fails once <c>failAfter</c> bytes have gone through it.</summary>
+    private sealed class FaultyMediaStore(IMediaStore inner, long failAfter) : IMediaStore
+    {
+        public async Task<MediaWrite> CreateAsync(string key, CancellationToken cancellationToken = default) =>
+            new FaultyWrite(await inner.CreateAsync(key, cancellationToken), failAfter);
+
+        public Task<Stream?> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default) =>
+            inner.OpenReadAsync(key, offset, length, cancellationToken);
+
+        public Task<long?> GetLengthAsync(string key, CancellationToken cancellationToken = default) => inner.GetLengthAsync(key, cancellationToken);
+
+        public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+
+        private sealed class FaultyWrite(MediaWrite inner, long failAfter) : MediaWrite
+        {
+            private readonly FailingStream _stream = new(inner.Stream, failAfter);
+
+            public override Stream Stream => _stream;
+
+            public override Task CommitAsync(CancellationToken cancellationToken = default) => inner.CommitAsync(cancellationToken);
+
+            public override ValueTask DisposeAsync() => inner.DisposeAsync();
+        }
+
+        private sealed class FailingStream(Stream inner, long failAfter) : Stream
+        {
+            private long _written;
+
+            public override void Write(byte[] buffer, int offset, int count) => Write(buffer.AsSpan(offset, count));
+
+            public override void Write(ReadOnlySpan<byte> buffer)
+            {
+                Check(buffer.Length);
+                inner.Write(buffer);
+            }
+
+            public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+            {
+                Check(buffer.Length);
+                await inner.WriteAsync(buffer, cancellationToken);
+            }
+
+            public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+                WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+            private void Check(int count)
+            {
+                if (_written + count >= failAfter)
+                {
+                    throw new IOException("injected: no space left on device");
+                }
+                _written += count;
+            }
+
+            public override void Flush() => inner.Flush();
+            public override Task FlushAsync(CancellationToken cancellationToken) => inner.FlushAsync(cancellationToken);
+            public override bool CanRead => false;
+            public override bool CanSeek => false;
+            public override bool CanWrite => true;
+            public override long Length => _written;
+            public override long Position { get => _written; set => throw new NotSupportedException(); }
+            public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+            public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+            public override void SetLength(long value) => throw new NotSupportedException();
+        }
+    }
+}
