@@ -151,7 +151,11 @@ public sealed class FailureTests
         finally
         {
             await Process.Start("umount", [mediaDir])!.WaitForExitAsync();
-            Directory.Delete(dataDir, recursive: true);
+            // The vault's own clean-up cannot remove a folder with a mount in it; now it can go.
+            if (Directory.Exists(dataDir))
+            {
+                Directory.Delete(dataDir, recursive: true);
+            }
         }
     }
 
