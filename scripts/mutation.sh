@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Mutation testing of the crypto core with Stryker.NET (the version pinned in dotnet-tools.json):
 # the seven security-relevant files listed in tests/VoiceVault.Crypto.Tests/stryker-config.json,
-# the Crypto suite without the 2 GiB tests. Not part of CI: a full run takes about an hour on two
+# the Crypto suite without the 2 GiB tests. Not part of CI: a full run takes 10-15 minutes on two
 # cores. Runs in a throwaway copy of the working tree (Stryker rewrites build outputs), so the
 # tree you work in is left alone.
 #   scripts/mutation.sh [FILE...]     FILE: e.g. ChunkPipeline.cs to mutate only that file
@@ -36,6 +36,8 @@ total_killed = total_valid = 0
 for path, f in sorted(report["files"].items()):
     killed = sum(m["status"] in ("Killed", "Timeout") for m in f["mutants"])
     valid = sum(m["status"] in ("Killed", "Timeout", "Survived", "NoCoverage") for m in f["mutants"])
+    if valid == 0:
+        continue
     total_killed += killed; total_valid += valid
     name = path.split("/")[-1]
     lines.append(f"{name:28} {100 * killed / max(valid, 1):5.1f} %  ({killed} of {valid} killed)")

@@ -14,7 +14,8 @@ public sealed class DecryptTests : CliTest
         {
             Vv("keygen", "--out", P("k.pem"), "--public-out", P("k.pub"), "--bits", "2048").Ok();
         }
-        var wav = Wav(name + ".wav", body, seed: name.GetHashCode(StringComparison.Ordinal));
+        // A seed from the name that is the same in every run (string.GetHashCode is not).
+        var wav = Wav(name + ".wav", body, seed: BitConverter.ToInt32(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(name))));
         Vv("encrypt", wav, "--public-key", P("k.pub"), "-o", P(name + ".enc"), "--details-out", P(name + ".json")).Ok();
         return (wav, P(name + ".enc"), P(name + ".json"));
     }
@@ -77,13 +78,13 @@ public sealed class DecryptTests : CliTest
         {
             start.ArgumentList.Add(arg);
         }
-        using var process = System.Diagnostics.Process.Start(start)!;
+        // Interrupted as soon as its temporary output exists (a watcher sees it being created).
         var hidden = new EnumerationOptions { AttributesToSkip = 0 };
-        var clock = System.Diagnostics.Stopwatch.StartNew();
-        while (Directory.GetFiles(Dir, "*.partial", hidden).Length == 0 && !process.HasExited && clock.Elapsed < TimeSpan.FromSeconds(30))
-        {
-            Thread.Sleep(2);
-        }
+        using var created = new ManualResetEventSlim();
+        using var watcher = new FileSystemWatcher(Dir, "*.partial") { EnableRaisingEvents = true };
+        watcher.Created += (_, _) => created.Set();
+        using var process = System.Diagnostics.Process.Start(start)!;
+        Assert.True(created.Wait(TimeSpan.FromSeconds(30)) || Directory.GetFiles(Dir, "*.partial", hidden).Length > 0, "no temporary output appeared");
         Assert.False(process.HasExited, "the decrypt finished before it could be interrupted");
         Tools.Exec("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)], Dir).Ok();
         var stderr = process.StandardError.ReadToEnd();

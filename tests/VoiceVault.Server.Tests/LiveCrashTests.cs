@@ -182,7 +182,11 @@ public sealed class LiveCrashTests
         Assert.All(ended, c => Assert.Equal("16104", c.Parameters["ErrorCode"]));
         Assert.Equal(streams.Select(s => s.CallSid).Order(), ended.Select(c => c.Parameters["CallSid"]).Order());
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(instance.DataDir, "spool")));
-        await Task.Delay(TimeSpan.FromSeconds(3)); // another round of B's: nothing is ended twice
+        // Two more rounds of B's (each writes its heartbeat, then looks for the dead): nothing is ended twice.
+        var seen = new HashSet<string?> { await TestDatabase.ScalarAsync(instance.DataDir, "SELECT heartbeat_at FROM instances WHERE id = 'b'") };
+        await Eventually.TrueAsync(async () => seen.Add(await TestDatabase.ScalarAsync(instance.DataDir, "SELECT heartbeat_at FROM instances WHERE id = 'b'")) && seen.Count >= 3,
+            "two more heartbeat rounds of B");
+        Assert.Equal("6", await TestDatabase.ScalarAsync(instance.DataDir, "SELECT COUNT(*) FROM outbox"));
         Assert.Equal(6, receiver.Requests.Count);
         using var http = b.Http(instance.Sid, instance.Token);
         var notifications = JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{instance.Sid}/Notifications.json")).RootElement.GetProperty("notifications");

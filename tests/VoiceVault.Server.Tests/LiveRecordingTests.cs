@@ -128,7 +128,12 @@ public sealed class LiveRecordingTests
         Assert.Equal(["in-progress", "completed"], callbacks.Select(c => c.Parameters["RecordingStatus"]));
         Assert.All(callbacks, c => Assert.Equal(stream.CallSid, c.Parameters["CallSid"]));
         Assert.False(callbacks[0].Parameters.ContainsKey("EncryptionDetails"));
-        Assert.Equal(recording.GetProperty("encryption_details").GetRawText().Length > 0, callbacks[1].Parameters.ContainsKey("EncryptionDetails"));
+        // The completed callback carries the same details as the resource (the recording is encrypted to the customer's key).
+        var resourceDetails = EncryptionDetails.Parse(recording.GetRawText());
+        var callbackDetails = EncryptionDetails.Parse(callbacks[1].Parameters["EncryptionDetails"]);
+        Assert.Equal(resourceDetails.PublicKeySid, callbackDetails.PublicKeySid);
+        Assert.Equal(resourceDetails.EncryptedCek, callbackDetails.EncryptedCek);
+        Assert.Equal(resourceDetails.Iv, callbackDetails.Iv);
         Assert.Equal("2", callbacks[1].Parameters["RecordingDuration"]);
     }
 
@@ -153,9 +158,11 @@ public sealed class LiveRecordingTests
             }
             await stream.MediaAsync("inbound", i * 20, frame);
         }
-        await Task.Delay(300);
-        var live = vault.DataFiles().ToList();
-        Assert.Contains(live, f => f.Path.Contains("spool", StringComparison.Ordinal) && f.Content.Length > 16 * 1024);
+        await vault.WaitForFramesAsync(250);
+        // The spool has gathered and written what the frames became (ciphertext) while the call is live.
+        List<(string Path, byte[] Content)> live = [];
+        await Eventually.TrueAsync(() => (live = vault.DataFiles().ToList()).Any(f => f.Path.Contains("spool", StringComparison.Ordinal) && f.Content.Length > 16 * 1024),
+            "the live call's spool holds more than 16 KiB");
         foreach (var (path, content) in live)
         {
             Assert.False(content.AsSpan().IndexOf(marker) >= 0, $"{path} holds the marker while the call is live");

@@ -27,11 +27,8 @@ public sealed class OperationsTests
         await receiver.WaitForAsync(1);
         // The delivery is counted once its request has been answered.
         string after = "";
-        for (int i = 0; i < 50 && (after.Length == 0 || Metric(after, "voicevault_callback_deliveries_total{outcome=\"delivered\"}") < 1); i++)
-        {
-            await Task.Delay(100);
-            after = await plain.GetStringAsync("/metrics");
-        }
+        await Eventually.TrueAsync(async () => Metric(after = await plain.GetStringAsync("/metrics"), "voicevault_callback_deliveries_total{outcome=\"delivered\"}") >= 1,
+            "the delivery is counted");
 
         Assert.Equal(1, Metric(after, "voicevault_uploads_total{status=\"completed\"}"));
         Assert.Equal(wav.Length, Metric(after, "voicevault_upload_bytes_total"));

@@ -17,10 +17,25 @@ public sealed class ShutdownTests
         var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording", new StreamContent(pipe.Reader.AsStream()));
         await pipe.Writer.WriteAsync(wav.AsMemory(0, 100_000));
         await pipe.Writer.FlushAsync();
-        await Task.Delay(300);
+        using var observer = server.Http(instance.Sid, instance.Token);
+        await Eventually.TrueAsync(async () => (await observer.GetStringAsync($"/2010-04-01/Accounts/{instance.Sid}/Recordings.json")).Contains("\"processing\"", StringComparison.Ordinal),
+            "the upload's recording is being stored");
 
         server.Signal("TERM");
-        await Task.Delay(300);
+        // Shutting down: no new connections, while the upload in flight goes on.
+        await Eventually.TrueAsync(async () =>
+        {
+            using var probe = new System.Net.Sockets.TcpClient();
+            try
+            {
+                await probe.ConnectAsync(server.BaseUri.Host, server.BaseUri.Port);
+                return false;
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return true;
+            }
+        }, "the server stops accepting connections after SIGTERM");
         Assert.False(server.HasExited, "the server left before its upload finished");
         await pipe.Writer.WriteAsync(wav.AsMemory(100_000));
         await pipe.Writer.CompleteAsync();

@@ -213,9 +213,12 @@ public sealed class TenantIsolationTests : IAsyncLifetime
         using var asB = _vault.Http(_b.Sid, _b.AuthToken);
         var accounts = await asB.GetStringAsync("/2010-04-01/Accounts.json");
         Assert.DoesNotContain(_a.Sid, accounts, StringComparison.Ordinal);
-        Assert.DoesNotContain(_vault.AccountSid + "\",\"status", accounts, StringComparison.Ordinal);
+        // B sees itself and nothing else: not A, not its parent.
+        var listed = System.Text.Json.JsonDocument.Parse(accounts).RootElement.GetProperty("accounts").EnumerateArray().Select(a => a.GetProperty("sid").GetString()).ToList();
+        Assert.Equal([_b.Sid], listed);
         var keys = await asB.GetStringAsync("/v1/Credentials/PublicKeys");
         Assert.DoesNotContain(_keyOfA, keys, StringComparison.Ordinal);
-        Assert.Contains(Encoding.UTF8.GetString(Encoding.UTF8.GetBytes(_b.Sid)), accounts, StringComparison.Ordinal);
+        var listedKeys = System.Text.Json.JsonDocument.Parse(keys).RootElement.GetProperty("credentials").EnumerateArray().Select(k => k.GetProperty("account_sid").GetString()).ToList();
+        Assert.All(listedKeys, owner => Assert.Equal(_b.Sid, owner));
     }
 }

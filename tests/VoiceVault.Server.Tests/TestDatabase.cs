@@ -40,6 +40,29 @@ internal static class TestDatabase
         return new NpgsqlConnectionStringBuilder(PostgresConnection) { SearchPath = schema }.ToString();
     }
 
+    /// <summary>
+    /// One value from the database of the vault whose data folder this is — the vault may run in
+    /// another process. Only for tests' own checks (counts, heartbeats); SQL both backends accept.
+    /// </summary>
+    public static async Task<string?> ScalarAsync(string dataDir, string sql)
+    {
+        System.Data.Common.DbConnection db = IsPostgres
+            ? new NpgsqlConnection(SchemaConnection(dataDir))
+            : new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
+            {
+                DataSource = Path.Combine(dataDir, "vault.db"),
+                Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly,
+                Pooling = false,
+            }.ToString());
+        await using (db)
+        {
+            await db.OpenAsync();
+            await using var command = db.CreateCommand();
+            command.CommandText = sql;
+            return (await command.ExecuteScalarAsync())?.ToString();
+        }
+    }
+
     /// <summary>Drops what <see cref="ArgsFor"/> made for this data folder.</summary>
     public static void Drop(string key, bool force = false)
     {

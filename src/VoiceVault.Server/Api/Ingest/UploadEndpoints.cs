@@ -21,7 +21,7 @@ public static class UploadEndpoints
     {
         app.MapPut("/v1/Ingest/Calls/{callSid}/Recording", async (string callSid, HttpContext context, AccountDirectory accounts,
             RecordingLifecycle lifecycle, IMediaStore media, MasterKey masterKey,
-            VaultOptions options, VaultMetrics metrics, ILoggerFactory logs) =>
+            VaultOptions options, VaultMetrics metrics, IHostApplicationLifetime lifetime, ILoggerFactory logs) =>
         {
             var log = logs.CreateLogger("VoiceVault.Ingest.Upload");
             var accountSid = context.Caller().AccountSid;
@@ -57,9 +57,9 @@ public static class UploadEndpoints
                             await encryptor.WriteAsync(head.AsMemory(0, headLength), context.RequestAborted);
                             CryptographicOperations.ZeroMemory(head);
                             await context.Request.Body.CopyToAsync(encryptor, 64 * 1024, context.RequestAborted);
-                        }, wav.Channels, plaintext => (int)wav.DurationSeconds(plaintext), context.RequestAborted), e => IsClientSide(e, context));
+                        }, wav.Channels, plaintext => (int)wav.DurationSeconds(plaintext), context.RequestAborted), e => IsClientSide(e, context, lifetime));
                 }
-                catch (Exception e) when (IsClientSide(e, context))
+                catch (Exception e) when (IsClientSide(e, context, lifetime))
                 {
                     // The upload itself broke (client gone, body over the limit): nothing was stored.
                     log.LogWarning("Upload of {RecordingSid} did not complete ({Reason}); recording is absent", recording.Sid, e.GetType().Name);
@@ -85,9 +85,12 @@ public static class UploadEndpoints
         }).WithTags("Ingest");
     }
 
-    // The body broke (over the size limit, connection reset, client gone): not an encryption failure.
-    private static bool IsClientSide(Exception e, HttpContext context) =>
-        e is BadHttpRequestException or Microsoft.AspNetCore.Connections.ConnectionResetException || context.RequestAborted.IsCancellationRequested;
+    // The body broke (over the size limit, connection reset, client gone): not an encryption
+    // failure. But an upload cut because this server is shutting down is the server's failure
+    // (16104, as a crash would be), not an absent recording.
+    private static bool IsClientSide(Exception e, HttpContext context, IHostApplicationLifetime lifetime) =>
+        !lifetime.ApplicationStopping.IsCancellationRequested &&
+        (e is BadHttpRequestException or Microsoft.AspNetCore.Connections.ConnectionResetException || context.RequestAborted.IsCancellationRequested);
 }
 
 /// <summary>The Recording* parameters shared by both ingest paths.</summary>
