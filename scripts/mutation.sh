@@ -21,7 +21,7 @@ cd "$work"
 dotnet tool restore >/dev/null
 args=()
 for file in "$@"; do args+=(--mutate "**/$file"); done
-say "Stryker.NET on the crypto core (see the progress below; an hour or so for all seven files)"
+say "Stryker.NET on the crypto core (10-15 minutes for all seven files)"
 cd tests/VoiceVault.Crypto.Tests
 dotnet tool run dotnet-stryker --config-file stryker-config.json "${args[@]}" --output "$work/out"
 report=$(find "$work/out" -name 'mutation-report.json' | head -1)
