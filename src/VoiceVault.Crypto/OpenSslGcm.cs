@@ -85,7 +85,7 @@ internal sealed partial class OpenSslGcm : GcmEngine
 
     public override void Dispose() => _ctx.Dispose();
 
-    private sealed class SafeEvpCipherCtxHandle : SafeHandle
+    internal sealed class SafeEvpCipherCtxHandle : SafeHandle
     {
         public SafeEvpCipherCtxHandle() : base(0, ownsHandle: true)
         {
@@ -101,7 +101,8 @@ internal sealed partial class OpenSslGcm : GcmEngine
         }
     }
 
-    private static partial class Native
+    // Internal, not private: tests drive Check and Failure with an error they put on the queue.
+    internal static partial class Native
     {
         private const string Library = "voicevault-libcrypto";
         public const int EVP_CTRL_GCM_SET_IVLEN = 0x9;

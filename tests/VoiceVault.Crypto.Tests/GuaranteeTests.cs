@@ -326,3 +326,39 @@ public sealed class GuaranteeTests
         }
     }
 }
+
+/// <summary>The OpenSSL engine's failure reporting and its refusals, which valid input never reaches.</summary>
+public sealed class OpenSslFailureTests
+{
+    [DllImport("libcrypto.so.3")]
+    private static extern nint BIO_new_file(string filename, string mode);
+
+    [DllImport("libcrypto.so.3")]
+    private static extern ulong ERR_peek_error();
+
+    [Fact]
+    public void A_failed_call_is_reported_with_its_name_and_OpenSSLs_reasons_and_the_queue_is_left_empty()
+    {
+        OpenSslGcm.Native.Check(1, "EVP_Fine"); // success: nothing thrown, nothing read
+        Assert.Equal(nint.Zero, BIO_new_file("/nonexistent/voicevault", "r"));
+        Assert.NotEqual(0UL, ERR_peek_error());
+        var e = Assert.Throws<CryptographicException>(() => OpenSslGcm.Native.Check(0, "EVP_Example"));
+        Assert.StartsWith("OpenSSL EVP_Example failed: error:", e.Message, StringComparison.Ordinal);
+        Assert.Contains("; error:", e.Message, StringComparison.Ordinal); // both queued errors, in order, separated
+        Assert.DoesNotContain("\0", e.Message, StringComparison.Ordinal);
+        Assert.Equal(0UL, ERR_peek_error());
+        // Nothing queued: the name alone.
+        Assert.Equal("OpenSSL EVP_Other failed.", OpenSslGcm.Native.Failure("EVP_Other").Message);
+    }
+
+    [Theory]
+    [MemberData(nameof(EngineScope.Both), MemberType = typeof(EngineScope))]
+    public void An_engine_finishes_only_in_its_own_direction(string engine)
+    {
+        var kind = EngineScope.Parse(engine);
+        using var encrypting = GcmEngine.Create(kind, encrypt: true, new byte[32], new byte[12]);
+        Assert.Equal("This engine encrypts.", Assert.Throws<InvalidOperationException>(() => encrypting.FinishDecrypt(new byte[16], new byte[16])).Message);
+        using var decrypting = GcmEngine.Create(kind, encrypt: false, new byte[32], new byte[12]);
+        Assert.Equal("This engine decrypts.", Assert.Throws<InvalidOperationException>(() => decrypting.FinishEncrypt(new byte[16], new byte[16])).Message);
+    }
+}
