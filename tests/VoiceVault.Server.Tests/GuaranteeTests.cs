@@ -71,6 +71,77 @@ public sealed class GuaranteeTests
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{body.GetProperty("sid").GetString()}")).StatusCode);
     }
 
+    [Fact]
+    public async Task A_change_whose_callback_cannot_be_queued_is_not_made()
+    {
+        // The recording, its notification and its callback commit together: if the outbox row
+        // cannot be written, neither is the change (a crash between the two would lose the callback).
+        await using var vault = await VaultServer.StartAsync();
+        var s = vault.Services;
+        var lifecycle = new Core.RecordingLifecycle(s.GetRequiredService<IVaultDatabase>(), s.GetRequiredService<IRecordingStore>(),
+            s.GetRequiredService<INotificationStore>(), new RefusingOutbox(), s.GetRequiredService<IPublicKeyStore>(),
+            s.GetRequiredService<Core.ICallbackSender>(), s.GetRequiredService<VaultOptions>(), TimeProvider.System);
+        var callSid = Audio.CallSid();
+        await Assert.ThrowsAsync<IOException>(() => lifecycle.CreateAsync(new NewRecording(vault.AccountSid, callSid, RecordingSource.StartCallRecordingApi, "both", 1,
+            "https://example.com/hook", "POST", "in-progress completed"), RecordingStatus.InProgress));
+        Assert.Empty(await s.GetRequiredService<IRecordingStore>().PageAsync(new RecordingFilter(vault.AccountSid, callSid), new PageCursor(10)));
+        Assert.Equal("0", await TestDatabase.ScalarAsync(vault.DataDir, "SELECT COUNT(*) FROM recordings"));
+    }
+
+    [Theory]
+    [InlineData(typeof(Core.AccountDirectory), "Matches")]
+    [InlineData(typeof(Core.TwilioSignature), "Verify")]
+    public void Secrets_and_signatures_are_compared_in_constant_time(Type type, string method)
+    {
+        // A timing difference cannot be measured reliably in a test; what makes it impossible can be
+        // checked: the comparison calls CryptographicOperations.FixedTimeEquals, never ==, Equals or SequenceEqual.
+        var body = type.GetMethod(method, System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static)!;
+        var called = CalledMethods(body).Select(m => $"{m.DeclaringType?.Name}.{m.Name}").ToList();
+        Assert.Contains("CryptographicOperations.FixedTimeEquals", called);
+        Assert.DoesNotContain(called, c => c is "String.op_Equality" or "String.Equals" or "MemoryExtensions.SequenceEqual" or "Enumerable.SequenceEqual" or "String.CompareOrdinal");
+    }
+
+    // The methods a method's IL calls (call/callvirt tokens that resolve to methods).
+    private static IEnumerable<System.Reflection.MethodBase> CalledMethods(System.Reflection.MethodInfo method)
+    {
+        var il = method.GetMethodBody()!.GetILAsByteArray()!;
+        for (int i = 0; i + 4 < il.Length; i++)
+        {
+            if (il[i] is 0x28 or 0x6F)
+            {
+                System.Reflection.MethodBase? called = null;
+                try
+                {
+                    called = method.Module.ResolveMethod(BitConverter.ToInt32(il, i + 1));
+                }
+                catch (Exception e) when (e is ArgumentException or BadImageFormatException)
+                {
+                }
+                if (called is not null)
+                {
+                    yield return called;
+                }
+            }
+        }
+    }
+
+    private sealed class RefusingOutbox : IOutboxStore
+    {
+        public Task<OutboxMessage> AddAsync(WriteScope scope, NewOutboxMessage message, DateTimeOffset leaseUntil, DateTimeOffset now) =>
+            throw new IOException("injected: the outbox cannot be written");
+
+        public Task<IReadOnlyList<OutboxMessage>> ClaimDueAsync(DateTimeOffset now, DateTimeOffset leaseUntil, int limit, CancellationToken cancellationToken = default) =>
+            Task.FromResult<IReadOnlyList<OutboxMessage>>([]);
+
+        public Task MarkDeliveredAsync(IReadOnlyCollection<long> seqs, DateTimeOffset now) => Task.CompletedTask;
+
+        public Task RetryLaterAsync(long seq, int attempts, string error, DateTimeOffset next) => Task.CompletedTask;
+
+        public Task ReleaseAsync(IReadOnlyCollection<long> seqs, DateTimeOffset now) => Task.CompletedTask;
+
+        public Task<OutboxMessage?> FindAsync(long seq, CancellationToken cancellationToken = default) => Task.FromResult<OutboxMessage?>(null);
+    }
+
     /// <summary>The real media store, except that a write fails once <c>failAfter</c> bytes have gone through it.</summary>
     private sealed class FaultyMediaStore(IMediaStore inner, long failAfter) : IMediaStore
     {

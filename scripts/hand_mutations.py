@@ -1,0 +1,101 @@
+"""Hand mutations of the vault's guarantees: each breaks one on purpose, runs the tests that
+should notice, and reports whether they did. Run through scripts/hand-mutations.sh, which gives
+this a throwaway copy of the tree. Every mutation must be caught."""
+import subprocess, sys, time
+
+S, C = "tests/VoiceVault.Server.Tests", "tests/VoiceVault.Crypto.Tests"
+SRV, CRY = "src/VoiceVault.Server/", "src/VoiceVault.Crypto/"
+
+# (guarantee broken, [(file, original, replacement)], test project, test filter)
+MUTATIONS = [
+    ("server-managed CEK stored unsealed (sealed nowhere, opened nowhere)",
+     [(SRV + "Core/EncryptionPlan.cs", "masterKey.Seal(cek.Bytes, recording.Sid)", "cek.Bytes.ToArray()"),
+      (SRV + "Api/Recordings/RecordingEndpoints.cs", "ContentKey.FromBytes(masterKey.Open(recording.ServerCekSealed!, recording.Sid))", "ContentKey.FromBytes(recording.ServerCekSealed!)")],
+     S, "FullyQualifiedName~Server.Tests.GuaranteeTests"),
+    ("the pipeline swallows a write error (output cut short, reported as success)",
+     [(CRY + "ChunkPipeline.cs", 'throw new IOException($"Writing the output failed: {writeFailure.Message}", writeFailure);', "writeFailure = null;")],
+     C, "FullyQualifiedName~Crypto.Tests.GuaranteeTests"),
+    ("no ERR_clear_error after a failed OpenSSL decryption",
+     [(CRY + "OpenSslGcm.cs", "            Native.ERR_clear_error();\n            throw new AuthenticationFailedException();", "            throw new AuthenticationFailedException();")],
+     C, "FullyQualifiedName~Crypto.Tests.GuaranteeTests"),
+    ("RecordingEncryptor.Complete() drops the tag",
+     [(CRY + "RecordingEncryptor.cs", "        int n = Finish();\n        _destination.Write(_buffer!, 0, n);", "        int n = Finish();\n        _destination.Write(_buffer!, 0, n - RecordingFormat.TagSize);")],
+     C, "FullyQualifiedName~Crypto.Tests.GuaranteeTests"),
+    ("plaintext and key buffers not zeroed",
+     [(CRY + "Wipe.cs", "        CryptographicOperations.ZeroMemory(buffer);\n", "")],
+     C, "FullyQualifiedName~Crypto.Tests.GuaranteeTests"),
+    ("cancellation ignored (calling-thread decryption)",
+     [(CRY + "RecordingDecryptor.cs", "            cancellationToken.ThrowIfCancellationRequested();\n            var space", "            var space")],
+     C, "FullyQualifiedName~Crypto.Tests.GuaranteeTests"),
+    ("tenant filter dropped",
+     [(SRV + "Api/Authentication.cs", "(account.Sid != caller.AccountSid && account.ParentSid != caller.AccountSid)", "false")],
+     S, "FullyQualifiedName~TenantIsolationTests"),
+    ("callbacks unsigned",
+     [(SRV + "Webhooks/CallbackDispatcher.cs", 'request.Headers.Add("X-Twilio-Signature", signature);', "")],
+     S, "FullyQualifiedName~CallbackTests"),
+    ("callback signature over the wrong URL (GET: without the parameters)",
+     [(SRV + "Webhooks/CallbackDispatcher.cs", "signature = TwilioSignature.Sign(token, url, []);", "signature = TwilioSignature.Sign(token, row.Url, []);")],
+     S, "FullyQualifiedName~CallbackTests"),
+    ("16107 warning skipped",
+     [(SRV + "Core/RecordingLifecycle.cs", "var warning = plan.Warning is { } w ? new NewNotification(recording.AccountSid, recording.CallSid, w.Code, NotificationLevel.Warning, w.Message) : null;", "NewNotification? warning = null;")],
+     S, "FullyQualifiedName~FailureTests"),
+    ("unsigned stream upgrade accepted",
+     [(SRV + "Live/StreamAuthentication.cs", "if (!links.Verifies(link, Request.PathBase + Request.Path + Request.QueryString, signature))", "if (signature.Length == 0)")],
+     S, "FullyQualifiedName~TwilioLinkTests"),
+    ("a dead instance's spool kept",
+     [(SRV + "Core/InstanceLease.cs", "                    File.Delete(file);\n", "")],
+     S, "FullyQualifiedName~LiveCrashTests"),
+    ("a leftover .partial kept after a failed write",
+     [(SRV + "Storage/Files/FileMediaStore.cs", "                File.Delete(temp);\n", "")],
+     S, "FullyQualifiedName~MediaStoreContract"),
+    ("the callback's outbox row written in a transaction of its own",
+     [(SRV + "Core/RecordingLifecycle.cs", "return (changed, message is null ? null : await outbox.AddAsync(scope, message, now + CallbackLease, now));",
+       "if (message is not null) { _ = database.WriteAsync(s => outbox.AddAsync(s, message, now + CallbackLease, now)); } return (changed, (OutboxMessage?)null);")],
+     S, "FullyQualifiedName~Server.Tests.GuaranteeTests"),
+    ("tokens compared with a short-circuiting comparison",
+     [(SRV + "Core/AccountDirectory.cs", "CryptographicOperations.FixedTimeEquals(expected, Encoding.UTF8.GetBytes(given))", "expected.AsSpan().SequenceEqual(Encoding.UTF8.GetBytes(given))")],
+     S, "FullyQualifiedName~Server.Tests.GuaranteeTests"),
+    ("a recording still visible after DELETE",
+     [(SRV + "Core/RecordingLifecycle.cs", "        await recordings.DeleteAsync(recording.Sid);\n", "")],
+     S, "FullyQualifiedName~RecordingTests"),
+]
+
+
+def run(args):
+    return subprocess.run(args, capture_output=True, text=True)
+
+
+def main():
+    only = sys.argv[1:]
+    rows = ["| guarantee broken | tests run | caught? | seconds |", "|---|---|---|---|"]
+    missed = 0
+    for name, edits, project, test_filter in MUTATIONS:
+        if only and not any(o in name for o in only):
+            continue
+        originals = {}
+        for path, old, new in edits:
+            text = originals.setdefault(path, open(path).read())
+            current = open(path).read()
+            if current.count(old) != 1:
+                sys.exit(f"mutation '{name}': the text to change is not in {path} exactly once; update scripts/hand_mutations.py")
+            open(path, "w").write(current.replace(old, new))
+        started = time.time()
+        try:
+            build = run(["dotnet", "build", project, "-c", "Release", "--nologo", "-v", "quiet"])
+            if build.returncode != 0:
+                sys.exit(f"mutation '{name}' does not compile:\n{build.stdout[-2000:]}")
+            test = run(["dotnet", "test", project, "-c", "Release", "--no-build", "--filter", test_filter])
+            caught = test.returncode != 0
+        finally:
+            for path, text in originals.items():
+                open(path, "w").write(text)
+        missed += not caught
+        rows.append(f"| {name} | `{test_filter.split('~')[-1]}` | {'yes' if caught else '**NO**'} | {time.time() - started:.0f} |")
+        print(rows[-1], flush=True)
+    report = "\n".join(rows) + "\n"
+    open("hand-mutations.md", "w").write(report)
+    print(f"\n{len(rows) - 2 - missed} of {len(rows) - 2} caught")
+    sys.exit(1 if missed else 0)
+
+
+main()
