@@ -102,7 +102,7 @@ public sealed class AccountTests
     public async Task Wrong_credentials_get_401_with_code_20003(string how)
     {
         await using var vault = await VaultServer.StartAsync();
-        using var http = new HttpClient { BaseAddress = vault.BaseUri };
+        using var http = vault.Http();
         var request = new HttpRequestMessage(HttpMethod.Get, $"/2010-04-01/Accounts/{vault.AccountSid}.json");
         string Basic(string u, string p) => "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{u}:{p}"));
         switch (how)

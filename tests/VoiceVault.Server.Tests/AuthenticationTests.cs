@@ -17,7 +17,7 @@ public sealed class AuthenticationTests
         var routes = vault.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
         var anonymous = routes.Where(r => r.Metadata.GetMetadata<IAllowAnonymous>() is not null).Select(r => r.RoutePattern.RawText).Order().ToList();
         Assert.Equal(Public.Order(), anonymous);
-        using var http = new HttpClient { BaseAddress = vault.BaseUri };
+        using var http = vault.Http();
         int checkedRoutes = 0;
         foreach (var route in routes.Where(r => !Public.Contains(r.RoutePattern.RawText)))
         {
@@ -44,7 +44,7 @@ public sealed class AuthenticationTests
     public async Task Garbled_or_wrong_Basic_credentials_are_401_and_a_signature_does_not_open_ordinary_routes()
     {
         await using var vault = await VaultServer.StartAsync();
-        using var http = new HttpClient { BaseAddress = vault.BaseUri };
+        using var http = vault.Http();
         foreach (var header in new[] { "Basic !!!not-base64", "Basic " + Convert.ToBase64String("no-colon"u8), "Bearer " + vault.AuthToken,
             "Basic " + Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{vault.AccountSid}:{vault.AuthToken}x")) })
         {

@@ -8,29 +8,33 @@ public sealed class CallbackTests
     public async Task Callbacks_survive_a_receiver_outage_and_a_server_restart()
     {
         var vault = await VaultServer.StartAsync();
-        await using var receiver = await CallbackReceiver.StartAsync();
-        receiver.Mode = "error";
-        var query = $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}";
-        var sids = new List<string>();
-        for (int i = 0; i < 4; i++)
+        try
         {
-            var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1), query);
-            Assert.Equal(HttpStatusCode.Created, status);
-            sids.Add(body.GetProperty("sid").GetString()!);
-        }
-        // Failing for a while: the dispatcher retries with backoff.
-        await Eventually.TrueAsync(() => receiver.Failures >= 8, "two attempts per callback while the receiver was down");
+            await using var receiver = await CallbackReceiver.StartAsync();
+            receiver.Mode = "error";
+            var query = $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}";
+            var sids = new List<string>();
+            for (int i = 0; i < 4; i++)
+            {
+                var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1), query);
+                Assert.Equal(HttpStatusCode.Created, status);
+                sids.Add(body.GetProperty("sid").GetString()!);
+            }
+            // Failing for a while: the dispatcher retries with backoff.
+            await Eventually.TrueAsync(() => receiver.Failures >= 8, "two attempts per callback while the receiver was down");
 
-        // A restart while callbacks are still owed; then the receiver comes back, hanging first.
-        vault = await vault.RestartAsync();
-        await using (vault)
-        {
-            var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1), query);
-            sids.Add(body.GetProperty("sid").GetString()!);
+            // A restart while callbacks are still owed; then the receiver comes back, hanging first.
+            vault = await vault.RestartAsync();
+            var (_, fifth) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1), query);
+            sids.Add(fifth.GetProperty("sid").GetString()!);
             receiver.Mode = "ok";
             var delivered = await receiver.WaitForAsync(5, TimeSpan.FromSeconds(60));
             Assert.Equal(sids.Order(), delivered.Select(c => c.Parameters["RecordingSid"]).Distinct().Order());
             Assert.All(delivered, c => Assert.True(new Twilio.Security.RequestValidator(vault.AuthToken).Validate(c.Url, c.Parameters, c.Signature)));
+        }
+        finally
+        {
+            await vault.DisposeAsync();
         }
     }
 

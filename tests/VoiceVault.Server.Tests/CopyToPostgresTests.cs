@@ -41,17 +41,15 @@ public sealed class CopyToPostgresTests
             await using (var embedded = await VaultServer.StartAsync(keepData: true, extraArgs: ["--VoiceVault:Database", "sqlite"]))
             {
                 (dataDir, mainSid, mainToken) = (embedded.DataDir, embedded.AccountSid, embedded.AuthToken);
-                var keySid = (await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), client: embedded.Twilio())).Sid;
+                var keySid = await embedded.AddKeyAsync(rsa);
+                await embedded.SetEncryptionAsync(embedded.AccountSid, enabled: true, keySid);
                 using var http = embedded.Http(embedded.AccountSid, embedded.AuthToken);
-                (await http.PostAsync($"/2010-04-01/Accounts/{embedded.AccountSid}/RecordingEncryption.json",
-                    new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "true", ["PublicKeySid"] = keySid }))).EnsureSuccessStatusCode();
                 customerSid = (await embedded.UploadAsync(embedded.AccountSid, embedded.AuthToken, Audio.CallSid(), wav,
                     $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}")).Body.GetProperty("sid").GetString()!;
                 await PublicKeyResource.DeleteAsync(pathSid: keySid, client: embedded.Twilio());
                 var failed = await embedded.UploadAsync(embedded.AccountSid, embedded.AuthToken, Audio.CallSid(), wav);      // 16104, a notification
                 Assert.Equal("failed", failed.Body.GetProperty("status").GetString());
-                (await http.PostAsync($"/2010-04-01/Accounts/{embedded.AccountSid}/RecordingEncryption.json",
-                    new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "false", ["PublicKeySid"] = "" }))).EnsureSuccessStatusCode();
+                await embedded.SetEncryptionAsync(embedded.AccountSid, enabled: false);
                 serverSid = (await embedded.UploadAsync(embedded.AccountSid, embedded.AuthToken, Audio.CallSid(), wav)).Body.GetProperty("sid").GetString()!;
                 var sub = await AccountResource.CreateAsync(friendlyName: "tenant", client: embedded.Twilio());
                 (subSid, subToken) = (sub.Sid, sub.AuthToken);
@@ -97,12 +95,7 @@ public sealed class CopyToPostgresTests
             // Media stayed where it was: the server-managed recording plays, the customer's decrypts with its key.
             Assert.Equal(wav, await http2.GetByteArrayAsync($"/2010-04-01/Accounts/{onPostgres.AccountSid}/Recordings/{serverSid}.wav"));
             var details = EncryptionDetails.Parse(await http2.GetStringAsync($"/2010-04-01/Accounts/{onPostgres.AccountSid}/Recordings/{customerSid}.json"));
-            using (var cek = KeyWrap.Unwrap(rsa, details.EncryptedCek))
-            {
-                var plain = new MemoryStream();
-                RecordingDecryptor.Decrypt(new MemoryStream(await http2.GetByteArrayAsync($"/2010-04-01/Accounts/{onPostgres.AccountSid}/Recordings/{customerSid}")), plain, cek, details.Iv);
-                Assert.Equal(wav, plain.ToArray());
-            }
+            Assert.Equal(wav, Customer.Decrypt(rsa, details, await http2.GetByteArrayAsync($"/2010-04-01/Accounts/{onPostgres.AccountSid}/Recordings/{customerSid}")));
             // New rows continue after the copied ones: the newest recording lists first.
             var fresh = await onPostgres.UploadAsync(onPostgres.AccountSid, onPostgres.AuthToken, Audio.CallSid(), wav);
             Assert.Equal(HttpStatusCode.Created, fresh.Status);

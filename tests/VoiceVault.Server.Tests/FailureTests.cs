@@ -12,16 +12,6 @@ namespace VoiceVault.Server.Tests;
 /// <summary>SPEC §9: the documented failure behaviour, end to end, with callbacks and notifications.</summary>
 public sealed class FailureTests
 {
-    private static async Task<string> AddKeyAsync(VaultServer vault, RSA rsa) =>
-        (await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), client: vault.Twilio())).Sid;
-
-    private static async Task EnableAsync(VaultServer vault, string keySid)
-    {
-        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
-        (await http.PostAsync($"/2010-04-01/Accounts/{vault.AccountSid}/RecordingEncryption.json",
-            new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "true", ["PublicKeySid"] = keySid }))).EnsureSuccessStatusCode();
-    }
-
     [Fact]
     public async Task A_deleted_configured_key_falls_back_to_the_newest_usable_key_with_warning_16107()
     {
@@ -30,10 +20,10 @@ public sealed class FailureTests
         using var older = RSA.Create(2048);
         using var configured = RSA.Create(2048);
         using var newest = RSA.Create(2048);
-        var olderSid = await AddKeyAsync(vault, older);
-        var configuredSid = await AddKeyAsync(vault, configured);
-        await EnableAsync(vault, configuredSid);
-        var newestSid = await AddKeyAsync(vault, newest);
+        var olderSid = await vault.AddKeyAsync(older);
+        var configuredSid = await vault.AddKeyAsync(configured);
+        await vault.SetEncryptionAsync(vault.AccountSid, enabled: true, configuredSid);
+        var newestSid = await vault.AddKeyAsync(newest);
         await PublicKeyResource.DeleteAsync(pathSid: configuredSid, client: vault.Twilio());
 
         var wav = Audio.Wav(2);
@@ -46,12 +36,7 @@ public sealed class FailureTests
 
         using var http = vault.Http(vault.AccountSid, vault.AuthToken);
         var stored = await http.GetByteArrayAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{body.GetProperty("sid").GetString()}");
-        using (var cek = KeyWrap.Unwrap(newest, details.EncryptedCek))
-        {
-            var output = new MemoryStream();
-            RecordingDecryptor.Decrypt(new MemoryStream(stored), output, cek, details.Iv);
-            Assert.Equal(wav, output.ToArray());
-        }
+        Assert.Equal(wav, Customer.Decrypt(newest, details, stored));
 
         var warning = Assert.Single(await NotificationResource.ReadAsync(client: vault.Twilio()));
         Assert.Equal("16107", warning.ErrorCode);
@@ -71,8 +56,8 @@ public sealed class FailureTests
         await using var vault = await VaultServer.StartAsync();
         await using var receiver = await CallbackReceiver.StartAsync();
         using var rsa = RSA.Create(2048);
-        var keySid = await AddKeyAsync(vault, rsa);
-        await EnableAsync(vault, keySid);
+        var keySid = await vault.AddKeyAsync(rsa);
+        await vault.SetEncryptionAsync(vault.AccountSid, enabled: true, keySid);
         await PublicKeyResource.DeleteAsync(pathSid: keySid, client: vault.Twilio());
 
         var wav = Audio.Wav(2);
@@ -107,8 +92,8 @@ public sealed class FailureTests
     {
         await using var vault = await VaultServer.StartAsync();
         using var rsa = RSA.Create(2048);
-        var keySid = await AddKeyAsync(vault, rsa);
-        await EnableAsync(vault, keySid);
+        var keySid = await vault.AddKeyAsync(rsa);
+        await vault.SetEncryptionAsync(vault.AccountSid, enabled: true, keySid);
         await PublicKeyResource.DeleteAsync(pathSid: keySid, client: vault.Twilio());
         var calls = new List<string>();
         for (int i = 0; i < 3; i++)
@@ -187,45 +172,35 @@ public sealed class FailureTests
     public async Task Recordings_a_crash_left_unfinished_end_as_failed_with_their_callback_after_restart()
     {
         var vault = await VaultServer.StartAsync();
-        await using var receiver = await CallbackReceiver.StartAsync();
-        // An upload that never finishes: the client sends the head, then the server stops.
-        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
-        var wav = Audio.Wav(10);
-        var pipe = new System.IO.Pipelines.Pipe();
-        var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording?RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=failed%20absent%20completed",
-            new StreamContent(pipe.Reader.AsStream()));
-        await pipe.Writer.WriteAsync(wav.AsMemory(0, 70_000));
-        await pipe.Writer.FlushAsync();
-        await Eventually.TrueAsync(async () => (await RecordingResource.ReadAsync(client: vault.Twilio())).Any(r => r.Status.ToString() == "processing"),
-            "the upload's recording is being stored");
-        vault = await vault.RestartAsync();
-        await pipe.Writer.CompleteAsync();
         try
         {
-            await upload;
-        }
-        catch (HttpRequestException)
-        {
-        }
-        await using (vault)
-        {
+            await using var receiver = await CallbackReceiver.StartAsync();
+            // An upload that never finishes: the client sends the head, then the server stops.
+            using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+            var wav = Audio.Wav(10);
+            var pipe = new System.IO.Pipelines.Pipe();
+            var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording?RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=failed%20absent%20completed",
+                new StreamContent(pipe.Reader.AsStream()));
+            await pipe.Writer.WriteAsync(wav.AsMemory(0, 70_000));
+            await pipe.Writer.FlushAsync();
+            await Eventually.TrueAsync(async () => (await RecordingResource.ReadAsync(client: vault.Twilio())).Any(r => r.Status.ToString() == "processing"),
+                "the upload's recording is being stored");
+            vault = await vault.RestartAsync();
+            await pipe.Writer.CompleteAsync();
+            await Assert.ThrowsAnyAsync<HttpRequestException>(() => upload);
+
             var recording = Assert.Single(await RecordingResource.ReadAsync(client: vault.Twilio()));
             // The server stopped under the upload: its failure, not the client's (not "absent").
             Assert.Equal("failed", recording.Status.ToString());
             Assert.Equal(16104, recording.ErrorCode);
             Assert.Empty(Directory.GetFiles(Path.Combine(vault.DataDir, "media"), "*", SearchOption.AllDirectories));
-            List<CallbackReceiver.Received> callbacks;
-            try
-            {
-                // A callback the stopping process had claimed comes back when its 30 s lease ends.
-                callbacks = await receiver.WaitForAsync(1, TimeSpan.FromSeconds(45));
-            }
-            catch (Exception)
-            {
-                Console.Error.WriteLine("LOGS:\n" + string.Join("\n", vault.Logs.Where(l => !l.Contains("Hosting.Diagnostics", StringComparison.Ordinal))));
-                throw;
-            }
+            // A callback the stopping process had claimed comes back when its 30 s lease ends.
+            var callbacks = await receiver.WaitForAsync(1, TimeSpan.FromSeconds(45));
             Assert.Contains(callbacks, c => c.Parameters["RecordingSid"] == recording.Sid && c.Parameters["RecordingStatus"] == "failed");
+        }
+        finally
+        {
+            await vault.DisposeAsync();
         }
     }
 }

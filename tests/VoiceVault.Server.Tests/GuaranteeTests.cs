@@ -1,5 +1,6 @@
 using System.Net;
 using Microsoft.Extensions.DependencyInjection;
+using Twilio.Rest.Api.V2010;
 using Twilio.Rest.Api.V2010.Account;
 using VoiceVault.Crypto;
 using VoiceVault.Server.Storage;
@@ -43,6 +44,48 @@ public sealed class GuaranteeTests
         // The vault itself opens it, for an authorised download.
         using var http = vault.Http(vault.AccountSid, vault.AuthToken);
         Assert.Equal(wav, await http.GetByteArrayAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{recording.Sid}.wav"));
+    }
+
+    [Fact]
+    public async Task Auth_tokens_API_key_secrets_and_Twilio_link_tokens_are_stored_sealed_not_as_themselves()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        var sub = await AccountResource.CreateAsync(friendlyName: "tenant", client: vault.Twilio());
+        var key = await NewKeyResource.CreateAsync(pathAccountSid: sub.Sid, friendlyName: "k", client: vault.Twilio(sub.Sid, sub.AuthToken));
+        string twilioToken = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        string twilioSecondary = Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
+        using (var http = vault.Http(sub.Sid, sub.AuthToken))
+        {
+            var link = await http.PostAsync($"/v1/Accounts/{sub.Sid}/TwilioLink", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["TwilioAccountSid"] = "AC" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)),
+                ["TwilioAuthToken"] = twilioToken,
+                ["TwilioSecondaryAuthToken"] = twilioSecondary,
+            }));
+            Assert.Equal(HttpStatusCode.Created, link.StatusCode);
+        }
+        var accounts = vault.Services.GetRequiredService<IAccountStore>();
+        var linked = (await vault.Services.GetRequiredService<ITwilioLinkStore>().FindAsync(sub.Sid))!;
+        var stored = new (string Secret, byte[] Value)[]
+        {
+            (sub.AuthToken, (await accounts.FindAsync(sub.Sid))!.TokenSealed),
+            (vault.AuthToken, (await accounts.FindAsync(vault.AccountSid))!.TokenSealed),
+            (key.Secret, (await accounts.FindApiKeySecretAsync(key.Sid))!.SecretSealed),
+            (twilioToken, linked.TokenSealed),
+            (twilioSecondary, linked.SecondaryTokenSealed!),
+        };
+        foreach (var (secret, value) in stored)
+        {
+            // The secret's text appears nowhere in what is stored, as bytes or as hex.
+            Assert.Equal(-1, value.AsSpan().IndexOf(System.Text.Encoding.UTF8.GetBytes(secret)));
+            Assert.DoesNotContain(secret, Convert.ToHexStringLower(value), StringComparison.Ordinal);
+        }
+        // Every stored value is different even for equal inputs (a fresh nonce each time), and the vault still accepts the secrets.
+        Assert.Equal(stored.Length, stored.Select(s => Convert.ToHexString(s.Value)).Distinct().Count());
+        using var asKey = vault.Http(key.Sid, key.Secret);
+        using var asSub = vault.Http(sub.Sid, sub.AuthToken);
+        Assert.Equal(HttpStatusCode.OK, (await asKey.GetAsync($"/2010-04-01/Accounts/{sub.Sid}.json")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await asSub.GetAsync($"/2010-04-01/Accounts/{sub.Sid}.json")).StatusCode);
     }
 
     [Theory]

@@ -10,34 +10,6 @@ namespace VoiceVault.Server.Tests;
 /// <summary>Live calls over Twilio Media Streams: recorded into ciphertext while the call goes on.</summary>
 public sealed class LiveRecordingTests
 {
-    /// <summary>A new key, configured for <paramref name="accountSid"/> (the main account by default) by the main account.</summary>
-    internal static async Task<RSA> EnableEncryptionAsync(VaultServer vault, string? accountSid = null)
-    {
-        accountSid ??= vault.AccountSid;
-        var rsa = RSA.Create(2048);
-        var key = await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), accountSid: accountSid, client: vault.Twilio());
-        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
-        (await http.PostAsync($"/2010-04-01/Accounts/{accountSid}/RecordingEncryption.json",
-            new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "true", ["PublicKeySid"] = key.Sid }))).EnsureSuccessStatusCode();
-        return rsa;
-    }
-
-    /// <summary>The call's one recording of <paramref name="accountSid"/> (the main account by default), completed, and its audio decrypted.</summary>
-    internal static async Task<(JsonElement Recording, byte[] Wav)> FetchAndDecryptAsync(VaultServer vault, string callSid, RSA rsa, string? accountSid = null)
-    {
-        accountSid ??= vault.AccountSid;
-        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
-        var list = JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{accountSid}/Calls/{callSid}/Recordings.json")).RootElement;
-        var recording = Assert.Single(list.GetProperty("recordings").EnumerateArray()).Clone();
-        Assert.Equal("completed", recording.GetProperty("status").GetString());
-        var details = EncryptionDetails.Parse(recording.GetRawText());
-        var stored = await http.GetByteArrayAsync($"/2010-04-01/Accounts/{accountSid}/Recordings/{recording.GetProperty("sid").GetString()}");
-        using var cek = KeyWrap.Unwrap(rsa, details.EncryptedCek);
-        var output = new MemoryStream();
-        RecordingDecryptor.Decrypt(new MemoryStream(stored), output, cek, details.Iv);
-        return (recording, output.ToArray());
-    }
-
     // What a faithful recorder makes of the frames: each sample at its timestamp, silence where no
     // frame was, the first copy of a duplicate, tracks mixed (clipped) or side by side.
     internal static byte[] Expected(Dictionary<long, byte[]> inbound, Dictionary<long, byte[]> outbound, int channels)
@@ -68,7 +40,7 @@ public sealed class LiveRecordingTests
     {
         await using var vault = await VaultServer.StartAsync();
         await using var receiver = await CallbackReceiver.StartAsync();
-        using var rsa = await EnableEncryptionAsync(vault);
+        using var rsa = (await vault.EnableEncryptionAsync()).Key;
         await using var stream = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
         await stream.StartAsync(new()
         {
@@ -119,7 +91,7 @@ public sealed class LiveRecordingTests
         }
         await stream.StopAsync();
 
-        var (recording, wav) = await FetchAndDecryptAsync(vault, stream.CallSid, rsa);
+        var (recording, wav) = await vault.FetchAndDecryptAsync(stream.CallSid, rsa);
         int channelCount = channels == "dual" ? 2 : 1;
         Assert.Equal(channelCount, recording.GetProperty("channels").GetInt32());
         Assert.Equal(Expected(inbound, outbound, channelCount), wav);
@@ -141,7 +113,7 @@ public sealed class LiveRecordingTests
     public async Task No_plaintext_audio_is_on_disk_while_the_call_is_live_or_after()
     {
         await using var vault = await VaultServer.StartAsync();
-        using var rsa = await EnableEncryptionAsync(vault);
+        using var rsa = (await vault.EnableEncryptionAsync()).Key;
         await using var stream = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
         await stream.StartAsync();
         var marker = Encoding.ASCII.GetBytes("VOICEVAULT-PLAINTEXT-MARKER");
@@ -178,7 +150,7 @@ public sealed class LiveRecordingTests
             Assert.False(Audio.ContainsAnyRun(content, sent.ToArray()), $"{path} holds μ-law audio after the call");
             Assert.False(Audio.ContainsAnyRun(content, pcm.ToArray()), $"{path} holds PCM after the call");
         }
-        var (_, wav) = await FetchAndDecryptAsync(vault, stream.CallSid, rsa);
+        var (_, wav) = await vault.FetchAndDecryptAsync(stream.CallSid, rsa);
         Assert.True(wav.AsSpan().IndexOf(pcm.ToArray().AsSpan(40 * 2, 64)) >= 0, "the recording holds the audio");
     }
 }

@@ -101,7 +101,7 @@ public sealed class OpenApiTests
     public async Task The_document_describes_every_route_with_its_responses_and_basic_auth()
     {
         await using var vault = await VaultServer.StartAsync();
-        using var http = new HttpClient { BaseAddress = vault.BaseUri };
+        using var http = vault.Http();
         var document = await GetAsync(http, "/openapi/v1.json");
 
         var operations = document["paths"]!.AsObject()

@@ -17,7 +17,7 @@ public sealed class OperationsTests
     {
         await using var vault = await VaultServer.StartAsync();
         await using var receiver = await CallbackReceiver.StartAsync();
-        using var plain = new HttpClient { BaseAddress = vault.BaseUri };
+        using var plain = vault.Http();
         var before = await plain.GetStringAsync("/metrics");
         Assert.Equal(0, Metric(before, "voicevault_uploads_total{status=\"completed\"}"));
 

@@ -13,31 +13,12 @@ namespace VoiceVault.Server.Tests;
 
 public sealed class RecordingTests
 {
-    private static async Task<(RSA Key, string Sid)> EnableEncryptionAsync(VaultServer vault)
-    {
-        var rsa = RSA.Create(2048);
-        var key = await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), friendlyName: "customer key", client: vault.Twilio());
-        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
-        var response = await http.PostAsync($"/2010-04-01/Accounts/{vault.AccountSid}/RecordingEncryption.json",
-            new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "true", ["PublicKeySid"] = key.Sid }));
-        response.EnsureSuccessStatusCode();
-        return (rsa, key.Sid);
-    }
-
-    private static byte[] DecryptOutside(RSA privateKey, EncryptionDetails details, byte[] stored)
-    {
-        using var cek = KeyWrap.Unwrap(privateKey, details.EncryptedCek);
-        using var output = new MemoryStream();
-        RecordingDecryptor.Decrypt(new MemoryStream(stored), output, cek, details.Iv);
-        return output.ToArray();
-    }
-
     [Fact]
     public async Task An_upload_is_stored_encrypted_to_the_customer_key_and_read_back_through_the_Twilio_SDK()
     {
         await using var vault = await VaultServer.StartAsync();
         await using var receiver = await CallbackReceiver.StartAsync();
-        var (rsa, keySid) = await EnableEncryptionAsync(vault);
+        var (rsa, keySid) = await vault.EnableEncryptionAsync();
         var wav = Audio.Wav(5);
         var callSid = Audio.CallSid();
 
@@ -58,7 +39,7 @@ public sealed class RecordingTests
         var stored = await http.GetByteArrayAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{recordingSid}");
         Assert.Equal(wav.Length + 16, stored.Length);
         Assert.Equal(stored, await http.GetByteArrayAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{recordingSid}.wav"));
-        Assert.Equal(wav, DecryptOutside(rsa, details, stored));
+        Assert.Equal(wav, Customer.Decrypt(rsa, details, stored));
 
         // Python's cryptography, as Twilio's sample uses it, agrees.
         var dir = Directory.CreateTempSubdirectory("vv-py").FullName;
@@ -89,7 +70,7 @@ public sealed class RecordingTests
             Assert.True(callback.Parameters.ContainsKey(name), name);
         }
         var fromCallback = EncryptionDetails.Parse(callback.Parameters["EncryptionDetails"]);
-        Assert.Equal(wav, DecryptOutside(rsa, fromCallback, stored));
+        Assert.Equal(wav, Customer.Decrypt(rsa, fromCallback, stored));
         rsa.Dispose();
     }
 
@@ -101,7 +82,7 @@ public sealed class RecordingTests
         var (status, serverManaged) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), plainWav);
         Assert.Equal(HttpStatusCode.Created, status);
         Assert.Equal(JsonValueKind.Null, serverManaged.GetProperty("encryption_details").ValueKind);
-        var (rsa, _) = await EnableEncryptionAsync(vault);
+        var (rsa, _) = await vault.EnableEncryptionAsync();
         var customerWav = Audio.Wav(4, channels: 2, marker: "MARKER-CUSTOMER-KEY");
         var (_, customer) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), customerWav);
         Assert.Equal(2, customer.GetProperty("channels").GetInt32());
@@ -126,7 +107,7 @@ public sealed class RecordingTests
         await using var vault = await VaultServer.StartAsync();
         var plainWav = Audio.Wav(3);
         var (_, managed) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), plainWav);
-        var (rsa, _) = await EnableEncryptionAsync(vault);
+        var (rsa, _) = await vault.EnableEncryptionAsync();
         var (_, encrypted) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(3));
         using var http = vault.Http(vault.AccountSid, vault.AuthToken);
         var managedUrl = $"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{managed.GetProperty("sid").GetString()}";
@@ -157,7 +138,7 @@ public sealed class RecordingTests
     public async Task Mp3_of_an_encrypted_recording_is_16109_and_delete_removes_the_bytes()
     {
         await using var vault = await VaultServer.StartAsync();
-        var (rsa, _) = await EnableEncryptionAsync(vault);
+        var (rsa, _) = await vault.EnableEncryptionAsync();
         var (_, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(2));
         var sid = body.GetProperty("sid").GetString()!;
         using var http = vault.Http(vault.AccountSid, vault.AuthToken);

@@ -38,12 +38,8 @@ public sealed class TenantIsolationTests : IAsyncLifetime
         // A recording of A's, and a notification: encryption on with a key that is then deleted,
         // so the upload falls back to A's other key with warning 16107.
         using var doomed = RSA.Create(2048);
-        var doomedSid = (await PublicKeyResource.CreateAsync(publicKey: doomed.ExportSubjectPublicKeyInfoPem(), client: _vault.Twilio(_a.Sid, _a.AuthToken))).Sid;
-        using (var http = _vault.Http(_a.Sid, _a.AuthToken))
-        {
-            (await http.PostAsync($"/2010-04-01/Accounts/{_a.Sid}/RecordingEncryption.json",
-                new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "true", ["PublicKeySid"] = doomedSid }))).EnsureSuccessStatusCode();
-        }
+        var doomedSid = await _vault.AddKeyAsync(doomed, _a.Sid);
+        await _vault.SetEncryptionAsync(_a.Sid, enabled: true, doomedSid, caller: (_a.Sid, _a.AuthToken));
         await PublicKeyResource.DeleteAsync(pathSid: doomedSid, client: _vault.Twilio(_a.Sid, _a.AuthToken));
         _callOfA = Audio.CallSid();
         var (_, recording) = await _vault.UploadAsync(_a.Sid, _a.AuthToken, _callOfA, Audio.Wav(1));

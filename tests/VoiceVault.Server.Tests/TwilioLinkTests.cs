@@ -74,7 +74,7 @@ public sealed class TwilioLinkTests : IAsyncLifetime
     [InlineData("wss", "secondary")]
     public async Task A_call_Twilio_streams_is_recorded_under_the_linked_account_with_its_call_SID_and_decrypts_to_the_audio_sent(string scheme, string token)
     {
-        using var rsa = await LiveRecordingTests.EnableEncryptionAsync(_vault, _sub.Sid);
+        using var rsa = (await _vault.EnableEncryptionAsync(_sub.Sid)).Key;
         var signature = TwilioSigns(token == "primary" ? _twilioToken : _twilioSecondaryToken, $"{scheme}://{PublicBase}{StreamPath(_sub.Sid)}");
         await using var stream = await OpenAsync(signature);
         Assert.Equal(HttpStatusCode.SwitchingProtocols, stream.HandshakeStatus);
@@ -88,7 +88,7 @@ public sealed class TwilioLinkTests : IAsyncLifetime
         }
         await stream.StopAsync();
 
-        var (recording, wav) = await LiveRecordingTests.FetchAndDecryptAsync(_vault, stream.CallSid, rsa, _sub.Sid);
+        var (recording, wav) = await _vault.FetchAndDecryptAsync(stream.CallSid, rsa, _sub.Sid);
         Assert.Equal(_sub.Sid, recording.GetProperty("account_sid").GetString());
         Assert.Equal(stream.CallSid, recording.GetProperty("call_sid").GetString()); // Twilio's call: REST control and callbacks line up
         Assert.Equal(LiveRecordingTests.Expected(inbound, outbound, 2), wav);

@@ -61,12 +61,7 @@ internal sealed partial class VaultProcess : IDisposable
         return new VaultProcess(process, new Uri(address));
     }
 
-    public HttpClient Http(string user, string password)
-    {
-        var http = new HttpClient { BaseAddress = BaseUri };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
-        return http;
-    }
+    public HttpClient Http(string? user = null, string? password = null) => TestHttp.Client(BaseUri, user, password);
 
     public void Signal(string signal) => Process.Start("kill", [$"-{signal}", Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 

@@ -22,6 +22,7 @@ namespace VoiceVault.Server.Tests;
 public sealed class VaultServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private bool _stopped;
 
     private VaultServer(WebApplication app, string dataDir, string accountSid, string token, ConcurrentQueue<string> logs)
     {
@@ -71,11 +72,23 @@ public sealed class VaultServer : IAsyncDisposable
     /// <summary>Stops this process's vault but keeps its data folder, for restart tests.</summary>
     public bool KeepData { get; set; }
 
+    /// <summary>
+    /// Stops this vault and starts a new one on the same data: dispose whichever the variable holds
+    /// last (<c>try … finally</c>); if the new one does not start, disposing this one removes the data.
+    /// </summary>
     public async Task<VaultServer> RestartAsync()
     {
         KeepData = true;
         await DisposeAsync();
-        return await StartAsync(DataDir, AccountSid, AuthToken);
+        try
+        {
+            return await StartAsync(DataDir, AccountSid, AuthToken);
+        }
+        catch
+        {
+            KeepData = false;
+            throw;
+        }
     }
 
     /// <summary>The official Twilio SDK, its HTTP pointed at this server.</summary>
@@ -84,13 +97,8 @@ public sealed class VaultServer : IAsyncDisposable
 
     public TwilioRestClient Twilio() => Twilio(AccountSid, AuthToken);
 
-    /// <summary>A plain HTTP client with Basic credentials.</summary>
-    public HttpClient Http(string user, string password)
-    {
-        var http = new HttpClient { BaseAddress = BaseUri };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
-        return http;
-    }
+    /// <summary>A plain HTTP client with Basic credentials, or none.</summary>
+    public HttpClient Http(string? user = null, string? password = null) => TestHttp.Client(BaseUri, user, password);
 
     /// <summary>Uploads a WAV through the file-ingest endpoint.</summary>
     public async Task<(System.Net.HttpStatusCode Status, System.Text.Json.JsonElement Body)> UploadAsync(string user, string password, string callSid, byte[] wav, string query = "")
@@ -107,7 +115,7 @@ public sealed class VaultServer : IAsyncDisposable
     /// <summary>Waits until the vault at <paramref name="vault"/> (in this process or its own) has taken <paramref name="frames"/> media frames in all.</summary>
     public static async Task WaitForFramesAsync(Uri vault, long frames)
     {
-        using var plain = new HttpClient { BaseAddress = vault };
+        using var plain = TestHttp.Client(vault);
         for (int tries = 0; tries < 1500; tries++)
         {
             var metrics = await plain.GetStringAsync("/metrics");
@@ -150,9 +158,13 @@ public sealed class VaultServer : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (!_stopped)
+        {
+            _stopped = true;
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        }
         if (KeepData)
         {
             return;
