@@ -105,12 +105,7 @@ public sealed class CallbackReceiver : IAsyncDisposable
 
     public async Task<List<Received>> WaitForAsync(int count, TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(20));
-        while (Requests.Count < count && DateTime.UtcNow < deadline)
-        {
-            await Task.Delay(20);
-        }
-        Assert.True(Requests.Count >= count, $"expected {count} callbacks, got {Requests.Count}");
+        await Eventually.TrueAsync(() => Requests.Count >= count, $"{count} callbacks arrive", timeout);
         return Requests.ToList();
     }
 

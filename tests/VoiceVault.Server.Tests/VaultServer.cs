@@ -116,16 +116,8 @@ public sealed class VaultServer : IAsyncDisposable
     public static async Task WaitForFramesAsync(Uri vault, long frames)
     {
         using var plain = TestHttp.Client(vault);
-        for (int tries = 0; tries < 1500; tries++)
-        {
-            var metrics = await plain.GetStringAsync("/metrics");
-            if (PrometheusText.Parse(metrics).GetValueOrDefault("voicevault_stream_frames_received_total") == frames)
-            {
-                return;
-            }
-            await Task.Delay(10);
-        }
-        throw new TimeoutException($"the vault did not take {frames} frames");
+        await Eventually.TrueAsync(async () => PrometheusText.Parse(await plain.GetStringAsync("/metrics")).GetValueOrDefault("voicevault_stream_frames_received_total") == frames,
+            $"the vault takes {frames} frames in all");
     }
 
     /// <summary>
