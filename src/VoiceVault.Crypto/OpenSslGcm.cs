@@ -25,13 +25,13 @@ internal sealed partial class OpenSslGcm : GcmEngine
         _ctx = Native.EVP_CIPHER_CTX_new();
         if (_ctx.IsInvalid)
         {
-            throw Native.Failure("EVP_CIPHER_CTX_new");
+            throw Native.Failure(nameof(Native.EVP_CIPHER_CTX_new));
         }
         int enc = encrypt ? 1 : 0;
         // Two-step init: the cipher first, so that the IV length can be set before the IV is given.
-        Native.Check(Native.EVP_CipherInit_ex(_ctx, Native.EVP_aes_256_gcm(), 0, ref Unsafe.NullRef<byte>(), ref Unsafe.NullRef<byte>(), enc), "EVP_CipherInit_ex");
-        Native.Check(Native.EVP_CIPHER_CTX_ctrl(_ctx, Native.EVP_CTRL_GCM_SET_IVLEN, iv.Length, ref Unsafe.NullRef<byte>()), "EVP_CTRL_GCM_SET_IVLEN");
-        Native.Check(Native.EVP_CipherInit_ex(_ctx, 0, 0, ref MemoryMarshal.GetReference(key), ref MemoryMarshal.GetReference(iv), enc), "EVP_CipherInit_ex");
+        Native.Check(Native.EVP_CipherInit_ex(_ctx, Native.EVP_aes_256_gcm(), 0, ref Unsafe.NullRef<byte>(), ref Unsafe.NullRef<byte>(), enc), nameof(Native.EVP_CipherInit_ex));
+        Native.Check(Native.EVP_CIPHER_CTX_ctrl(_ctx, Native.EVP_CTRL_GCM_SET_IVLEN, iv.Length, ref Unsafe.NullRef<byte>()), nameof(Native.EVP_CTRL_GCM_SET_IVLEN));
+        Native.Check(Native.EVP_CipherInit_ex(_ctx, 0, 0, ref MemoryMarshal.GetReference(key), ref MemoryMarshal.GetReference(iv), enc), nameof(Native.EVP_CipherInit_ex));
     }
 
     public static bool IsAvailable => Native.Available.Value;
@@ -42,7 +42,7 @@ internal sealed partial class OpenSslGcm : GcmEngine
         while (!input.IsEmpty)
         {
             int n = Math.Min(input.Length, MaxChunk);
-            Native.Check(Native.EVP_CipherUpdate(_ctx, ref MemoryMarshal.GetReference(output[written..]), out int outl, ref MemoryMarshal.GetReference(input), n), "EVP_CipherUpdate");
+            Native.Check(Native.EVP_CipherUpdate(_ctx, ref MemoryMarshal.GetReference(output[written..]), out int outl, ref MemoryMarshal.GetReference(input), n), nameof(Native.EVP_CipherUpdate));
             written += outl;
             input = input[n..];
         }
@@ -56,8 +56,8 @@ internal sealed partial class OpenSslGcm : GcmEngine
             throw new InvalidOperationException("This engine decrypts.");
         }
         Span<byte> scratch = stackalloc byte[32];
-        Native.Check(Native.EVP_CipherFinal_ex(_ctx, ref MemoryMarshal.GetReference(scratch), out int outl), "EVP_CipherFinal_ex");
-        Native.Check(Native.EVP_CIPHER_CTX_ctrl(_ctx, Native.EVP_CTRL_GCM_GET_TAG, RecordingFormat.TagSize, ref MemoryMarshal.GetReference(tag)), "EVP_CTRL_GCM_GET_TAG");
+        Native.Check(Native.EVP_CipherFinal_ex(_ctx, ref MemoryMarshal.GetReference(scratch), out int outl), nameof(Native.EVP_CipherFinal_ex));
+        Native.Check(Native.EVP_CIPHER_CTX_ctrl(_ctx, Native.EVP_CTRL_GCM_GET_TAG, RecordingFormat.TagSize, ref MemoryMarshal.GetReference(tag)), nameof(Native.EVP_CTRL_GCM_GET_TAG));
         scratch[..outl].CopyTo(output);
         return outl;
     }
@@ -70,7 +70,7 @@ internal sealed partial class OpenSslGcm : GcmEngine
         }
         Span<byte> tagCopy = stackalloc byte[RecordingFormat.TagSize];
         tag.CopyTo(tagCopy);
-        Native.Check(Native.EVP_CIPHER_CTX_ctrl(_ctx, Native.EVP_CTRL_GCM_SET_TAG, RecordingFormat.TagSize, ref MemoryMarshal.GetReference(tagCopy)), "EVP_CTRL_GCM_SET_TAG");
+        Native.Check(Native.EVP_CIPHER_CTX_ctrl(_ctx, Native.EVP_CTRL_GCM_SET_TAG, RecordingFormat.TagSize, ref MemoryMarshal.GetReference(tagCopy)), nameof(Native.EVP_CTRL_GCM_SET_TAG));
         Span<byte> scratch = stackalloc byte[32];
         if (Native.EVP_CipherFinal_ex(_ctx, ref MemoryMarshal.GetReference(scratch), out int outl) != 1)
         {

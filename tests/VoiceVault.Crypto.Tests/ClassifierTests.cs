@@ -13,7 +13,7 @@ public sealed class ClassifierTests
     public static TheoryData<string> Files() =>
     [
         "rsa-pkcs8-pem", "rsa-pkcs8-der", "rsa-pkcs1-pem", "rsa-pkcs1-der", "rsa-public-pkcs1-pem", "rsa-public-pkcs1-der", "rsa-spki-pem", "rsa-spki-der",
-        "encrypted-pem", "encrypted-der", "rsa-pss", "ed448", "x448", "dh", "ec-parameters-first", "dsa-traditional", "putty", "der-trailing",
+        "encrypted-pem", "encrypted-der", "rsa-pss", "ed448", "x448", "dh", "ec-parameters-first", "dh-parameters-first", "dsa-traditional", "putty", "der-trailing",
         "pem-trailing", "der-three-integers", "der-boolean", "unknown-oid", "certificate-like",
     ];
 
@@ -48,6 +48,10 @@ public sealed class ClassifierTests
                     var parameters = "-----BEGIN EC PARAMETERS-----\nBggqhkjOPQMBBw==\n-----END EC PARAMETERS-----\n";
                     return (Pem(parameters + ec.ExportECPrivateKeyPem()), "an EC private key (SEC 1, PEM)", KeyKind.Unusable, "");
                 }
+            case "dh-parameters-first":
+                // A parameters block is not a key: skipped, whatever follows is what the file holds.
+                var dhParameters = PemEncoding.WriteString("DH PARAMETERS", Sequence(w => { w.WriteInteger(23); w.WriteInteger(5); }));
+                return (Pem(dhParameters + "\n" + key.ExportSubjectPublicKeyInfoPem()), "an RSA public key (SubjectPublicKeyInfo, PEM)", KeyKind.RsaPublicSpki, "PEM");
             case "dsa-traditional": return (Sequence(w => { for (int i = 0; i < 6; i++) { w.WriteInteger(i + 1); } }), "a DSA private key (DER)", KeyKind.Unusable, "");
             case "putty": return (Pem("PuTTY-User-Key-File-3: ssh-rsa\nEncryption: none\n"), "a PuTTY key file", KeyKind.Unusable, "");
             case "der-trailing": return ([.. key.ExportPkcs8PrivateKey(), 0x00], "damaged DER data (bytes after the key structure)", KeyKind.Unusable, "");

@@ -123,6 +123,19 @@ public sealed class ContractTests
         Assert.Equal(0, await TestData.DecryptAsync(form, new MemoryStream(empty), new MemoryStream(), cek, Iv));
     }
 
+    [Fact]
+    public void The_push_encryptor_writes_once_less_than_a_sixteenth_of_its_buffer_is_left()
+    {
+        using var _ = new EngineScope("openssl"); // ciphertext out = plaintext in, so the room left is exact
+        using var cek = ContentKey.Generate();
+        var sink = new CountingStream();
+        using var encryptor = new RecordingEncryptor(sink, cek, RecordingFormat.NewIv(), leaveOpen: true, bufferSize: 4096);
+        encryptor.Write(new byte[4096 - 256]);  // exactly 4096/16 bytes of room left: keep gathering
+        Assert.Empty(sink.Writes);
+        encryptor.Write(new byte[1]);           // less than that left: one write of everything gathered
+        Assert.Equal([4096 - 255], sink.Writes);
+    }
+
     [Theory]
     [MemberData(nameof(EngineScope.Both), MemberType = typeof(EngineScope))]
     public async Task The_push_encryptor_gathers_small_writes_into_large_ones_and_flushes_on_demand(string engine)

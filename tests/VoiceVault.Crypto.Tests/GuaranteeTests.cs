@@ -62,6 +62,23 @@ public sealed class GuaranteeTests
     }
 
     [Theory]
+    [InlineData("encrypt")]
+    [InlineData("pipeline")]
+    public async Task After_a_write_fails_the_pipeline_stops_reading_at_its_next_chunk(string operation)
+    {
+        // A 10 MB recording from a source that cannot seek: the threaded pipeline. The first write
+        // fails; the reader must not go on to read and transform the rest of the input for nothing.
+        var plaintext = TestData.Random(40 * ChunkPipeline.ChunkSize);
+        using var cek = ContentKey.Generate();
+        var iv = RecordingFormat.NewIv();
+        var memory = new MemoryStream(InputFor(operation, plaintext, cek, iv));
+        var e = await Assert.ThrowsAsync<IOException>(() => RunAsync(operation, new TrickleStream(memory, 5), new OnceFailingStream(failAt: 1), cek, iv));
+        Assert.Contains("disk full", e.Message, StringComparison.Ordinal);
+        // At most the chunks already queued for the writer (8 slots) and the one in hand, with a margin.
+        Assert.True(memory.Position <= 12 * ChunkPipeline.ChunkSize, $"{memory.Position} of {memory.Length} bytes were read after the write failed");
+    }
+
+    [Theory]
     [MemberData(nameof(Operations))]
     public async Task Cancellation_stops_the_work_before_the_end(string operation, string size)
     {
