@@ -145,10 +145,11 @@ public sealed partial class EncryptionDetails
         }
         if (element.TryGetProperty("type", out var typeElement))
         {
-            var type = typeElement.ValueKind == JsonValueKind.String ? typeElement.GetString() : typeElement.ToString();
+            // A string's value, or any other JSON value as written (5, true, null, {...}).
+            var type = typeElement.ToString();
             if (type != RecordingFormat.Type)
             {
-                throw new EncryptionDetailsException($"encryption type '{Truncate(type ?? "")}' is not supported; only '{RecordingFormat.Type}' exists");
+                throw new EncryptionDetailsException($"encryption type '{Truncate(type)}' is not supported; only '{RecordingFormat.Type}' exists");
             }
         }
         var keySid = Field(element, "public_key_sid", "encryption_public_key_sid", required: false);
