@@ -13,6 +13,7 @@ using VoiceVault.Server.Api.Recordings;
 using VoiceVault.Server.Storage;
 using VoiceVault.Server.Storage.Files;
 using VoiceVault.Server.Storage.Postgres;
+using VoiceVault.Server.Storage.S3;
 using VoiceVault.Server.Storage.Sql;
 using VoiceVault.Server.Storage.Sqlite;
 using VoiceVault.Server.Webhooks;
@@ -162,7 +163,17 @@ public static class VaultApp
         services.AddSingleton<IOutboxStore, SqlOutboxStore>();
         services.AddSingleton<IInstanceStore, SqlInstanceStore>();
         // A host (or a test injecting faults) may bring its own media store.
-        services.TryAddSingleton<IMediaStore, FileMediaStore>();
+        switch (options.Media)
+        {
+            case "files":
+                services.TryAddSingleton<IMediaStore, FileMediaStore>();
+                break;
+            case "s3":
+                services.TryAddSingleton<IMediaStore>(_ => new S3MediaStore(options.S3));
+                break;
+            default:
+                throw new InvalidOperationException($"VoiceVault:Media '{options.Media}' is not a media store: use files (the default) or s3.");
+        }
     }
 
     /// <summary>
@@ -173,6 +184,7 @@ public static class VaultApp
     public static async Task BootstrapAsync(WebApplication app)
     {
         await app.Services.GetRequiredService<IVaultDatabase>().MigrateAsync();
+        await app.Services.GetRequiredService<IMediaStore>().PrepareAsync();
         await app.Services.GetRequiredService<InstanceLease>().RecoverAtStartAsync();
         var accounts = app.Services.GetRequiredService<AccountDirectory>();
         if (await accounts.Store.AnyAsync())

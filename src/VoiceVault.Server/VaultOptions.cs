@@ -17,6 +17,11 @@ public sealed class VaultOptions
     /// <summary>The metadata backend: <c>sqlite</c> (embedded, in the data folder) or <c>postgres</c> (<c>ConnectionStrings:VoiceVault</c>).</summary>
     public string Database { get; set; } = "sqlite";
 
+    /// <summary>Where media objects live: <c>files</c> (under the data folder) or <c>s3</c> (<see cref="S3"/>).</summary>
+    public string Media { get; set; } = "files";
+
+    public Storage.S3.S3Options S3 { get; set; } = new();
+
     /// <summary>The master key (base64, 32 bytes); default: a 0600 file <c>master.key</c> in the data folder.</summary>
     public string? MasterKey { get; set; }
 

@@ -70,7 +70,7 @@ public sealed class FailureTests
         Assert.Equal("failed", recording.Status.ToString());
         Assert.Equal(16104, recording.ErrorCode);
         Assert.Null(recording.EncryptionDetails);
-        Assert.Empty(Directory.GetFiles(Path.Combine(vault.DataDir, "media"), "*", SearchOption.AllDirectories));
+        Assert.Empty(await TestMedia.EverythingAsync(vault.DataDir));
         foreach (var (path, content) in vault.DataFiles())
         {
             Assert.False(Audio.ContainsAnyRun(content, wav), $"plaintext in {path}");
@@ -120,7 +120,7 @@ public sealed class FailureTests
         Assert.True(mount.ExitCode == 0, "mounting a tmpfs needs root; the test scripts run as root");
         try
         {
-            await using var vault = await VaultServer.StartAsync(dataDir);
+            await using var vault = await VaultServer.StartAsync(dataDir, extraArgs: ["--VoiceVault:Media", "files"]);
             await using var receiver = await CallbackReceiver.StartAsync();
             var wav = Audio.Wav(120); // 1.9 MB: more than the disk holds
             var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), wav,
@@ -193,7 +193,7 @@ public sealed class FailureTests
             // The server stopped under the upload: its failure, not the client's (not "absent").
             Assert.Equal("failed", recording.Status.ToString());
             Assert.Equal(16104, recording.ErrorCode);
-            Assert.Empty(Directory.GetFiles(Path.Combine(vault.DataDir, "media"), "*", SearchOption.AllDirectories));
+            Assert.Empty(await TestMedia.EverythingAsync(vault.DataDir));
             // A callback the stopping process had claimed comes back when its 30 s lease ends.
             var callbacks = await receiver.WaitForAsync(1, TimeSpan.FromSeconds(45));
             Assert.Contains(callbacks, c => c.Parameters["RecordingSid"] == recording.Sid && c.Parameters["RecordingStatus"] == "failed");

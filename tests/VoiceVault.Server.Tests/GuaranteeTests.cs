@@ -94,7 +94,9 @@ public sealed class GuaranteeTests
     public async Task A_media_write_failing_part_way_leaves_no_byte_and_fails_the_recording_with_16104(int failAfter)
     {
         await using var vault = await VaultServer.StartAsync(services: s =>
-            s.AddSingleton<IMediaStore>(p => new FaultyMediaStore(new FileMediaStore(p.GetRequiredService<VaultOptions>()), failAfter)));
+            s.AddSingleton<IMediaStore>(p => new FaultyMediaStore(TestMedia.IsS3
+                ? new Storage.S3.S3MediaStore(p.GetRequiredService<VaultOptions>().S3)
+                : new FileMediaStore(p.GetRequiredService<VaultOptions>()), failAfter)));
         await using var receiver = await CallbackReceiver.StartAsync();
         var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(60),
             $"RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=failed");
@@ -103,7 +105,7 @@ public sealed class GuaranteeTests
         Assert.Equal(16104, body.GetProperty("error_code").GetInt32());
         Assert.Equal(System.Text.Json.JsonValueKind.Null, body.GetProperty("encryption_details").ValueKind);
         // No object, no temporary file: not a byte of the recording is left under media/.
-        Assert.Empty(Directory.GetFiles(Path.Combine(vault.DataDir, "media"), "*", SearchOption.AllDirectories));
+        Assert.Empty(await TestMedia.EverythingAsync(vault.DataDir));
         var callback = Assert.Single(await receiver.WaitForAsync(1));
         Assert.Equal("failed", callback.Parameters["RecordingStatus"]);
         Assert.Equal("16104", callback.Parameters["ErrorCode"]);
@@ -197,6 +199,8 @@ public sealed class GuaranteeTests
         public Task<long?> GetLengthAsync(string key, CancellationToken cancellationToken = default) => inner.GetLengthAsync(key, cancellationToken);
 
         public Task DeleteAsync(string key, CancellationToken cancellationToken = default) => inner.DeleteAsync(key, cancellationToken);
+
+        public Task PrepareAsync(CancellationToken cancellationToken = default) => inner.PrepareAsync(cancellationToken);
 
         private sealed class FaultyWrite(MediaWrite inner, long failAfter) : MediaWrite
         {

@@ -86,7 +86,8 @@ public sealed class LiveCrashTests
     public async Task Restarting_one_instance_leaves_another_instances_upload_in_progress_alone()
     {
         using var instance = new VaultProcess.Instance();
-        using var a = await instance.StartAsync("--VoiceVault:InstanceId", "a");
+        // Two instances sharing one data folder's media files (the S3 store has no such sharing).
+        using var a = await instance.StartAsync("--VoiceVault:InstanceId", "a", "--VoiceVault:Media", "files");
         using var http = a.Http(instance.Sid, instance.Token);
         var wav = Audio.Wav(10);
         // Watched before the upload starts, so its temporary file's creation cannot be missed: the
@@ -111,12 +112,12 @@ public sealed class LiveCrashTests
         // A is writing its object: the temporary file is there.
         await writing.Task.WaitAsync(TimeSpan.FromSeconds(20));
         // B starts on the same data folder, is killed, and starts again (its start removes its own leftovers only).
-        using (var b = await instance.StartAsync("--VoiceVault:InstanceId", "b"))
+        using (var b = await instance.StartAsync("--VoiceVault:InstanceId", "b", "--VoiceVault:Media", "files"))
         {
             b.Signal("KILL");
             Assert.True(b.WaitForExit(TimeSpan.FromSeconds(10)));
         }
-        using var again = await instance.StartAsync("--VoiceVault:InstanceId", "b");
+        using var again = await instance.StartAsync("--VoiceVault:InstanceId", "b", "--VoiceVault:Media", "files");
         Assert.Single(Directory.EnumerateFiles(media, "*.partial", SearchOption.AllDirectories));
 
         await pipe.Writer.WriteAsync(wav.AsMemory(70_000));
@@ -213,7 +214,7 @@ public sealed class LiveCrashTests
         var ended = (await receiver.WaitForAsync(6, TimeSpan.FromSeconds(10))).Skip(3).ToList();
         Assert.All(ended, c => Assert.Equal("completed", c.Parameters["RecordingStatus"]));
         Assert.All(ended, c => Assert.Equal("2", c.Parameters["RecordingDuration"]));
-        Assert.Equal(3, Directory.GetFiles(Path.Combine(dataDir, "media"), "*", SearchOption.AllDirectories).Length);
+        Assert.Equal(3, (await TestMedia.EverythingAsync(dataDir)).Count);
         Assert.Empty(Directory.EnumerateFiles(Path.Combine(dataDir, "spool")));
         foreach (var stream in streams)
         {

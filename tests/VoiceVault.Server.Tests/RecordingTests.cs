@@ -145,10 +145,9 @@ public sealed class RecordingTests
         var mp3 = await http.GetAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{sid}.mp3");
         Assert.Equal(16109, JsonDocument.Parse(await mp3.Content.ReadAsStringAsync()).RootElement.GetProperty("code").GetInt32());
 
-        var mediaFiles = Directory.GetFiles(Path.Combine(vault.DataDir, "media"), "*", SearchOption.AllDirectories);
-        Assert.Single(mediaFiles);
+        Assert.Single(await TestMedia.EverythingAsync(vault.DataDir));
         Assert.True(await RecordingResource.DeleteAsync(pathSid: sid, client: vault.Twilio()));
-        Assert.Empty(Directory.GetFiles(Path.Combine(vault.DataDir, "media"), "*", SearchOption.AllDirectories));
+        Assert.Empty(await TestMedia.EverythingAsync(vault.DataDir));
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{sid}")).StatusCode);
         rsa.Dispose();
     }
@@ -204,6 +203,6 @@ public sealed class RecordingTests
         (status, _) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1), "RecordingStatusCallbackEvent=finished");
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Empty(await RecordingResource.ReadAsync(client: vault.Twilio()));
-        Assert.Empty(Directory.GetFiles(Path.Combine(vault.DataDir, "media"), "*", SearchOption.AllDirectories));
+        Assert.Empty(await TestMedia.EverythingAsync(vault.DataDir));
     }
 }

@@ -45,7 +45,7 @@ public sealed class ShutdownTests
         Assert.Equal("completed", JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("status").GetString());
         Assert.True(server.WaitForExit(TimeSpan.FromSeconds(15)), "the server did not exit after SIGTERM");
         Assert.Equal(0, server.ExitCode);
-        var stored = Assert.Single(Directory.GetFiles(Path.Combine(instance.DataDir, "media"), "*", SearchOption.AllDirectories));
-        Assert.Equal(wav.Length + 16, new FileInfo(stored).Length);
+        var stored = Assert.Single(await TestMedia.EverythingAsync(instance.DataDir));
+        Assert.Equal(wav.Length + 16, stored.Content.Length);
     }
 }

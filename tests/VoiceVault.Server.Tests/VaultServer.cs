@@ -55,7 +55,7 @@ public sealed class VaultServer : IAsyncDisposable
         token ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var logs = new ConcurrentQueue<string>();
         var app = VaultApp.Build(["--urls", "http://127.0.0.1:0", "--VoiceVault:DataDir", dataDir,
-            "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. TestDatabase.ArgsFor(dataDir), .. extraArgs ?? []], builder =>
+            "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. TestDatabase.ArgsFor(dataDir), .. TestMedia.ArgsFor(dataDir), .. extraArgs ?? []], builder =>
         {
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);
@@ -121,13 +121,22 @@ public sealed class VaultServer : IAsyncDisposable
     }
 
     /// <summary>
-    /// Every byte under the data folder and, on PostgreSQL, every value in the vault's schema, for
-    /// "this never reached the disk or the database" checks.
+    /// Every byte under the data folder, on PostgreSQL every value in the vault's schema, and on S3
+    /// every object in the vault's bucket, for "this never reached the disk, the database or the
+    /// object store" checks.
     /// </summary>
     public IEnumerable<(string Path, byte[] Content)> DataFiles()
     {
         var files = Directory.EnumerateFiles(DataDir, "*", SearchOption.AllDirectories).Select(p => (p, ReadShared(p)));
-        return TestDatabase.IsPostgres ? files.Append(("postgres:" + DataDir, TestDatabase.Dump(DataDir))) : files;
+        if (TestDatabase.IsPostgres)
+        {
+            files = files.Append(("postgres:" + DataDir, TestDatabase.Dump(DataDir)));
+        }
+        if (TestMedia.IsS3)
+        {
+            files = files.Concat(TestMedia.EverythingAsync(DataDir).GetAwaiter().GetResult().Select(o => ("s3:" + o.Name, o.Content)));
+        }
+        return files;
     }
 
     private static byte[] ReadShared(string path)
@@ -162,6 +171,7 @@ public sealed class VaultServer : IAsyncDisposable
             return;
         }
         TestDatabase.Drop(DataDir);
+        await TestMedia.DropAsync(DataDir);
         try
         {
             Directory.Delete(DataDir, recursive: true);

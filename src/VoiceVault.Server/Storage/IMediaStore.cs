@@ -16,6 +16,9 @@ public interface IMediaStore
 
     /// <summary>Removes the object for good; no error when it does not exist.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>At start: checks that the store can be used, with an error that says what to fix when not.</summary>
+    Task PrepareAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 }
 
 /// <summary>An object being written. Disposed without a commit, it leaves nothing behind.</summary>

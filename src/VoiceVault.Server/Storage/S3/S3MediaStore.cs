@@ -1,0 +1,377 @@
+using System.Buffers;
+using System.Net;
+using Amazon.Runtime;
+using Amazon.S3;
+using Amazon.S3.Model;
+
+namespace VoiceVault.Server.Storage.S3;
+
+/// <summary>
+/// Media in an S3-compatible object store (<c>VoiceVault:Media=s3</c>): one object per recording
+/// under the bucket's optional prefix. A write is gathered into parts of
+/// <see cref="S3Options.PartSizeMiB"/> in pooled memory — an object that fits in one part is one
+/// PUT at commit, a larger one a multipart upload whose parts leave as they fill — so memory per
+/// write is one part whatever the recording's length. An uncommitted write aborts its multipart
+/// upload: no object, no orphaned parts. Deleting an object also aborts any unfinished upload of
+/// its key (what an instance that died mid-write left behind).
+/// </summary>
+public sealed class S3MediaStore : IMediaStore, IDisposable
+{
+    private readonly IAmazonS3 _s3;
+    private readonly string _bucket;
+    private readonly string _prefix;
+    private readonly int _partSize;
+    private readonly bool _createBucket;
+    private readonly string _endpoint;
+
+    public S3MediaStore(S3Options options) : this(CreateClient(options), options)
+    {
+    }
+
+    public S3MediaStore(IAmazonS3 s3, S3Options options)
+    {
+        if (string.IsNullOrWhiteSpace(options.Bucket))
+        {
+            throw new InvalidOperationException("VoiceVault:Media is s3 but VoiceVault:S3:Bucket is not set: name the bucket that holds the media.");
+        }
+        if (options.PartSizeMiB is < 5 or > 5120)
+        {
+            throw new InvalidOperationException($"VoiceVault:S3:PartSizeMiB is {options.PartSizeMiB}; S3 parts are 5 to 5120 MiB.");
+        }
+        _s3 = s3;
+        _bucket = options.Bucket;
+        _prefix = string.IsNullOrEmpty(options.Prefix) ? "" : options.Prefix.TrimEnd('/') + "/";
+        _partSize = options.PartSizeMiB << 20;
+        _createBucket = options.CreateBucket;
+        _endpoint = string.IsNullOrEmpty(options.ServiceUrl) ? $"AWS S3 ({options.Region})" : options.ServiceUrl;
+    }
+
+    /// <summary>The bucket must exist (or is created when <see cref="S3Options.CreateBucket"/> says so) and answer with these credentials.</summary>
+    public async Task PrepareAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await _s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = _bucket, MaxKeys = 1 }, cancellationToken);
+        }
+        catch (AmazonS3Exception e) when (e.ErrorCode == "NoSuchBucket" && _createBucket)
+        {
+            await _s3.PutBucketAsync(new PutBucketRequest { BucketName = _bucket }, cancellationToken);
+        }
+        catch (AmazonS3Exception e)
+        {
+            throw new InvalidOperationException(e.ErrorCode == "NoSuchBucket"
+                ? $"The S3 bucket '{_bucket}' does not exist at {_endpoint}: create it, or start with VoiceVault:S3:CreateBucket=true."
+                : $"The S3 bucket '{_bucket}' cannot be used: {e.StatusCode} {e.ErrorCode}: {e.Message}", e);
+        }
+        catch (HttpRequestException e)
+        {
+            throw new InvalidOperationException($"The S3 endpoint cannot be reached: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The client for the configured endpoint; credentials from the AWS SDK's default chain.</summary>
+    public static IAmazonS3 CreateClient(S3Options options)
+    {
+        var config = new AmazonS3Config
+        {
+            // Checksums only where S3 requires them: stores that speak S3 but not its newest
+            // checksum trailers (Ceph RGW 16 and others) refuse the default aws-chunked uploads.
+            RequestChecksumCalculation = RequestChecksumCalculation.WHEN_REQUIRED,
+            ResponseChecksumValidation = ResponseChecksumValidation.WHEN_REQUIRED,
+            ForcePathStyle = options.ForcePathStyle,
+            AuthenticationRegion = options.Region,
+        };
+        if (!string.IsNullOrEmpty(options.ServiceUrl))
+        {
+            config.ServiceURL = options.ServiceUrl;
+        }
+        else
+        {
+            config.RegionEndpoint = Amazon.RegionEndpoint.GetBySystemName(options.Region);
+        }
+        return new AmazonS3Client(config);
+    }
+
+    /// <summary>The object name of a media key.</summary>
+    public string ObjectKey(string key) => _prefix + key;
+
+    public Task<MediaWrite> CreateAsync(string key, CancellationToken cancellationToken = default) =>
+        Task.FromResult<MediaWrite>(new S3Write(this, ObjectKey(key)));
+
+    public async Task<Stream?> OpenReadAsync(string key, long offset = 0, long? length = null, CancellationToken cancellationToken = default)
+    {
+        var request = new GetObjectRequest { BucketName = _bucket, Key = ObjectKey(key) };
+        if (length == 0)
+        {
+            // S3 cannot express an empty range; the object must still exist.
+            return await GetLengthAsync(key, cancellationToken) is null ? null : Stream.Null;
+        }
+        if (offset > 0 || length is not null)
+        {
+            request.ByteRange = length is null ? new ByteRange($"bytes={offset}-") : new ByteRange(offset, offset + length.Value - 1);
+        }
+        try
+        {
+            var response = await _s3.GetObjectAsync(request, cancellationToken);
+            return new ResponseStream(response);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task<long?> GetLengthAsync(string key, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var metadata = await _s3.GetObjectMetadataAsync(new GetObjectMetadataRequest { BucketName = _bucket, Key = ObjectKey(key) }, cancellationToken);
+            return metadata.ContentLength;
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+    }
+
+    public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)
+    {
+        var objectKey = ObjectKey(key);
+        await _s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = objectKey }, cancellationToken);
+        foreach (var uploadId in await UnfinishedUploadsAsync(objectKey, cancellationToken))
+        {
+            await AbortAsync(objectKey, uploadId, cancellationToken);
+        }
+    }
+
+    /// <summary>The multipart uploads of exactly this object key that were started and never completed or aborted.</summary>
+    private async Task<List<string>> UnfinishedUploadsAsync(string objectKey, CancellationToken cancellationToken)
+    {
+        var found = new List<string>();
+        var request = new ListMultipartUploadsRequest { BucketName = _bucket, Prefix = objectKey };
+        while (true)
+        {
+            var page = await _s3.ListMultipartUploadsAsync(request, cancellationToken);
+            found.AddRange((page.MultipartUploads ?? []).Where(u => u.Key == objectKey).Select(u => u.UploadId));
+            if (page.IsTruncated != true)
+            {
+                return found;
+            }
+            request.KeyMarker = page.NextKeyMarker;
+            request.UploadIdMarker = page.NextUploadIdMarker;
+        }
+    }
+
+    private async Task AbortAsync(string objectKey, string uploadId, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await _s3.AbortMultipartUploadAsync(new AbortMultipartUploadRequest { BucketName = _bucket, Key = objectKey, UploadId = uploadId }, cancellationToken);
+        }
+        catch (AmazonS3Exception e) when (e.StatusCode == HttpStatusCode.NotFound)
+        {
+            // Already gone (completed or aborted by someone else).
+        }
+    }
+
+    public void Dispose() => _s3.Dispose();
+
+    /// <summary>
+    /// A write: bytes gather in one pooled part buffer; a full buffer is uploaded as the next part
+    /// (starting the multipart upload on the first), the rest goes at commit.
+    /// </summary>
+    private sealed class S3Write : MediaWrite
+    {
+        private readonly S3MediaStore _store;
+        private readonly string _objectKey;
+        private readonly PartStream _stream;
+        private readonly List<PartETag> _parts = [];
+        private string? _uploadId;
+        private bool _committed;
+        private bool _disposed;
+
+        public S3Write(S3MediaStore store, string objectKey)
+        {
+            _store = store;
+            _objectKey = objectKey;
+            _stream = new PartStream(store._partSize, UploadPartAsync);
+        }
+
+        public override Stream Stream => _stream;
+
+        // Called by the stream when its buffer is full, and at commit for the last part.
+        private async Task UploadPartAsync(byte[] buffer, int count, CancellationToken cancellationToken)
+        {
+            var s3 = _store._s3;
+            _uploadId ??= (await s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _store._bucket, Key = _objectKey }, cancellationToken)).UploadId;
+            int number = _parts.Count + 1;
+            using var body = new MemoryStream(buffer, 0, count, writable: false);
+            var response = await s3.UploadPartAsync(new UploadPartRequest
+            {
+                BucketName = _store._bucket,
+                Key = _objectKey,
+                UploadId = _uploadId,
+                PartNumber = number,
+                InputStream = body,
+                PartSize = count,
+            }, cancellationToken);
+            _parts.Add(new PartETag(number, response.ETag));
+        }
+
+        public override async Task CommitAsync(CancellationToken cancellationToken = default)
+        {
+            ObjectDisposedException.ThrowIf(_disposed, this);
+            var (buffer, count) = _stream.Pending;
+            if (_uploadId is null)
+            {
+                using var body = new MemoryStream(buffer, 0, count, writable: false);
+                await _store._s3.PutObjectAsync(new PutObjectRequest { BucketName = _store._bucket, Key = _objectKey, InputStream = body, AutoCloseStream = false }, cancellationToken);
+            }
+            else
+            {
+                if (count > 0)
+                {
+                    await UploadPartAsync(buffer, count, cancellationToken);
+                }
+                await _store._s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
+                {
+                    BucketName = _store._bucket,
+                    Key = _objectKey,
+                    UploadId = _uploadId,
+                    PartETags = _parts,
+                }, cancellationToken);
+            }
+            _committed = true;
+        }
+
+        public override async ValueTask DisposeAsync()
+        {
+            if (_disposed)
+            {
+                return;
+            }
+            _disposed = true;
+            _stream.Release();
+            if (!_committed && _uploadId is not null)
+            {
+                // The parts uploaded so far are billed and invisible until aborted.
+                await _store.AbortAsync(_objectKey, _uploadId, CancellationToken.None);
+            }
+        }
+    }
+
+    /// <summary>The write side: fills a part-sized pooled buffer and hands it over when full.</summary>
+    private sealed class PartStream(int partSize, Func<byte[], int, CancellationToken, Task> uploadPart) : Stream
+    {
+        private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(partSize);
+        private int _count;
+        private long _position;
+
+        public (byte[] Buffer, int Count) Pending => (_buffer ?? throw new ObjectDisposedException(nameof(PartStream)), _count);
+
+        public override async ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
+        {
+            ObjectDisposedException.ThrowIf(_buffer is null, this);
+            while (!source.IsEmpty)
+            {
+                int n = Math.Min(source.Length, partSize - _count);
+                source.Span[..n].CopyTo(_buffer.AsSpan(_count));
+                _count += n;
+                _position += n;
+                source = source[n..];
+                if (_count == partSize)
+                {
+                    await uploadPart(_buffer, _count, cancellationToken);
+                    _count = 0;
+                }
+            }
+        }
+
+        public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+            WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+        public override void Write(byte[] buffer, int offset, int count) => WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+
+        public override void Flush()
+        {
+        }
+
+        public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        public void Release()
+        {
+            if (_buffer is not null)
+            {
+                ArrayPool<byte>.Shared.Return(_buffer);
+                _buffer = null;
+            }
+        }
+
+        public override bool CanRead => false;
+        public override bool CanSeek => false;
+        public override bool CanWrite => _buffer is not null;
+        public override long Length => throw new NotSupportedException();
+        public override long Position { get => _position; set => throw new NotSupportedException(); }
+        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+    }
+
+    /// <summary>An object's body; disposing it releases the HTTP response.</summary>
+    private sealed class ResponseStream(GetObjectResponse response) : Stream
+    {
+        private readonly Stream _body = response.ResponseStream;
+
+        public override int Read(byte[] buffer, int offset, int count) => _body.Read(buffer, offset, count);
+
+        public override int Read(Span<byte> buffer) => _body.Read(buffer);
+
+        public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => _body.ReadAsync(buffer, cancellationToken);
+
+        public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => _body.ReadAsync(buffer, offset, count, cancellationToken);
+
+        protected override void Dispose(bool disposing)
+        {
+            if (disposing)
+            {
+                _body.Dispose();
+                response.Dispose();
+            }
+            base.Dispose(disposing);
+        }
+
+        public override bool CanRead => true;
+        public override bool CanSeek => false;
+        public override bool CanWrite => false;
+        public override long Length => response.ContentLength;
+        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+        public override void Flush() { }
+        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+        public override void SetLength(long value) => throw new NotSupportedException();
+        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    }
+}
+
+/// <summary>The <c>VoiceVault:S3</c> configuration section (SPEC §11).</summary>
+public sealed class S3Options
+{
+    /// <summary>The S3 endpoint, e.g. http://127.0.0.1:7480 for a Ceph RGW; absent: AWS in <see cref="Region"/>.</summary>
+    public string? ServiceUrl { get; set; }
+
+    public string Bucket { get; set; } = "";
+
+    /// <summary>The region requests are signed for (and AWS's endpoint when no ServiceUrl is given).</summary>
+    public string Region { get; set; } = "us-east-1";
+
+    /// <summary>Bucket in the path (http://host/bucket/key) rather than the host name: most self-hosted stores need it.</summary>
+    public bool ForcePathStyle { get; set; }
+
+    /// <summary>A folder inside the bucket for this vault's objects (several vaults may share one bucket).</summary>
+    public string? Prefix { get; set; }
+
+    /// <summary>The size of a multipart upload's parts, and so the memory one write holds (5 to 5120).</summary>
+    public int PartSizeMiB { get; set; } = 8;
+
+    /// <summary>Creates the bucket at start when it does not exist (for local set-ups; in production, create it with its policies).</summary>
+    public bool CreateBucket { get; set; }
+}
