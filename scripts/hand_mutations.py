@@ -58,7 +58,7 @@ MUTATIONS = [
      S, "FullyQualifiedName~LiveCrashTests"),
     ("a leftover .partial kept after a failed write",
      [(SRV + "Storage/Files/FileMediaStore.cs", "                File.Delete(temp);\n", "")],
-     S, "FullyQualifiedName~MediaStoreContract"),
+     S, "FullyQualifiedName~FileMediaStoreContract"),
     ("the callback's outbox row written in a transaction of its own",
      [(SRV + "Core/RecordingLifecycle.cs", "return (changed, message is null ? null : await outbox.AddAsync(scope, message, now + CallbackLease, now));",
        "if (message is not null) { _ = database.WriteAsync(s => outbox.AddAsync(s, message, now + CallbackLease, now)); } return (changed, (OutboxMessage?)null);")],
