@@ -43,6 +43,13 @@ public sealed class VaultOptions
     /// </summary>
     public string InstanceId { get; set; } = Environment.MachineName;
 
+    /// <summary>
+    /// The URL other instances reach this one at (recording control of a call streaming here is
+    /// sent to it), e.g. http://10.0.0.5:5080. Defaults to the address Kestrel listens on when that
+    /// names a host; set it when listening on 0.0.0.0 or behind a NAT.
+    /// </summary>
+    public string? InstanceUrl { get; set; }
+
     /// <summary>How long an instance may go without a heartbeat (written every third of it) before it is taken as dead.</summary>
     public int InstanceLeaseSeconds { get; set; } = 30;
 

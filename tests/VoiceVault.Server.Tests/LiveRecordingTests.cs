@@ -157,7 +157,7 @@ public sealed class LiveRecordingTests
 
 public sealed class LiveRecordingControlTests
 {
-    private static byte[] Mono(IEnumerable<byte[]> frames)
+    internal static byte[] Mono(IEnumerable<byte[]> frames)
     {
         var pcm = new MemoryStream();
         foreach (var b in frames.SelectMany(f => f))

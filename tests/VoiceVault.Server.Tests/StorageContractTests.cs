@@ -342,6 +342,38 @@ public abstract class StorageContractTests : IAsyncLifetime
         Assert.Equal([alive.Sid], await Instances.HeldByOthersAsync("me", deadBefore));
         Assert.Equal([mine.Sid], await Instances.HeldByOthersAsync("alive", deadBefore));
     }
+
+    [Fact]
+    public async Task A_live_call_is_found_at_the_address_of_the_live_instance_holding_it()
+    {
+        var deadBefore = T0.AddMinutes(5);
+        await Instances.HeartbeatAsync("a", T0.AddMinutes(10), "http://10.0.0.1:5080");
+        await Instances.HeartbeatAsync("a", T0.AddMinutes(11));                      // no address given: the known one stays
+        await Instances.HeartbeatAsync("b", T0.AddMinutes(10), "http://10.0.0.2:5080");
+        await Instances.HeartbeatAsync("dead", T0, "http://10.0.0.3:5080");
+        await Instances.HeartbeatAsync("mute", T0.AddMinutes(10));                    // alive, address unknown
+        await Instances.SetLiveCallAsync("AC1", "CA1", "a");
+        await Instances.SetLiveCallAsync("AC1", "CA2", "dead");
+        await Instances.SetLiveCallAsync("AC1", "CA3", "mute");
+        await Instances.SetLiveCallAsync("AC2", "CA1", "b");
+
+        Assert.Equal("http://10.0.0.1:5080", await Instances.LiveCallAddressAsync("AC1", "CA1", "b", deadBefore));
+        Assert.Null(await Instances.LiveCallAddressAsync("AC1", "CA1", "a", deadBefore));     // its own call
+        Assert.Null(await Instances.LiveCallAddressAsync("AC1", "CA2", "b", deadBefore));     // a dead instance
+        Assert.Null(await Instances.LiveCallAddressAsync("AC1", "CA3", "b", deadBefore));     // nowhere to send it
+        Assert.Null(await Instances.LiveCallAddressAsync("AC3", "CA1", "b", deadBefore));     // not streaming anywhere
+        Assert.Equal("http://10.0.0.2:5080", await Instances.LiveCallAddressAsync("AC2", "CA1", "a", deadBefore));
+
+        // The call moves to b (a new stream); a's late end of its old stream does not remove b's.
+        await Instances.SetLiveCallAsync("AC1", "CA1", "b");
+        await Instances.EndLiveCallAsync("AC1", "CA1", "a");
+        Assert.Equal("http://10.0.0.2:5080", await Instances.LiveCallAddressAsync("AC1", "CA1", "a", deadBefore));
+        await Instances.EndLiveCallAsync("AC1", "CA1", "b");
+        Assert.Null(await Instances.LiveCallAddressAsync("AC1", "CA1", "a", deadBefore));
+        // A restarted instance forgets every call it held.
+        await Instances.EndLiveCallsAsync("b");
+        Assert.Null(await Instances.LiveCallAddressAsync("AC2", "CA1", "a", deadBefore));
+    }
 }
 
 public sealed class SqliteStorageContractTests : StorageContractTests

@@ -10,7 +10,7 @@ namespace VoiceVault.Server.Core;
 /// ends its own at once.
 /// </summary>
 public sealed class InstanceLease(IInstanceStore instances, RecordingLifecycle lifecycle, IMediaStore media, VaultOptions options,
-    TimeProvider clock, ILogger<InstanceLease> log) : BackgroundService
+    TimeProvider clock, ILogger<InstanceLease> log, IHostApplicationLifetime lifetime, Microsoft.AspNetCore.Hosting.Server.IServer server) : BackgroundService
 {
     private TimeSpan Lease => TimeSpan.FromSeconds(options.InstanceLeaseSeconds);
 
@@ -19,6 +19,7 @@ public sealed class InstanceLease(IInstanceStore instances, RecordingLifecycle l
     {
         var now = clock.GetUtcNow();
         await EndAsync(await instances.AbandonedAsync(options.InstanceId, includeOwn: true, now - Lease));
+        await instances.EndLiveCallsAsync(options.InstanceId);
         // Spools of calls a stopped process was recording: ciphertext whose key died with it. Those
         // of calls another live instance on this data folder is recording stay.
         var held = await instances.HeldByOthersAsync(options.InstanceId, now - Lease);
@@ -35,15 +36,37 @@ public sealed class InstanceLease(IInstanceStore instances, RecordingLifecycle l
         await instances.HeartbeatAsync(options.InstanceId, now);
     }
 
+    /// <summary>
+    /// Where other instances reach this one: <see cref="VaultOptions.InstanceUrl"/>, or the address
+    /// Kestrel listens on when that names a host (not 0.0.0.0 or [::]); null when neither is known.
+    /// </summary>
+    public string? Address()
+    {
+        if (!string.IsNullOrEmpty(options.InstanceUrl))
+        {
+            return options.InstanceUrl;
+        }
+        var addresses = server.Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses ?? [];
+        return addresses.Select(a => Uri.TryCreate(a, UriKind.Absolute, out var uri) ? uri : null)
+            .FirstOrDefault(uri => uri is not null && uri.Host is not ("0.0.0.0" or "[::]" or "+" or "*"))?.GetLeftPart(UriPartial.Authority);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        // Once listening, the instance says where it can be reached.
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        {
+            await started.Task.WaitAsync(stoppingToken);
+        }
+        await instances.HeartbeatAsync(options.InstanceId, clock.GetUtcNow(), Address());
         using var timer = new PeriodicTimer(Lease / 3);
         while (await timer.WaitForNextTickAsync(stoppingToken))
         {
             try
             {
                 var now = clock.GetUtcNow();
-                await instances.HeartbeatAsync(options.InstanceId, now);
+                await instances.HeartbeatAsync(options.InstanceId, now, Address());
                 await EndAsync(await instances.AbandonedAsync(options.InstanceId, includeOwn: false, now - Lease, stoppingToken));
             }
             catch (Exception e) when (e is not OperationCanceledException)

@@ -25,7 +25,7 @@ public static class CallRecordingEndpoints
             var call = calls.Find(account.Sid, callSid) ?? throw NotLive(callSid);
             var recording = await call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, RecordingSource.StartCallRecordingApi));
             return TypedResults.Created((string?)null, RecordingJson.Of(recording, options, callScoped: true));
-        }).WithTags("Recordings");
+        }).WithTags("Recordings").AddEndpointFilter<CallControlRouting>();
 
         app.MapPost("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", async (string sid, string callSid, string file, HttpContext context,
             AccountDirectory accounts, LiveCalls calls, IRecordingStore recordings, VaultOptions options) =>
@@ -57,7 +57,7 @@ public static class CallRecordingEndpoints
                 _ => throw ApiException.BadParameter($"Status must be paused, in-progress or stopped; got '{status}'", 20001),
             };
             return TypedResults.Ok(RecordingJson.Of(updated, options, callScoped: true));
-        }).WithTags("Recordings");
+        }).WithTags("Recordings").AddEndpointFilter<CallControlRouting>();
     }
 
     private static ApiException NotLive(string callSid) =>

@@ -147,10 +147,14 @@ public sealed class LiveCalls
 {
     private readonly ConcurrentDictionary<(string, string), LiveCall> _calls = new();
     private readonly LiveRecordingServices _services;
+    private readonly IInstanceStore _instances;
+    private readonly string _instance;
 
-    public LiveCalls(LiveRecordingServices services, IHostApplicationLifetime lifetime)
+    public LiveCalls(LiveRecordingServices services, IInstanceStore instances, VaultOptions options, IHostApplicationLifetime lifetime)
     {
         _services = services;
+        _instances = instances;
+        _instance = options.InstanceId;
         // A clean shutdown ends every live call: recordings are stored and their callbacks queued.
         lifetime.ApplicationStopping.Register(() =>
         {
@@ -165,12 +169,34 @@ public sealed class LiveCalls
 
     public LiveCall? Find(string accountSid, string callSid) => _calls.GetValueOrDefault((accountSid, callSid));
 
-    /// <summary>Registers a new stream; null when the call is already streaming here.</summary>
-    public LiveCall? Open(Account account, string callSid)
+    /// <summary>
+    /// Registers a new stream, here and in the database (so that recording control reaching
+    /// another instance is sent here); null when the call is already streaming here.
+    /// </summary>
+    public async Task<LiveCall?> OpenAsync(Account account, string callSid)
     {
         var call = new LiveCall(account, callSid, _services);
-        return _calls.TryAdd((account.Sid, callSid), call) ? call : null;
+        if (!_calls.TryAdd((account.Sid, callSid), call))
+        {
+            return null;
+        }
+        try
+        {
+            await _instances.SetLiveCallAsync(account.Sid, callSid, _instance);
+        }
+        catch
+        {
+            _calls.TryRemove(new KeyValuePair<(string, string), LiveCall>((account.Sid, callSid), call));
+            throw;
+        }
+        return call;
     }
 
-    public void Close(LiveCall call) => _calls.TryRemove(new KeyValuePair<(string, string), LiveCall>((call.Account.Sid, call.CallSid), call));
+    public async Task CloseAsync(LiveCall call)
+    {
+        if (_calls.TryRemove(new KeyValuePair<(string, string), LiveCall>((call.Account.Sid, call.CallSid), call)))
+        {
+            await _instances.EndLiveCallAsync(call.Account.Sid, call.CallSid, _instance);
+        }
+    }
 }

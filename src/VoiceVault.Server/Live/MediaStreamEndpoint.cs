@@ -101,7 +101,7 @@ public static class MediaStreamEndpoint
             if (_call is not null)
             {
                 long ended = Stopwatch.GetTimestamp();
-                calls.Close(_call);
+                await calls.CloseAsync(_call);
                 await _call.EndAllAsync();
                 metrics.StopSeconds.Observe(Stopwatch.GetElapsedTime(ended));
                 log.LogInformation("Call {CallSid} (stream {StreamSid}) ended: {Outcome}", _call.CallSid, _streamSid, outcome);
@@ -241,7 +241,7 @@ public static class MediaStreamEndpoint
             {
                 throw new MediaStreamProtocolException(e.Message, WebSocketCloseStatus.PolicyViolation);
             }
-            _call = calls.Open(account, start.CallSid)
+            _call = await calls.OpenAsync(account, start.CallSid)
                 ?? throw new MediaStreamProtocolException($"call {start.CallSid} is already streaming", WebSocketCloseStatus.PolicyViolation);
             _ending = _call.Ending.UnsafeRegister(_ => EndStream("the server is shutting down"), null);
             log.LogInformation("Call {CallSid} streaming (stream {StreamSid}, tracks {Tracks})", start.CallSid, start.StreamSid, string.Join(',', start.Tracks));

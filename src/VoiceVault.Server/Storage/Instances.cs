@@ -6,8 +6,26 @@ namespace VoiceVault.Server.Storage;
 /// </summary>
 public interface IInstanceStore
 {
-    /// <summary>Writes <paramref name="instance"/>'s heartbeat, and forgets the owners of recordings that have ended.</summary>
-    Task HeartbeatAsync(string instance, DateTimeOffset now);
+    /// <summary>
+    /// Writes <paramref name="instance"/>'s heartbeat (and the address other instances reach it at,
+    /// when given), and forgets the owners of recordings that have ended.
+    /// </summary>
+    Task HeartbeatAsync(string instance, DateTimeOffset now, string? address = null);
+
+    /// <summary>Records that the call streams into <paramref name="instance"/> (taking it over from any earlier holder).</summary>
+    Task SetLiveCallAsync(string accountSid, string callSid, string instance);
+
+    /// <summary>The call no longer streams into <paramref name="instance"/>.</summary>
+    Task EndLiveCallAsync(string accountSid, string callSid, string instance);
+
+    /// <summary>Forgets every call <paramref name="instance"/> held (at its start: they ended with its previous run).</summary>
+    Task EndLiveCallsAsync(string instance);
+
+    /// <summary>
+    /// The address of the instance the call streams into, when that is an instance other than
+    /// <paramref name="instance"/>, alive (heartbeat at or after <paramref name="deadBefore"/>) and reachable; otherwise null.
+    /// </summary>
+    Task<string?> LiveCallAddressAsync(string accountSid, string callSid, string instance, DateTimeOffset deadBefore, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Unfinished recordings nobody is finishing: <paramref name="instance"/>'s own from before a

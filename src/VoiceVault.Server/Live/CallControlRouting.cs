@@ -1,0 +1,58 @@
+using VoiceVault.Server.Api;
+using VoiceVault.Server.Core;
+using VoiceVault.Server.Storage;
+
+namespace VoiceVault.Server.Live;
+
+/// <summary>
+/// Recording control behind a load balancer: a request about a call that streams into another
+/// instance is sent on to that instance (its address from the database, where each instance
+/// registers its calls and its address) and its answer returned as is. The other instance checks
+/// the caller's credentials itself; a request that was already sent on once is answered where it
+/// lands (21220 when the call has ended meanwhile), so requests never go round in circles.
+/// </summary>
+public sealed class CallControlRouting(LiveCalls calls, IInstanceStore instances, AccountDirectory accounts, VaultOptions options,
+    TimeProvider clock, IHttpClientFactory http, ILogger<CallControlRouting> log) : IEndpointFilter
+{
+    public const string ForwardedHeader = "X-VoiceVault-Forwarded-By";
+    public const string HttpClientName = "instances";
+
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
+    {
+        var context = invocation.HttpContext;
+        var sid = context.GetRouteValue("sid")?.ToString() ?? "";
+        var callSid = context.GetRouteValue("callSid")?.ToString() ?? "";
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        if (calls.Find(account.Sid, callSid) is not null || context.Request.Headers.ContainsKey(ForwardedHeader))
+        {
+            return await next(invocation);
+        }
+        var owner = await instances.LiveCallAddressAsync(account.Sid, callSid, options.InstanceId,
+            clock.GetUtcNow() - TimeSpan.FromSeconds(options.InstanceLeaseSeconds), context.RequestAborted);
+        if (owner is null)
+        {
+            return await next(invocation);
+        }
+        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(owner), context.Request.Path + context.Request.QueryString))
+        {
+            Content = new FormUrlEncodedContent(form.SelectMany(field => field.Value.Select(value => KeyValuePair.Create(field.Key, value ?? "")))),
+        };
+        request.Headers.TryAddWithoutValidation("Authorization", context.Request.Headers.Authorization.ToString());
+        request.Headers.TryAddWithoutValidation(ForwardedHeader, options.InstanceId);
+        try
+        {
+            using var response = await http.CreateClient(HttpClientName).SendAsync(request, context.RequestAborted);
+            var body = await response.Content.ReadAsByteArrayAsync(context.RequestAborted);
+            context.Response.StatusCode = (int)response.StatusCode;
+            context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
+            await context.Response.Body.WriteAsync(body, context.RequestAborted);
+            return Results.Empty;
+        }
+        catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !context.RequestAborted.IsCancellationRequested)
+        {
+            log.LogWarning("Call {CallSid} streams into the instance at {Owner}, which did not answer a recording control request: {Problem}", callSid, owner, e.Message);
+            throw new ApiException(20503, 503, $"Call {callSid} streams into another instance of this vault, which did not answer; try again.");
+        }
+    }
+}
