@@ -65,6 +65,9 @@ public sealed class LiveCrashTests
             Assert.False(content.AsSpan().IndexOf(pcm.AsSpan(0, 64)) >= 0, $"{file} holds PCM");
         }
 
+        // And a spool whose recording had already ended when the process died (between ending it and deleting the spool).
+        File.WriteAllBytes(Path.Combine(dataDir, "spool", "RE" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16)) + ".spool"), new byte[100]);
+
         using (var restarted = await instance.StartAsync())
         {
             var callbacks = await receiver.WaitForAsync(40, TimeSpan.FromSeconds(60));
