@@ -150,10 +150,14 @@ public static class VaultApp
         {
             case "sqlite":
                 services.AddSingleton<IVaultDatabase, SqliteVaultDatabase>();
+                services.AddSingleton<IClusterSignals, FileSignals>();
                 break;
             case "postgres":
                 var connectionString = builder.Configuration.GetConnectionString("VoiceVault") ?? "";
                 services.AddSingleton<IVaultDatabase>(_ => new PostgresVaultDatabase(connectionString));
+                services.AddSingleton(p => new PostgresSignals(connectionString, p.GetRequiredService<ILogger<PostgresSignals>>()));
+                services.AddSingleton<IClusterSignals>(p => p.GetRequiredService<PostgresSignals>());
+                services.AddHostedService(p => p.GetRequiredService<PostgresSignals>());
                 break;
             default:
                 throw new InvalidOperationException($"VoiceVault:Database '{options.Database}' is not a backend: use sqlite (the default) or postgres.");

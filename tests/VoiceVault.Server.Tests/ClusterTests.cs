@@ -81,4 +81,34 @@ public sealed class ClusterTests
         var ended = await PostAsync(b, sid, token, calls + ".json", [], HttpStatusCode.BadRequest);
         Assert.Equal(21220, ended.GetProperty("code").GetInt32());
     }
+
+    [Fact]
+    public async Task A_deleted_API_key_or_suspended_account_is_refused_at_once_by_every_instance()
+    {
+        using var instance = new VaultProcess.Instance();
+        using var a = await instance.StartAsync("--VoiceVault:InstanceId", "a");
+        using var b = await instance.StartAsync("--VoiceVault:InstanceId", "b");
+        var sub = await PostAsync(a, instance.Sid, instance.Token, "/2010-04-01/Accounts.json", new() { ["FriendlyName"] = "tenant" }, HttpStatusCode.Created);
+        var (subSid, subToken) = (sub.GetProperty("sid").GetString()!, sub.GetProperty("auth_token").GetString()!);
+        var key = await PostAsync(a, subSid, subToken, $"/2010-04-01/Accounts/{subSid}/Keys.json", new() { ["FriendlyName"] = "k" }, HttpStatusCode.Created);
+        var (keySid, secret) = (key.GetProperty("sid").GetString()!, key.GetProperty("secret").GetString()!);
+        async Task<HttpStatusCode> OnBAsync(string user, string password)
+        {
+            using var http = b.Http(user, password);
+            return (await http.GetAsync($"/2010-04-01/Accounts/{subSid}.json")).StatusCode;
+        }
+        // B has verified both (and caches them for 30 s).
+        Assert.Equal(HttpStatusCode.OK, await OnBAsync(keySid, secret));
+        Assert.Equal(HttpStatusCode.OK, await OnBAsync(subSid, subToken));
+
+        // Revoked through A: B refuses within a moment, not when its cache runs out.
+        using (var http = a.Http(subSid, subToken))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"/2010-04-01/Accounts/{subSid}/Keys/{keySid}.json")).StatusCode);
+        }
+        await Eventually.TrueAsync(async () => await OnBAsync(keySid, secret) == HttpStatusCode.Unauthorized, "B refuses the deleted key", TimeSpan.FromSeconds(5));
+        Assert.Equal(HttpStatusCode.OK, await OnBAsync(subSid, subToken));
+        await PostAsync(a, instance.Sid, instance.Token, $"/2010-04-01/Accounts/{subSid}.json", new() { ["Status"] = "suspended" }, HttpStatusCode.OK);
+        await Eventually.TrueAsync(async () => await OnBAsync(subSid, subToken) == HttpStatusCode.Unauthorized, "B refuses the suspended account", TimeSpan.FromSeconds(5));
+    }
 }

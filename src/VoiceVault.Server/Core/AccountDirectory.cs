@@ -12,8 +12,29 @@ public sealed record Caller(string AccountSid, string? ApiKeySid);
 /// Accounts and their secrets: tokens and API key secrets are made here, sealed under the master
 /// key before they are stored, and checked here (in constant time).
 /// </summary>
-public sealed class AccountDirectory(IAccountStore accounts, MasterKey masterKey, TimeProvider clock)
+public sealed class AccountDirectory
 {
+    private readonly IAccountStore accounts;
+    private readonly MasterKey masterKey;
+    private readonly TimeProvider clock;
+    private readonly IClusterSignals signals;
+
+    public AccountDirectory(IAccountStore accounts, MasterKey masterKey, TimeProvider clock, IClusterSignals signals)
+    {
+        this.accounts = accounts;
+        this.masterKey = masterKey;
+        this.clock = clock;
+        this.signals = signals;
+        // Another instance revoked something: what this one verified must be checked again.
+        signals.Subscribe(signal =>
+        {
+            if (signal is IClusterSignals.Credentials or IClusterSignals.Reset)
+            {
+                _verified.Clear();
+            }
+        });
+    }
+
     // Verified credentials, by SHA-256 of "sid:secret": a Basic-auth check per request must not
     // cost a database round trip and an AES-GCM open. A change made here clears them at once; one
     // made by another instance sharing the database is seen here within VerifiedFor.
@@ -56,6 +77,7 @@ public sealed class AccountDirectory(IAccountStore accounts, MasterKey masterKey
         if (!updated.IsActive)
         {
             _verified.Clear();
+            await signals.SendAsync(IClusterSignals.Credentials);
         }
         return updated;
     }
@@ -75,6 +97,7 @@ public sealed class AccountDirectory(IAccountStore accounts, MasterKey masterKey
     {
         bool deleted = await accounts.DeleteApiKeyAsync(accountSid, sid);
         _verified.Clear();
+        await signals.SendAsync(IClusterSignals.Credentials);
         return deleted;
     }
 

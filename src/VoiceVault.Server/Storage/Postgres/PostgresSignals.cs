@@ -1,0 +1,90 @@
+using Npgsql;
+
+namespace VoiceVault.Server.Storage.Postgres;
+
+/// <summary>
+/// Cluster signals over PostgreSQL's LISTEN/NOTIFY: one dedicated connection per instance listens
+/// on channel <c>voicevault</c>; a signal is a NOTIFY on a pooled connection. When the listening
+/// connection breaks, signals sent meanwhile are lost, so subscribers get a reset on reconnecting.
+/// </summary>
+public sealed class PostgresSignals(string connectionString, ILogger<PostgresSignals> log) : BackgroundService, IClusterSignals
+{
+    private const string Channel = "voicevault";
+    private readonly List<Action<string>> _handlers = [];
+    private readonly NpgsqlDataSource _senders = new NpgsqlDataSourceBuilder(connectionString) { Name = "voicevault-signals" }.Build();
+
+    public void Subscribe(Action<string> handler)
+    {
+        lock (_handlers)
+        {
+            _handlers.Add(handler);
+        }
+    }
+
+    public async Task SendAsync(string signal, CancellationToken cancellationToken = default)
+    {
+        await using var command = _senders.CreateCommand("SELECT pg_notify(@channel, @signal)");
+        command.Parameters.AddWithValue("channel", Channel);
+        command.Parameters.AddWithValue("signal", signal);
+        await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private void Deliver(string signal)
+    {
+        Action<string>[] handlers;
+        lock (_handlers)
+        {
+            handlers = [.. _handlers];
+        }
+        foreach (var handler in handlers)
+        {
+            handler(signal);
+        }
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // Not pooled: a LISTEN belongs to this connection and must not go back to a pool.
+        var listening = new NpgsqlConnectionStringBuilder(connectionString) { Pooling = false, KeepAlive = 30, ApplicationName = "VoiceVault signals" }.ToString();
+        bool first = true;
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                await using var connection = new NpgsqlConnection(listening);
+                await connection.OpenAsync(stoppingToken);
+                connection.Notification += (_, e) => Deliver(e.Payload);
+                await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
+                {
+                    await listen.ExecuteNonQueryAsync(stoppingToken);
+                }
+                if (!first)
+                {
+                    Deliver(IClusterSignals.Reset);
+                }
+                first = false;
+                while (true)
+                {
+                    await connection.WaitAsync(stoppingToken);
+                }
+            }
+            catch (Exception e) when (!stoppingToken.IsCancellationRequested)
+            {
+                log.LogWarning("Listening for cluster signals failed ({Problem}); cached credentials are dropped and listening starts again in 1 s", e.Message);
+                Deliver(IClusterSignals.Reset);
+                first = false;
+                await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+        }
+    }
+
+    public override void Dispose()
+    {
+        _senders.Dispose();
+        base.Dispose();
+    }
+}
