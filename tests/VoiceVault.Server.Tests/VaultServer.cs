@@ -92,8 +92,11 @@ public sealed class VaultServer : IAsyncDisposable
     }
 
     /// <summary>The official Twilio SDK, its HTTP pointed at this server.</summary>
-    public TwilioRestClient Twilio(string user, string password, string? accountSid = null) =>
-        new(user, password, accountSid: accountSid, httpClient: new SystemNetHttpClient(new HttpClient(new RedirectToVault(BaseUri))));
+    public TwilioRestClient Twilio(string user, string password, string? accountSid = null) => TwilioAt(BaseUri, user, password, accountSid);
+
+    /// <summary>The official Twilio SDK, its requests for api.twilio.com sent to the vault at <paramref name="vault"/> instead.</summary>
+    public static TwilioRestClient TwilioAt(Uri vault, string user, string password, string? accountSid = null) =>
+        new(user, password, accountSid: accountSid, httpClient: new SystemNetHttpClient(new HttpClient(new RedirectToVault(vault))));
 
     public TwilioRestClient Twilio() => Twilio(AccountSid, AuthToken);
 
