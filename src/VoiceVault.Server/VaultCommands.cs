@@ -8,15 +8,18 @@ namespace VoiceVault.Server;
 /// environment, appsettings):
 /// <c>migrate</c> brings the configured database to this version's schema and exits;
 /// <c>copy-to-postgres</c> copies the embedded vault in <c>VoiceVault:DataDir</c> into the
-/// PostgreSQL database of <c>ConnectionStrings:VoiceVault</c> and verifies every table.
+/// PostgreSQL database of <c>ConnectionStrings:VoiceVault</c> and verifies every table;
+/// <c>copy-media-to-s3 [--dry-run]</c> copies its media files into the bucket of <c>VoiceVault:S3</c>,
+/// verifying each object.
 /// </summary>
 public static class VaultCommands
 {
-    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "migrate" or "copy-to-postgres";
+    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "migrate" or "copy-to-postgres" or "copy-media-to-s3";
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var app = VaultApp.Build(args[1..]);
+        bool dryRun = args.Contains("--dry-run");
+        var app = VaultApp.Build([.. args[1..].Where(a => a != "--dry-run")]);
         var options = app.Services.GetRequiredService<VaultOptions>();
         try
         {
@@ -28,6 +31,24 @@ public static class VaultCommands
                     Console.WriteLine(applied.Count == 0
                         ? $"The {database.Name} database is up to date."
                         : $"The {database.Name} database is migrated: applied {string.Join(", ", applied)}.");
+                    return 0;
+                case "copy-media-to-s3":
+                    if (string.IsNullOrWhiteSpace(options.S3.Bucket))
+                    {
+                        Console.Error.WriteLine("error: no bucket to copy into\nhint: give --VoiceVault:S3:Bucket NAME (and --VoiceVault:S3:ServiceUrl for a store other than AWS)");
+                        return 2;
+                    }
+                    Console.WriteLine($"{(dryRun ? "Dry run: c" : "C")}opying the media of {options.DataDir} into bucket {options.S3.Bucket}.");
+                    var media = await new FilesToS3(options.DataDir, options.S3, Console.Out).RunAsync(dryRun);
+                    if (media.Failed > 0)
+                    {
+                        Console.Error.WriteLine("error: some objects were not copied\nhint: run the copy again; objects already verified are skipped");
+                        return 1;
+                    }
+                    if (!dryRun)
+                    {
+                        Console.WriteLine("Every object verified. Start the vault with --VoiceVault:Media s3 and the same S3 settings.");
+                    }
                     return 0;
                 default:
                     var connection = app.Configuration.GetConnectionString("VoiceVault");
@@ -48,7 +69,7 @@ public static class VaultCommands
                     return 1;
             }
         }
-        catch (Exception e) when (e is InvalidOperationException or Npgsql.NpgsqlException)
+        catch (Exception e) when (e is InvalidOperationException or Npgsql.NpgsqlException or Amazon.S3.AmazonS3Exception)
         {
             Console.Error.WriteLine($"error: {e.Message}");
             return 1;

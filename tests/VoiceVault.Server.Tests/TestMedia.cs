@@ -44,16 +44,16 @@ internal static class TestMedia
     /// Everything the vault of this data folder holds as media, unfinished writes included: files
     /// under media/ (temporary ones too), or the bucket's objects and unfinished multipart uploads.
     /// </summary>
-    public static async Task<List<(string Name, byte[] Content)>> EverythingAsync(string dataDir)
+    public static async Task<List<(string Name, byte[] Content)>> EverythingAsync(string dataDir, bool s3 = false)
     {
-        if (!IsS3)
+        if (!IsS3 && !s3)
         {
             var root = Path.Combine(dataDir, "media");
             return !Directory.Exists(root) ? [] : Directory.EnumerateFiles(root, "*", SearchOption.AllDirectories)
                 .Select(f => (Path.GetRelativePath(root, f).Replace('\\', '/'), File.ReadAllBytes(f))).ToList();
         }
-        using var s3 = S3MediaStore.CreateClient(OptionsFor(dataDir));
-        return await EverythingInBucketAsync(s3, BucketOf(dataDir));
+        using var client = S3MediaStore.CreateClient(OptionsFor(dataDir));
+        return await EverythingInBucketAsync(client, BucketOf(dataDir));
     }
 
     public static async Task<List<(string Name, byte[] Content)>> EverythingInBucketAsync(IAmazonS3 s3, string bucket)
