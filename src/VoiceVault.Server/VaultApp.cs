@@ -102,6 +102,8 @@ public static class VaultApp
 
         var app = builder.Build();
         meters.Factory = app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        // Made now, not at the first call: its gauge of active calls reads 0 from the start.
+        _ = app.Services.GetRequiredService<LiveCalls>();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.UseMiddleware<ApiErrorMiddleware>();
         app.UseRouting();

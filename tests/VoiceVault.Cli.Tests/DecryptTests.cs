@@ -75,8 +75,11 @@ public sealed class DecryptTests : CliTest
         var (_, enc, details) = Encrypted("long", 64 << 20);
         // The recording arrives through standard input at the test's pace, so the decrypt cannot
         // finish before it is interrupted, however fast the machine.
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardInput = true, WorkingDirectory = Dir };
-        foreach (var arg in new[] { Path.Combine(AppContext.BaseDirectory, "voicevault.dll"), "decrypt", "-", "--key", P("k.pem"), "--details", details, "-o", P("out.wav") })
+        // Started with SIGINT's default action: a test run from a background job of a shell without
+        // job control inherits SIGINT ignored, and an ignored signal stays ignored across exec.
+        var start = new System.Diagnostics.ProcessStartInfo("python3") { RedirectStandardError = true, RedirectStandardInput = true, WorkingDirectory = Dir };
+        foreach (var arg in new[] { "-c", "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])",
+            "dotnet", Path.Combine(AppContext.BaseDirectory, "voicevault.dll"), "decrypt", "-", "--key", P("k.pem"), "--details", details, "-o", P("out.wav") })
         {
             start.ArgumentList.Add(arg);
         }

@@ -110,6 +110,24 @@ public sealed class LiveRecordingTests
     }
 
     [Fact]
+    public async Task The_calls_streaming_into_an_instance_are_counted_for_draining()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        using var plain = vault.Http();
+        async Task<double> ActiveAsync() => PrometheusText.Parse(await plain.GetStringAsync("/metrics")).GetValueOrDefault("voicevault_stream_active", -1);
+        Assert.Equal(0, await ActiveAsync());
+        await using var first = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
+        await first.StartAsync(new() { ["Record"] = "false" });
+        await using var second = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
+        await second.StartAsync(new() { ["Record"] = "false" });
+        await Eventually.TrueAsync(async () => await ActiveAsync() == 2, "two calls streaming");
+        await first.StopAsync();
+        await Eventually.TrueAsync(async () => await ActiveAsync() == 1, "one call left");
+        await second.StopAsync();
+        await Eventually.TrueAsync(async () => await ActiveAsync() == 0, "none left");
+    }
+
+    [Fact]
     public async Task No_plaintext_audio_is_on_disk_while_the_call_is_live_or_after()
     {
         await using var vault = await VaultServer.StartAsync();

@@ -150,9 +150,11 @@ public sealed class LiveCalls
     private readonly IInstanceStore _instances;
     private readonly string _instance;
 
-    public LiveCalls(LiveRecordingServices services, IInstanceStore instances, VaultOptions options, IHostApplicationLifetime lifetime)
+    public LiveCalls(LiveRecordingServices services, IInstanceStore instances, VaultOptions options, IHostApplicationLifetime lifetime, Operations.VaultMetrics metrics)
     {
         _services = services;
+        // What an operator watches to drain an instance before a restart (a restart ends its calls).
+        metrics.CreateGauge("voicevault.stream.active", null, "Calls streaming into this instance now.", () => _calls.Count);
         _instances = instances;
         _instance = options.InstanceId;
         // A clean shutdown ends every live call: recordings are stored and their callbacks queued.

@@ -51,6 +51,10 @@ public sealed class VaultMetrics : IDisposable
     public Counter CreateCounter(string name, string? unit, string description, string? label) =>
         new(_meter.CreateCounter<long>(name, unit, description), label);
 
+    /// <summary>A gauge read when metrics are collected.</summary>
+    public void CreateGauge(string name, string? unit, string description, Func<long> read) =>
+        _meter.CreateObservableGauge(name, read, unit, description);
+
     /// <summary>A histogram of seconds with these bucket bounds.</summary>
     public Histogram CreateHistogram(string name, string description, double[] bounds) => CreateHistogram(name, "s", description, bounds);
 
