@@ -102,8 +102,6 @@ public static class VaultApp
 
         var app = builder.Build();
         meters.Factory = app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
-        // Made now, not at the first call: its gauge of active calls reads 0 from the start.
-        _ = app.Services.GetRequiredService<LiveCalls>();
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.UseMiddleware<ApiErrorMiddleware>();
         app.UseRouting();
@@ -194,6 +192,8 @@ public static class VaultApp
     {
         await app.Services.GetRequiredService<IVaultDatabase>().MigrateAsync();
         await app.Services.GetRequiredService<IMediaStore>().PrepareAsync();
+        // Made now, not at the first call: its gauge of active calls reads 0 from the start.
+        _ = app.Services.GetRequiredService<LiveCalls>();
         await app.Services.GetRequiredService<InstanceLease>().RecoverAtStartAsync();
         var accounts = app.Services.GetRequiredService<AccountDirectory>();
         if (await accounts.Store.AnyAsync())
