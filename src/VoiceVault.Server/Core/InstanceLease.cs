@@ -9,7 +9,7 @@ namespace VoiceVault.Server.Core;
 /// killed, gone) and their spools. A restart under the same <see cref="VaultOptions.InstanceId"/>
 /// ends its own at once.
 /// </summary>
-public sealed class InstanceLease(IInstanceStore instances, RecordingLifecycle lifecycle, IMediaStore media, VaultOptions options,
+public sealed class InstanceLease(IInstanceStore instances, IRecordingStore recordings, RecordingLifecycle lifecycle, IMediaStore media, VaultOptions options,
     TimeProvider clock, ILogger<InstanceLease> log, IHostApplicationLifetime lifetime, Microsoft.AspNetCore.Hosting.Server.IServer server) : BackgroundService
 {
     private TimeSpan Lease => TimeSpan.FromSeconds(options.InstanceLeaseSeconds);
@@ -68,11 +68,32 @@ public sealed class InstanceLease(IInstanceStore instances, RecordingLifecycle l
                 var now = clock.GetUtcNow();
                 await instances.HeartbeatAsync(options.InstanceId, now, Address());
                 await EndAsync(await instances.AbandonedAsync(options.InstanceId, includeOwn: false, now - Lease, stoppingToken));
+                await SweepAsync(now - Lease, stoppingToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 log.LogError(e, "Instance {Instance}: heartbeat or recovery round failed; trying again in {Seconds} s", options.InstanceId, (Lease / 3).TotalSeconds);
             }
+        }
+    }
+
+    /// <summary>
+    /// Unfinished writes in the media store whose recording is no longer being written (it ended,
+    /// or never existed): what was left when the store could not be reached to clean up. Those of
+    /// unfinished recordings stay — their instance is writing them, or, if it died, the lease ends
+    /// the recording and its writes with it.
+    /// </summary>
+    private async Task SweepAsync(DateTimeOffset startedBefore, CancellationToken cancellationToken)
+    {
+        foreach (var key in await media.UnfinishedWritesAsync(startedBefore, cancellationToken))
+        {
+            var recording = await recordings.FindAsync(key[(key.LastIndexOf('/') + 1)..], cancellationToken: cancellationToken);
+            if (recording is { IsUnfinished: true })
+            {
+                continue;
+            }
+            await media.AbortUnfinishedAsync(key, cancellationToken);
+            log.LogWarning("Media key {Key}: an unfinished write of a recording that is {Status} was left in the store; aborted", key, recording?.Status.Text() ?? "gone");
         }
     }
 

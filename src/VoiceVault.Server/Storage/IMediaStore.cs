@@ -17,6 +17,17 @@ public interface IMediaStore
     /// <summary>Removes the object for good; no error when it does not exist.</summary>
     Task DeleteAsync(string key, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Keys with a write started before <paramref name="startedBefore"/> and never committed nor
+    /// cleaned up — its writer crashed, or the store was unreachable when the write was abandoned.
+    /// None for stores whose leftovers go at start (files).
+    /// </summary>
+    Task<IReadOnlyList<string>> UnfinishedWritesAsync(DateTimeOffset startedBefore, CancellationToken cancellationToken = default) =>
+        Task.FromResult<IReadOnlyList<string>>([]);
+
+    /// <summary>Removes the key's unfinished writes; a committed object under the key stays.</summary>
+    Task AbortUnfinishedAsync(string key, CancellationToken cancellationToken = default) => Task.CompletedTask;
+
     /// <summary>At start: checks that the store can be used, with an error that says what to fix when not.</summary>
     Task PrepareAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 }

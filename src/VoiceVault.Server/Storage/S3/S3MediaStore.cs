@@ -136,11 +136,39 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
 
     public async Task DeleteAsync(string key, CancellationToken cancellationToken = default)
     {
+        await _s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = ObjectKey(key) }, cancellationToken);
+        await AbortUnfinishedAsync(key, cancellationToken);
+    }
+
+    public async Task AbortUnfinishedAsync(string key, CancellationToken cancellationToken = default)
+    {
         var objectKey = ObjectKey(key);
-        await _s3.DeleteObjectAsync(new DeleteObjectRequest { BucketName = _bucket, Key = objectKey }, cancellationToken);
         foreach (var uploadId in await UnfinishedUploadsAsync(objectKey, cancellationToken))
         {
             await AbortAsync(objectKey, uploadId, cancellationToken);
+        }
+    }
+
+    public async Task<IReadOnlyList<string>> UnfinishedWritesAsync(DateTimeOffset startedBefore, CancellationToken cancellationToken = default)
+    {
+        var keys = new SortedSet<string>(StringComparer.Ordinal);
+        var request = new ListMultipartUploadsRequest { BucketName = _bucket, Prefix = _prefix };
+        while (true)
+        {
+            var page = await _s3.ListMultipartUploadsAsync(request, cancellationToken);
+            foreach (var upload in page.MultipartUploads ?? [])
+            {
+                if (upload.Initiated is { } initiated && new DateTimeOffset(initiated.ToUniversalTime(), TimeSpan.Zero) < startedBefore)
+                {
+                    keys.Add(upload.Key[_prefix.Length..]);
+                }
+            }
+            if (page.IsTruncated != true)
+            {
+                return [.. keys];
+            }
+            request.KeyMarker = page.NextKeyMarker;
+            request.UploadIdMarker = page.NextUploadIdMarker;
         }
     }
 
