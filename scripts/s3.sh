@@ -5,7 +5,8 @@
 #   scripts/s3.sh up   [DIR]   install (Debian: radosgw ceph-mon ceph-osd) if missing, start on free ports
 #   scripts/s3.sh down [DIR]   stop it and delete DIR
 # DIR defaults to /tmp/voicevault-s3. DIR/env.sh exports VOICEVAULT_S3_URL and the AWS SDK's
-# credential variables for a user this script creates.
+# credential variables for a user this script creates (with S3_ACCESS_KEY / S3_SECRET_KEY as its
+# keys when given, fresh random ones otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -26,8 +27,8 @@ case "$cmd" in
     [ -e "$D/ceph.conf" ] && { echo "s3.sh: $D is in use; run: scripts/s3.sh down $D" >&2; exit 1; }
     RGW_PORT=${RGW_PORT:-$(free_port)}
     MON_PORT=${MON_PORT:-$(free_port)}
-    ACCESS=vv$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
-    SECRET=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+    ACCESS=${S3_ACCESS_KEY:-vv$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')}
+    SECRET=${S3_SECRET_KEY:-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')}
     mkdir -p "$D"/{mon,osd,run,log,rgw}
     FSID=$(cat /proc/sys/kernel/random/uuid)
     # Loopback only, no authentication between the daemons (then the messenger must use crc mode),

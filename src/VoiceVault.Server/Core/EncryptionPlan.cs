@@ -68,7 +68,15 @@ public sealed record EncryptionPlan(RSA? PublicKey, string? PublicKeySid, (int C
         }
         catch
         {
-            await media.DeleteAsync(mediaKey);
+            try
+            {
+                await media.DeleteAsync(mediaKey);
+            }
+            catch (Exception)
+            {
+                // The store is failing too (why the write failed, often): what is left of the write
+                // is never visible, and the instances' sweep of unfinished writes removes it.
+            }
             throw;
         }
         return new StoredMedia(mediaKey, plaintext + RecordingFormat.TagSize, channels, durationOfPlaintext(plaintext),

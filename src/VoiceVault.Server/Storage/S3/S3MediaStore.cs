@@ -282,8 +282,16 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
             _stream.Release();
             if (!_committed && _uploadId is not null)
             {
-                // The parts uploaded so far are billed and invisible until aborted.
-                await _store.AbortAsync(_objectKey, _uploadId, CancellationToken.None);
+                // The parts uploaded so far are billed and invisible until aborted. If the store
+                // cannot be reached now, the instances' sweep aborts them later: a failed clean-up
+                // must not hide why the write failed.
+                try
+                {
+                    await _store.AbortAsync(_objectKey, _uploadId, CancellationToken.None);
+                }
+                catch (Exception e) when (e is AmazonServiceException or HttpRequestException or IOException or TaskCanceledException)
+                {
+                }
             }
         }
     }

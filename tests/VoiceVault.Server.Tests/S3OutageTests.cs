@@ -1,0 +1,107 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text.Json;
+using Amazon.S3.Model;
+using Twilio.Rest.Api.V2010.Account;
+using VoiceVault.Server.Storage.S3;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>
+/// The S3 server going away in the middle of an upload (a gateway of its own, from
+/// scripts/s3.sh, killed and started again): the upload fails cleanly with 16104, and once the
+/// store is back nothing of it is left — no object, no unfinished upload.
+/// </summary>
+public sealed class S3OutageTests
+{
+    private static string Root()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "scripts", "s3.sh")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("scripts/s3.sh not found");
+    }
+
+    private static async Task RunAsync(string file, params string[] args)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        // The same credentials as the shared test gateway's: the vault takes them from the environment.
+        start.Environment["S3_ACCESS_KEY"] = Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID");
+        start.Environment["S3_SECRET_KEY"] = Environment.GetEnvironmentVariable("AWS_SECRET_ACCESS_KEY");
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)}: {await output}{await errors}");
+    }
+
+    [Fact]
+    public async Task An_upload_whose_S3_server_dies_fails_with_16104_and_leaves_nothing_once_it_is_back()
+    {
+        _ = TestMedia.S3Url; // a clear failure when the test script did not set up S3 credentials
+        var gateway = Path.Combine(Path.GetTempPath(), "vv-s3-outage-" + Guid.NewGuid().ToString("N")[..8]);
+        var dataDir = Directory.CreateTempSubdirectory("vv-outage-").FullName;
+        await RunAsync("bash", Path.Combine(Root(), "scripts", "s3.sh"), "up", gateway);
+        try
+        {
+            var url = File.ReadAllLines(Path.Combine(gateway, "env.sh")).Single(l => l.StartsWith("export VOICEVAULT_S3_URL=", StringComparison.Ordinal)).Split('=', 2)[1];
+            var options = new S3Options { ServiceUrl = url, Bucket = "outage", ForcePathStyle = true };
+            await using var vault = await VaultServer.StartAsync(dataDir, extraArgs: ["--VoiceVault:Media", "s3", "--VoiceVault:S3:ServiceUrl", url,
+                "--VoiceVault:S3:Bucket", "outage", "--VoiceVault:S3:ForcePathStyle", "true", "--VoiceVault:S3:CreateBucket", "true",
+                "--VoiceVault:S3:PartSizeMiB", "5", "--VoiceVault:InstanceLeaseSeconds", "3"]);
+            await using var receiver = await CallbackReceiver.StartAsync();
+            using var s3 = S3MediaStore.CreateClient(options);
+            using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+            var wav = Audio.Wav(800);   // 12.8 MB: a multipart upload of 5 MiB parts
+            var pipe = new System.IO.Pipelines.Pipe();
+            var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording?RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=failed",
+                new StreamContent(pipe.Reader.AsStream()));
+            await pipe.Writer.WriteAsync(wav.AsMemory(0, 6_000_000));
+            await pipe.Writer.FlushAsync();
+            await Eventually.TrueAsync(async () => ((await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = "outage" })).MultipartUploads ?? []).Count == 1,
+                "the upload's first part is in the store");
+
+            // The gateway dies; the rest of the upload arrives.
+            var pid = File.ReadAllText(Path.Combine(gateway, "run", "client.rgw.vault.pid")).Trim();
+            await RunAsync("kill", "-KILL", pid);
+            await pipe.Writer.WriteAsync(wav.AsMemory(6_000_000));
+            await pipe.Writer.CompleteAsync();
+            var response = await upload;
+            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("failed", body.GetProperty("status").GetString());
+            Assert.Equal(16104, body.GetProperty("error_code").GetInt32());
+            var callback = Assert.Single(await receiver.WaitForAsync(1));
+            Assert.Equal("16104", callback.Parameters["ErrorCode"]);
+            var notification = Assert.Single(await NotificationResource.ReadAsync(client: vault.Twilio()));
+            Assert.Equal("16104", notification.ErrorCode);
+
+            // The gateway comes back: nothing of the upload is readable, and its parts are swept.
+            await RunAsync("radosgw", "-c", Path.Combine(gateway, "ceph.conf"), "-n", "client.rgw.vault");
+            await Eventually.TrueAsync(async () =>
+            {
+                try
+                {
+                    var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "outage" });
+                    var unfinished = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = "outage" });
+                    return (listed.S3Objects ?? []).Count == 0 && (unfinished.MultipartUploads ?? []).Count == 0;
+                }
+                catch (Exception e) when (e is HttpRequestException or Amazon.Runtime.AmazonServiceException)
+                {
+                    return false; // not answering yet
+                }
+            }, "no object and no unfinished upload once the gateway is back", TimeSpan.FromSeconds(60));
+            Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{body.GetProperty("sid").GetString()}")).StatusCode);
+        }
+        finally
+        {
+            await RunAsync("bash", Path.Combine(Root(), "scripts", "s3.sh"), "down", gateway);
+        }
+    }
+}
