@@ -11,7 +11,7 @@ ensure_openssl
 root=$(pwd)
 work=$(mktemp -d /tmp/voicevault-hand-mutations.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$work"
+copy_tree "$work"
 cd "$work"
 say "building the tests once"
 dotnet build tests/VoiceVault.Server.Tests -c Release --nologo -v quiet >/dev/null

@@ -43,3 +43,7 @@ ensure_python_cryptography() {
   VOICEVAULT_PYTHON=/usr/bin/python3
   export VOICEVAULT_PYTHON
 }
+
+# copy_tree DIR: the working tree's files (tracked, and untracked ones git does not ignore) into
+# DIR, for tools that rewrite sources or build outputs there (mutation testing).
+copy_tree() { git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$1"; }

@@ -16,7 +16,7 @@ root=$(pwd)
 work=$(mktemp -d /tmp/voicevault-mutation.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 say "copying the working tree to $work"
-git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$work"
+copy_tree "$work"
 cd "$work"
 dotnet tool restore >/dev/null
 args=()

@@ -264,7 +264,7 @@ public sealed class GuaranteeTests
     }
 
     /// <summary>Fails the one write that reaches <c>failAt</c> bytes; accepts every other.</summary>
-    private sealed class OnceFailingStream(long failAt) : Stream
+    private sealed class OnceFailingStream(long failAt) : WriteOnlyTestStream
     {
         private long _length;
 
@@ -288,19 +288,12 @@ public sealed class GuaranteeTests
             return ValueTask.CompletedTask;
         }
 
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
         public override long Length => _length;
         public override long Position { get => _length; set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 
     /// <summary>Cancels <c>cancel</c> once <c>after</c> bytes have been read, and counts what is read after that.</summary>
-    private sealed class CancellingStream(Stream inner, CancellationTokenSource cancel, long after) : Stream
+    private sealed class CancellingStream(Stream inner, CancellationTokenSource cancel, long after) : ReadOnlyTestStream
     {
         private long _read;
 
@@ -320,16 +313,6 @@ public sealed class GuaranteeTests
             }
             return n;
         }
-
-        public override bool CanRead => true;
-        public override bool CanSeek => false;
-        public override bool CanWrite => false;
-        public override long Length => throw new NotSupportedException();
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-        public override void Flush() { }
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 
     private sealed class FlushCountingStream : MemoryStream

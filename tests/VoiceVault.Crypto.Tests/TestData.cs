@@ -43,20 +43,10 @@ internal static class TestData
 }
 
 /// <summary>A stream that cannot seek and hands out reads of awkward sizes, like a socket.</summary>
-internal sealed class TrickleStream(Stream inner, int seed) : Stream
+internal sealed class TrickleStream(Stream inner, int seed) : ReadOnlyTestStream
 {
     private readonly Random _sizes = new(seed);
 
     public override int Read(byte[] buffer, int offset, int count) =>
         inner.Read(buffer, offset, Math.Min(count, _sizes.Next(1, 40_000)));
-
-    public override bool CanRead => true;
-    public override bool CanSeek => false;
-    public override bool CanWrite => false;
-    public override long Length => throw new NotSupportedException();
-    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-    public override void Flush() { }
-    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-    public override void SetLength(long value) => throw new NotSupportedException();
-    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }

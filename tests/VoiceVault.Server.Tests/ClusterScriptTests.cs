@@ -15,16 +15,6 @@ namespace VoiceVault.Server.Tests;
 /// </summary>
 public sealed class ClusterScriptTests
 {
-    private static string RepositoryRoot()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "scripts", "run-cluster.sh")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("scripts/run-cluster.sh not found above " + AppContext.BaseDirectory);
-    }
-
     [Fact]
     public async Task The_cluster_script_serves_the_Twilio_API_through_HAProxy_from_three_instances_and_removes_everything_when_stopped()
     {
@@ -33,7 +23,7 @@ public sealed class ClusterScriptTests
         port.Start();
         int clusterPort = ((IPEndPoint)port.LocalEndpoint).Port;
         port.Stop();
-        var start = new ProcessStartInfo("bash", [Path.Combine(RepositoryRoot(), "scripts", "run-cluster.sh"), "3"])
+        var start = new ProcessStartInfo("bash", [TestProcess.Script("run-cluster.sh"), "3"])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using VoiceVault.Crypto;
@@ -8,19 +7,8 @@ namespace VoiceVault.Server.Tests;
 /// <summary>The operator's move of an embedded vault's media into S3: dry run, copy, verify, resume, run on S3.</summary>
 public sealed class CopyMediaToS3Tests
 {
-    private static async Task<(int Exit, string Output)> CopyAsync(string dataDir, string bucketKey, params string[] extra)
-    {
-        var options = TestMedia.OptionsFor(bucketKey);
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "VoiceVault.Server.dll"), "copy-media-to-s3",
-            "--VoiceVault:DataDir", dataDir, "--VoiceVault:S3:ServiceUrl", options.ServiceUrl!, "--VoiceVault:S3:Bucket", options.Bucket,
-            "--VoiceVault:S3:ForcePathStyle", "true", "--VoiceVault:S3:CreateBucket", "true", .. extra])
-        { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output + await errors);
-    }
+    private static Task<(int Exit, string Output)> CopyAsync(string dataDir, string bucketKey, params string[] extra) =>
+        TestProcess.ServerCommandAsync(["copy-media-to-s3", "--VoiceVault:DataDir", dataDir, .. TestMedia.S3Args(TestMedia.OptionsFor(bucketKey)), .. extra]);
 
     [Fact]
     public async Task An_embedded_vaults_media_copies_into_S3_verified_resumably_and_the_vault_runs_on_it()
@@ -84,9 +72,8 @@ public sealed class CopyMediaToS3Tests
 
             // The same vault on S3 (media folder moved away): every recording plays or decrypts as before.
             Directory.Move(Path.Combine(dataDir, "media"), Path.Combine(dataDir, "media-moved"));
-            var options = TestMedia.OptionsFor(bucketKey);
             await using (var onS3 = await VaultServer.StartAsync(dataDir, sid, token, keepData: true, extraArgs: ["--VoiceVault:Database", "sqlite",
-                "--VoiceVault:Media", "s3", "--VoiceVault:S3:ServiceUrl", options.ServiceUrl!, "--VoiceVault:S3:Bucket", options.Bucket, "--VoiceVault:S3:ForcePathStyle", "true"]))
+                "--VoiceVault:Media", "s3", .. TestMedia.S3Args(TestMedia.OptionsFor(bucketKey) with { CreateBucket = false })]))
             {
                 using var http = onS3.Http(sid, token);
                 foreach (var (recordingSid, wav) in wavs.Where(w => w.Key != customerSid))

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using Npgsql;
@@ -12,17 +11,8 @@ namespace VoiceVault.Server.Tests;
 /// <summary>The operator's move from the embedded default to PostgreSQL: copy, verify, run again, start on PostgreSQL.</summary>
 public sealed class CopyToPostgresTests
 {
-    private static async Task<(int Exit, string Output)> CopyAsync(string dataDir, string connection)
-    {
-        var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "VoiceVault.Server.dll"), "copy-to-postgres",
-            "--VoiceVault:DataDir", dataDir, "--ConnectionStrings:VoiceVault", connection])
-        { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await output + await errors);
-    }
+    private static Task<(int Exit, string Output)> CopyAsync(string dataDir, string connection) =>
+        TestProcess.ServerCommandAsync("copy-to-postgres", "--VoiceVault:DataDir", dataDir, "--ConnectionStrings:VoiceVault", connection);
 
     [Fact]
     public async Task An_embedded_vault_copies_into_PostgreSQL_verified_again_and_again_and_runs_there_unchanged()

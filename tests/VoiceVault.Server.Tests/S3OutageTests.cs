@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Amazon.S3.Model;
@@ -14,31 +13,15 @@ namespace VoiceVault.Server.Tests;
 /// </summary>
 public sealed class S3OutageTests
 {
-    private static string Root()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "scripts", "s3.sh")))
-        {
-            dir = dir.Parent;
-        }
-        return dir?.FullName ?? throw new InvalidOperationException("scripts/s3.sh not found");
-    }
-
     private static async Task RunAsync(string file, params string[] args)
     {
-        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
         // The same credentials as the shared test gateway's: the vault takes them from the environment.
-        start.Environment["S3_ACCESS_KEY"] = Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID");
-        start.Environment["S3_SECRET_KEY"] = Environment.GetEnvironmentVariable("AWS_SECRET_ACCESS_KEY");
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, $"{file} {string.Join(' ', args)}: {await output}{await errors}");
+        var (exit, output) = await TestProcess.RunAsync(file, args, new Dictionary<string, string?>
+        {
+            ["S3_ACCESS_KEY"] = Environment.GetEnvironmentVariable("AWS_ACCESS_KEY_ID"),
+            ["S3_SECRET_KEY"] = Environment.GetEnvironmentVariable("AWS_SECRET_ACCESS_KEY"),
+        });
+        Assert.True(exit == 0, $"{file} {string.Join(' ', args)}: {output}");
     }
 
     [Fact]
@@ -47,14 +30,13 @@ public sealed class S3OutageTests
         _ = TestMedia.S3Url; // a clear failure when the test script did not set up S3 credentials
         var gateway = Path.Combine(Path.GetTempPath(), "vv-s3-outage-" + Guid.NewGuid().ToString("N")[..8]);
         var dataDir = Directory.CreateTempSubdirectory("vv-outage-").FullName;
-        await RunAsync("bash", Path.Combine(Root(), "scripts", "s3.sh"), "up", gateway);
+        await RunAsync("bash", TestProcess.Script("s3.sh"), "up", gateway);
         try
         {
             var url = File.ReadAllLines(Path.Combine(gateway, "env.sh")).Single(l => l.StartsWith("export VOICEVAULT_S3_URL=", StringComparison.Ordinal)).Split('=', 2)[1];
-            var options = new S3Options { ServiceUrl = url, Bucket = "outage", ForcePathStyle = true };
-            await using var vault = await VaultServer.StartAsync(dataDir, extraArgs: ["--VoiceVault:Media", "s3", "--VoiceVault:S3:ServiceUrl", url,
-                "--VoiceVault:S3:Bucket", "outage", "--VoiceVault:S3:ForcePathStyle", "true", "--VoiceVault:S3:CreateBucket", "true",
-                "--VoiceVault:S3:PartSizeMiB", "5", "--VoiceVault:InstanceLeaseSeconds", "3"]);
+            var options = new S3Options { ServiceUrl = url, Bucket = "outage", ForcePathStyle = true, CreateBucket = true, PartSizeMiB = 5 };
+            await using var vault = await VaultServer.StartAsync(dataDir, extraArgs: ["--VoiceVault:Media", "s3", .. TestMedia.S3Args(options),
+                "--VoiceVault:InstanceLeaseSeconds", "3"]);
             await using var receiver = await CallbackReceiver.StartAsync();
             using var s3 = S3MediaStore.CreateClient(options);
             using var http = vault.Http(vault.AccountSid, vault.AuthToken);
@@ -64,7 +46,7 @@ public sealed class S3OutageTests
                 new StreamContent(pipe.Reader.AsStream()));
             await pipe.Writer.WriteAsync(wav.AsMemory(0, 6_000_000));
             await pipe.Writer.FlushAsync();
-            await Eventually.TrueAsync(async () => ((await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = "outage" })).MultipartUploads ?? []).Count == 1,
+            await Eventually.TrueAsync(async () => (await TestMedia.UnfinishedUploadsAsync(s3, "outage")).Count == 1,
                 "the upload's first part is in the store");
 
             // The gateway dies; the rest of the upload arrives.
@@ -89,8 +71,7 @@ public sealed class S3OutageTests
                 try
                 {
                     var listed = await s3.ListObjectsV2Async(new ListObjectsV2Request { BucketName = "outage" });
-                    var unfinished = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = "outage" });
-                    return (listed.S3Objects ?? []).Count == 0 && (unfinished.MultipartUploads ?? []).Count == 0;
+                    return (listed.S3Objects ?? []).Count == 0 && (await TestMedia.UnfinishedUploadsAsync(s3, "outage")).Count == 0;
                 }
                 catch (Exception e) when (e is HttpRequestException or Amazon.Runtime.AmazonServiceException)
                 {
@@ -101,7 +82,7 @@ public sealed class S3OutageTests
         }
         finally
         {
-            await RunAsync("bash", Path.Combine(Root(), "scripts", "s3.sh"), "down", gateway);
+            await RunAsync("bash", TestProcess.Script("s3.sh"), "down", gateway);
         }
     }
 }

@@ -14,7 +14,7 @@ namespace VoiceVault.Server.Tests;
 public sealed class S3SweepTests
 {
     private static async Task<List<string>> UnfinishedKeysAsync(IAmazonS3 s3, string bucket) =>
-        ((await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucket })).MultipartUploads ?? []).Select(u => u.Key).Order(StringComparer.Ordinal).ToList();
+        (await TestMedia.UnfinishedUploadsAsync(s3, bucket)).Select(u => u.Key).Order(StringComparer.Ordinal).ToList();
 
     private static async Task OrphanAsync(IAmazonS3 s3, string bucket, string key)
     {
@@ -29,9 +29,8 @@ public sealed class S3SweepTests
         var options = TestMedia.OptionsFor(dataDir);
         try
         {
-            await using var vault = await VaultServer.StartAsync(dataDir, extraArgs: ["--VoiceVault:Media", "s3", "--VoiceVault:S3:ServiceUrl", options.ServiceUrl!,
-                "--VoiceVault:S3:Bucket", options.Bucket, "--VoiceVault:S3:ForcePathStyle", "true", "--VoiceVault:S3:CreateBucket", "true",
-                "--VoiceVault:S3:PartSizeMiB", "5", "--VoiceVault:InstanceLeaseSeconds", "3"]);
+            await using var vault = await VaultServer.StartAsync(dataDir, extraArgs: ["--VoiceVault:Media", "s3", .. TestMedia.S3Args(options with { PartSizeMiB = 5 }),
+                "--VoiceVault:InstanceLeaseSeconds", "3"]);
             using var s3 = S3MediaStore.CreateClient(options);
             var ac = vault.AccountSid;
             // A completed recording, with a stray unfinished upload of its key (its object must stay), and one of a key no recording has.

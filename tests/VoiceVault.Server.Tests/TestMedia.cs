@@ -35,10 +35,15 @@ internal static class TestMedia
     };
 
     /// <summary>The server arguments that put a vault with this data folder on the media store under test.</summary>
-    public static string[] ArgsFor(string dataDir) => IsS3
-        ? ["--VoiceVault:Media", "s3", "--VoiceVault:S3:ServiceUrl", S3Url, "--VoiceVault:S3:Bucket", BucketOf(dataDir),
-           "--VoiceVault:S3:ForcePathStyle", "true", "--VoiceVault:S3:CreateBucket", "true"]
-        : [];
+    public static string[] ArgsFor(string dataDir) => IsS3 ? ["--VoiceVault:Media", "s3", .. S3Args(OptionsFor(dataDir))] : [];
+
+    /// <summary>The <c>VoiceVault:S3</c> settings of <paramref name="options"/> as server arguments.</summary>
+    public static string[] S3Args(S3Options options) =>
+    [
+        "--VoiceVault:S3:ServiceUrl", options.ServiceUrl!, "--VoiceVault:S3:Bucket", options.Bucket,
+        "--VoiceVault:S3:ForcePathStyle", options.ForcePathStyle ? "true" : "false", "--VoiceVault:S3:CreateBucket", options.CreateBucket ? "true" : "false",
+        "--VoiceVault:S3:PartSizeMiB", options.PartSizeMiB.ToString(System.Globalization.CultureInfo.InvariantCulture),
+    ];
 
     /// <summary>
     /// Everything the vault of this data folder holds as media, unfinished writes included: files
@@ -78,14 +83,17 @@ internal static class TestMedia
             listing.ContinuationToken = page.NextContinuationToken;
         }
         while (page.IsTruncated == true);
-        var uploads = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucket });
-        foreach (var upload in uploads.MultipartUploads ?? [])
+        foreach (var upload in await UnfinishedUploadsAsync(s3, bucket))
         {
             // An unfinished upload's parts are invisible to GETs but kept (and billed) until aborted.
             found.Add(($"{upload.Key} (unfinished upload {upload.UploadId})", []));
         }
         return found;
     }
+
+    /// <summary>The bucket's multipart uploads that were started and neither completed nor aborted.</summary>
+    public static async Task<List<MultipartUpload>> UnfinishedUploadsAsync(IAmazonS3 s3, string bucket) =>
+        (await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucket })).MultipartUploads ?? [];
 
     private static async Task<bool> ExistsAsync(IAmazonS3 s3, string bucket)
     {
@@ -113,8 +121,7 @@ internal static class TestMedia
         {
             return;
         }
-        var uploads = await s3.ListMultipartUploadsAsync(new ListMultipartUploadsRequest { BucketName = bucket });
-        foreach (var upload in uploads.MultipartUploads ?? [])
+        foreach (var upload in await UnfinishedUploadsAsync(s3, bucket))
         {
             await s3.AbortMultipartUploadAsync(bucket, upload.Key, upload.UploadId);
         }

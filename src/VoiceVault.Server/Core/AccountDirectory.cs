@@ -14,19 +14,19 @@ public sealed record Caller(string AccountSid, string? ApiKeySid);
 /// </summary>
 public sealed class AccountDirectory
 {
-    private readonly IAccountStore accounts;
-    private readonly MasterKey masterKey;
-    private readonly TimeProvider clock;
-    private readonly IClusterSignals signals;
+    private readonly IAccountStore _accounts;
+    private readonly MasterKey _masterKey;
+    private readonly TimeProvider _clock;
+    private readonly IClusterSignals _signals;
 
     public AccountDirectory(IAccountStore accounts, MasterKey masterKey, TimeProvider clock, IClusterSignals signals)
     {
-        this.accounts = accounts;
-        this.masterKey = masterKey;
-        this.clock = clock;
-        this.signals = signals;
+        _accounts = accounts;
+        _masterKey = masterKey;
+        _clock = clock;
+        _signals = signals;
         // Another instance revoked something: what this one verified must be checked again.
-        signals.Subscribe(signal =>
+        _signals.Subscribe(signal =>
         {
             if (signal is IClusterSignals.Credentials or IClusterSignals.Reset)
             {
@@ -43,12 +43,12 @@ public sealed class AccountDirectory
     /// <summary>How long a verified credential is trusted without looking again (tests shorten it).</summary>
     internal TimeSpan VerifiedFor { get; set; } = TimeSpan.FromSeconds(30);
 
-    public IAccountStore Store => accounts;
+    public IAccountStore Store => _accounts;
 
     // An account's parent never changes: known once, it is never looked up again.
     private readonly ConcurrentDictionary<string, string?> _parents = new(StringComparer.Ordinal);
 
-    public Task<Account?> FindAsync(string sid, CancellationToken cancellationToken = default) => accounts.FindAsync(sid, cancellationToken);
+    public Task<Account?> FindAsync(string sid, CancellationToken cancellationToken = default) => _accounts.FindAsync(sid, cancellationToken);
 
     /// <summary>The parent of an authenticated caller's account (null for a main account), without a database round trip after the first.</summary>
     public async Task<string?> ParentOfAsync(string sid)
@@ -57,7 +57,7 @@ public sealed class AccountDirectory
         {
             return parent;
         }
-        var account = await accounts.FindAsync(sid) ?? throw new InvalidOperationException($"Account {sid} does not exist.");
+        var account = await _accounts.FindAsync(sid) ?? throw new InvalidOperationException($"Account {sid} does not exist.");
         return _parents[sid] = account.ParentSid;
     }
 
@@ -66,38 +66,38 @@ public sealed class AccountDirectory
     {
         sid ??= Sid.New("AC");
         token ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var account = await accounts.CreateAsync(sid, parentSid, friendlyName, masterKey.Seal(Encoding.UTF8.GetBytes(token), sid), clock.GetUtcNow());
+        var account = await _accounts.CreateAsync(sid, parentSid, friendlyName, _masterKey.Seal(Encoding.UTF8.GetBytes(token), sid), _clock.GetUtcNow());
         return (account, token);
     }
 
     public async Task<Account> UpdateAsync(Account account, string? friendlyName, AccountStatus? status)
     {
-        var updated = await accounts.UpdateAsync(account.Sid, friendlyName ?? account.FriendlyName, status ?? account.Status, clock.GetUtcNow())
+        var updated = await _accounts.UpdateAsync(account.Sid, friendlyName ?? account.FriendlyName, status ?? account.Status, _clock.GetUtcNow())
             ?? throw new InvalidOperationException($"Account {account.Sid} vanished.");
         if (!updated.IsActive)
         {
             _verified.Clear();
-            await signals.SendAsync(IClusterSignals.Credentials);
+            await _signals.SendAsync(IClusterSignals.Credentials);
         }
         return updated;
     }
 
-    public string TokenOf(Account account) => Encoding.UTF8.GetString(masterKey.Open(account.TokenSealed, account.Sid));
+    public string TokenOf(Account account) => Encoding.UTF8.GetString(_masterKey.Open(account.TokenSealed, account.Sid));
 
     /// <summary>A new API key; its secret is returned this once and kept only sealed.</summary>
     public async Task<(ApiKey Key, string Secret)> CreateApiKeyAsync(string accountSid, string friendlyName)
     {
         var sid = Sid.New("SK");
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', 'x').Replace('/', 'y');
-        var key = await accounts.CreateApiKeyAsync(sid, accountSid, friendlyName, masterKey.Seal(Encoding.UTF8.GetBytes(secret), sid), clock.GetUtcNow());
+        var key = await _accounts.CreateApiKeyAsync(sid, accountSid, friendlyName, _masterKey.Seal(Encoding.UTF8.GetBytes(secret), sid), _clock.GetUtcNow());
         return (key, secret);
     }
 
     public async Task<bool> DeleteApiKeyAsync(string accountSid, string sid)
     {
-        bool deleted = await accounts.DeleteApiKeyAsync(accountSid, sid);
+        bool deleted = await _accounts.DeleteApiKeyAsync(accountSid, sid);
         _verified.Clear();
-        await signals.SendAsync(IClusterSignals.Credentials);
+        await _signals.SendAsync(IClusterSignals.Credentials);
         return deleted;
     }
 
@@ -112,16 +112,16 @@ public sealed class AccountDirectory
         Caller? caller = null;
         if (Sid.Is(user, "AC"))
         {
-            var account = await accounts.FindAsync(user);
-            if (account is { IsActive: true } && Matches(masterKey.Open(account.TokenSealed, account.Sid), secret))
+            var account = await _accounts.FindAsync(user);
+            if (account is { IsActive: true } && Matches(_masterKey.Open(account.TokenSealed, account.Sid), secret))
             {
                 caller = new Caller(account.Sid, null);
             }
         }
         else if (Sid.Is(user, "SK"))
         {
-            var key = await accounts.FindApiKeySecretAsync(user);
-            if (key is { AccountStatus: AccountStatus.Active } && Matches(masterKey.Open(key.SecretSealed, user), secret))
+            var key = await _accounts.FindApiKeySecretAsync(user);
+            if (key is { AccountStatus: AccountStatus.Active } && Matches(_masterKey.Open(key.SecretSealed, user), secret))
             {
                 caller = new Caller(key.AccountSid, user);
             }

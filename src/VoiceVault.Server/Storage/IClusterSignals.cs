@@ -18,3 +18,30 @@ public interface IClusterSignals
 
     void Subscribe(Action<string> handler);
 }
+
+/// <summary>The subscribers of a signal transport, called in turn for each signal received.</summary>
+public sealed class SignalSubscribers
+{
+    private readonly List<Action<string>> _handlers = [];
+
+    public void Add(Action<string> handler)
+    {
+        lock (_handlers)
+        {
+            _handlers.Add(handler);
+        }
+    }
+
+    public void Deliver(string signal)
+    {
+        Action<string>[] handlers;
+        lock (_handlers)
+        {
+            handlers = [.. _handlers];
+        }
+        foreach (var handler in handlers)
+        {
+            handler(signal);
+        }
+    }
+}

@@ -10,16 +10,10 @@ namespace VoiceVault.Server.Storage.Postgres;
 public sealed class PostgresSignals(string connectionString, ILogger<PostgresSignals> log) : BackgroundService, IClusterSignals
 {
     private const string Channel = "voicevault";
-    private readonly List<Action<string>> _handlers = [];
+    private readonly SignalSubscribers _subscribers = new();
     private readonly NpgsqlDataSource _senders = new NpgsqlDataSourceBuilder(connectionString) { Name = "voicevault-signals" }.Build();
 
-    public void Subscribe(Action<string> handler)
-    {
-        lock (_handlers)
-        {
-            _handlers.Add(handler);
-        }
-    }
+    public void Subscribe(Action<string> handler) => _subscribers.Add(handler);
 
     public async Task SendAsync(string signal, CancellationToken cancellationToken = default)
     {
@@ -27,19 +21,6 @@ public sealed class PostgresSignals(string connectionString, ILogger<PostgresSig
         command.Parameters.AddWithValue("channel", Channel);
         command.Parameters.AddWithValue("signal", signal);
         await command.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private void Deliver(string signal)
-    {
-        Action<string>[] handlers;
-        lock (_handlers)
-        {
-            handlers = [.. _handlers];
-        }
-        foreach (var handler in handlers)
-        {
-            handler(signal);
-        }
     }
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -53,14 +34,14 @@ public sealed class PostgresSignals(string connectionString, ILogger<PostgresSig
             {
                 await using var connection = new NpgsqlConnection(listening);
                 await connection.OpenAsync(stoppingToken);
-                connection.Notification += (_, e) => Deliver(e.Payload);
+                connection.Notification += (_, e) => _subscribers.Deliver(e.Payload);
                 await using (var listen = new NpgsqlCommand($"LISTEN {Channel}", connection))
                 {
                     await listen.ExecuteNonQueryAsync(stoppingToken);
                 }
                 if (!first)
                 {
-                    Deliver(IClusterSignals.Reset);
+                    _subscribers.Deliver(IClusterSignals.Reset);
                 }
                 first = false;
                 while (true)
@@ -71,7 +52,7 @@ public sealed class PostgresSignals(string connectionString, ILogger<PostgresSig
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
                 log.LogWarning("Listening for cluster signals failed ({Problem}); cached credentials are dropped and listening starts again in 1 s", e.Message);
-                Deliver(IClusterSignals.Reset);
+                _subscribers.Deliver(IClusterSignals.Reset);
                 first = false;
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }

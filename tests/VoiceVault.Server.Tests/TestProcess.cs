@@ -1,0 +1,45 @@
+using System.Diagnostics;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>Programs the tests run as a user would: the project's scripts, the server's operator commands, system tools.</summary>
+internal static class TestProcess
+{
+    /// <summary>The checkout the tests were built from (the folder holding scripts/).</summary>
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    public static string Script(string name) => Path.Combine(RepositoryRoot, "scripts", name);
+
+    private static string FindRoot()
+    {
+        var dir = new DirectoryInfo(AppContext.BaseDirectory);
+        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "scripts", "test.sh")))
+        {
+            dir = dir.Parent;
+        }
+        return dir?.FullName ?? throw new InvalidOperationException("scripts/test.sh not found above " + AppContext.BaseDirectory);
+    }
+
+    /// <summary>Runs a program to its end: its exit code and everything it wrote (standard output, then errors).</summary>
+    public static async Task<(int Exit, string Output)> RunAsync(string file, IEnumerable<string> args, IReadOnlyDictionary<string, string?>? environment = null)
+    {
+        var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string?>())
+        {
+            start.Environment[name] = value;
+        }
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, await output + await errors);
+    }
+
+    /// <summary>An operator command of the server (migrate, copy-to-postgres, copy-media-to-s3).</summary>
+    public static Task<(int Exit, string Output)> ServerCommandAsync(params string[] args) =>
+        RunAsync("dotnet", [Path.Combine(AppContext.BaseDirectory, "VoiceVault.Server.dll"), .. args]);
+}
