@@ -205,8 +205,9 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
     public void Dispose() => _s3.Dispose();
 
     /// <summary>
-    /// A write: bytes gather in one pooled part buffer; a full buffer is uploaded as the next part
-    /// (starting the multipart upload on the first), the rest goes at commit.
+    /// A write: bytes gather in pooled chunks up to one part; a full part is uploaded (starting
+    /// the multipart upload on the first), the rest goes at commit. The chunks are reused from
+    /// part to part and returned when the write ends.
     /// </summary>
     private sealed class S3Write : MediaWrite
     {
@@ -227,13 +228,12 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
 
         public override Stream Stream => _stream;
 
-        // Called by the stream when its buffer is full, and at commit for the last part.
-        private async Task UploadPartAsync(byte[] buffer, int count, CancellationToken cancellationToken)
+        // Called by the stream when a part is full, and at commit for the last part.
+        private async Task UploadPartAsync(Stream body, CancellationToken cancellationToken)
         {
             var s3 = _store._s3;
             _uploadId ??= (await s3.InitiateMultipartUploadAsync(new InitiateMultipartUploadRequest { BucketName = _store._bucket, Key = _objectKey }, cancellationToken)).UploadId;
             int number = _parts.Count + 1;
-            using var body = new MemoryStream(buffer, 0, count, writable: false);
             var response = await s3.UploadPartAsync(new UploadPartRequest
             {
                 BucketName = _store._bucket,
@@ -241,7 +241,7 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
                 UploadId = _uploadId,
                 PartNumber = number,
                 InputStream = body,
-                PartSize = count,
+                PartSize = body.Length,
             }, cancellationToken);
             _parts.Add(new PartETag(number, response.ETag));
         }
@@ -249,17 +249,16 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
         public override async Task CommitAsync(CancellationToken cancellationToken = default)
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            var (buffer, count) = _stream.Pending;
+            var body = _stream.Pending();
             if (_uploadId is null)
             {
-                using var body = new MemoryStream(buffer, 0, count, writable: false);
                 await _store._s3.PutObjectAsync(new PutObjectRequest { BucketName = _store._bucket, Key = _objectKey, InputStream = body, AutoCloseStream = false }, cancellationToken);
             }
             else
             {
-                if (count > 0)
+                if (body.Length > 0)
                 {
-                    await UploadPartAsync(buffer, count, cancellationToken);
+                    await UploadPartAsync(body, cancellationToken);
                 }
                 await _store._s3.CompleteMultipartUploadAsync(new CompleteMultipartUploadRequest
                 {
@@ -296,28 +295,41 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
         }
     }
 
-    /// <summary>The write side: fills a part-sized pooled buffer and hands it over when full.</summary>
-    private sealed class PartStream(int partSize, Func<byte[], int, CancellationToken, Task> uploadPart) : Stream
+    /// <summary>
+    /// The write side: fills a part in pooled chunks of <see cref="ChunkSize"/> and hands it over,
+    /// as a stream over those chunks, when full. Chunks are taken as bytes arrive — a one-minute
+    /// recording holds one chunk, not a whole part — from a pool of this size only, so that every
+    /// write in flight reuses an array instead of allocating (and zeroing) a large one.
+    /// </summary>
+    private sealed class PartStream(int partSize, Func<Stream, CancellationToken, Task> uploadPart) : Stream
     {
-        private byte[]? _buffer = ArrayPool<byte>.Shared.Rent(partSize);
+        private const int ChunkSize = 1 << 20;
+        private static readonly ArrayPool<byte> Chunks = ArrayPool<byte>.Create(ChunkSize, 256);
+        private List<byte[]>? _chunks = [];
         private int _count;
         private long _position;
 
-        public (byte[] Buffer, int Count) Pending => (_buffer ?? throw new ObjectDisposedException(nameof(PartStream)), _count);
+        /// <summary>The part gathered so far, as a seekable stream (the request signer reads it twice).</summary>
+        public Stream Pending() => new ChunkReader(_chunks ?? throw new ObjectDisposedException(nameof(PartStream)), _count);
 
         public override async ValueTask WriteAsync(ReadOnlyMemory<byte> source, CancellationToken cancellationToken = default)
         {
-            ObjectDisposedException.ThrowIf(_buffer is null, this);
+            ObjectDisposedException.ThrowIf(_chunks is null, this);
             while (!source.IsEmpty)
             {
-                int n = Math.Min(source.Length, partSize - _count);
-                source.Span[..n].CopyTo(_buffer.AsSpan(_count));
+                int chunk = _count / ChunkSize, at = _count % ChunkSize;
+                if (chunk == _chunks.Count)
+                {
+                    _chunks.Add(Chunks.Rent(ChunkSize));
+                }
+                int n = Math.Min(source.Length, Math.Min(ChunkSize - at, partSize - _count));
+                source.Span[..n].CopyTo(_chunks[chunk].AsSpan(at));
                 _count += n;
                 _position += n;
                 source = source[n..];
                 if (_count == partSize)
                 {
-                    await uploadPart(_buffer, _count, cancellationToken);
+                    await uploadPart(Pending(), cancellationToken);
                     _count = 0;
                 }
             }
@@ -336,21 +348,77 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
 
         public void Release()
         {
-            if (_buffer is not null)
+            if (_chunks is not null)
             {
-                ArrayPool<byte>.Shared.Return(_buffer);
-                _buffer = null;
+                foreach (var chunk in _chunks)
+                {
+                    Chunks.Return(chunk);
+                }
+                _chunks = null;
             }
         }
 
         public override bool CanRead => false;
         public override bool CanSeek => false;
-        public override bool CanWrite => _buffer is not null;
+        public override bool CanWrite => _chunks is not null;
         public override long Length => throw new NotSupportedException();
         public override long Position { get => _position; set => throw new NotSupportedException(); }
         public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
         public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
         public override void SetLength(long value) => throw new NotSupportedException();
+
+        /// <summary>The first <c>length</c> bytes of the chunks, read-only and seekable, without copying them.</summary>
+        private sealed class ChunkReader(List<byte[]> chunks, int length) : Stream
+        {
+            private int _position;
+
+            public override int Read(Span<byte> buffer)
+            {
+                int total = 0;
+                while (!buffer.IsEmpty && _position < length)
+                {
+                    int at = _position % ChunkSize;
+                    int n = Math.Min(buffer.Length, Math.Min(ChunkSize - at, length - _position));
+                    chunks[_position / ChunkSize].AsSpan(at, n).CopyTo(buffer);
+                    buffer = buffer[n..];
+                    _position += n;
+                    total += n;
+                }
+                return total;
+            }
+
+            public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+
+            public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromResult(Read(buffer.Span));
+
+            public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) => Task.FromResult(Read(buffer.AsSpan(offset, count)));
+
+            public override long Seek(long offset, SeekOrigin origin)
+            {
+                long target = origin switch
+                {
+                    SeekOrigin.Begin => offset,
+                    SeekOrigin.Current => _position + offset,
+                    _ => length + offset,
+                };
+                Position = target;
+                return _position;
+            }
+
+            public override long Position
+            {
+                get => _position;
+                set => _position = value is >= 0 && value <= int.MaxValue ? (int)Math.Min(value, length) : throw new ArgumentOutOfRangeException(nameof(value));
+            }
+
+            public override bool CanRead => true;
+            public override bool CanSeek => true;
+            public override bool CanWrite => false;
+            public override long Length => length;
+            public override void Flush() { }
+            public override void SetLength(long value) => throw new NotSupportedException();
+            public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+        }
     }
 
     /// <summary>An object's body; disposing it releases the HTTP response.</summary>
