@@ -12,7 +12,7 @@ using System.Text.Json;
 // --warmup seconds run the same load unmeasured (the JIT and the caches settle). With --metrics,
 // the server's /metrics is read at the start and end of the measured window: its CPU seconds and
 // its own histogram of "state change → callback leaving the server".
-//   Ingest.Load --url URL [--user AC --password TOKEN] [--clients 32] [--seconds 60] [--warmup 0] [--callbacks] [--metrics] [--pid PID] [--big-gib 0]
+//   Ingest.Load --url URL [--user AC --password TOKEN] [--clients 32] [--seconds 60] [--warmup 0] [--callbacks] [--metrics] [--pid PID[,PID...]] [--big-gib 0]
 var opts = BenchArgs.Parse(args);
 var url = opts["url"].TrimEnd('/');
 int clients = int.Parse(opts.GetValueOrDefault("clients", "32"));
@@ -20,7 +20,10 @@ int seconds = int.Parse(opts.GetValueOrDefault("seconds", "60"));
 int warmup = int.Parse(opts.GetValueOrDefault("warmup", "0"));
 bool scrape = opts.ContainsKey("metrics");
 bool callbacks = opts.ContainsKey("callbacks");
-int? pid = opts.TryGetValue("pid", out var p) ? int.Parse(p) : null;
+// --pid: the server's process, or a comma-separated list (a cluster's instances: CPU is their sum,
+// RSS is the first one's).
+int[] pids = opts.TryGetValue("pid", out var p) ? [.. p.Split(',').Select(int.Parse)] : [];
+int? pid = pids.Length > 0 ? pids[0] : null;
 double bigGib = double.Parse(opts.GetValueOrDefault("big-gib", "0"), System.Globalization.CultureInfo.InvariantCulture);
 
 byte[] Wav(long dataBytes)
@@ -95,7 +98,7 @@ double cpuBefore = 0;
 var windowStart = clients > 0 ? Task.Run(async () =>
 {
     await Task.Delay(from);
-    cpuBefore = ServerMetrics.CpuSeconds(pid);
+    cpuBefore = ServerMetrics.CpuSeconds(pids);
     before = scrape ? await ServerMetrics.ScrapeAsync(url) : null;
 }) : Task.CompletedTask;
 await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
@@ -125,7 +128,7 @@ await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
 })));
 await windowStart;
 double elapsed = Math.Max(0, clock.Elapsed.TotalSeconds - warmup);
-double cpuUsed = ServerMetrics.CpuSeconds(pid) - cpuBefore;
+double cpuUsed = ServerMetrics.CpuSeconds(pids) - cpuBefore;
 var after = scrape && clients > 0 ? await ServerMetrics.ScrapeAsync(url) : null;
 if (callbacks)
 {
@@ -183,6 +186,7 @@ if (bigGib > 0)
     result["big_upload_bytes"] = 44 + dataBytes;
     result["big_upload_status"] = (int)response.StatusCode;
     result["big_upload_seconds"] = Math.Round(big.Elapsed.TotalSeconds, 1);
+    result["big_upload_sid"] = response.IsSuccessStatusCode ? JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.GetProperty("sid").GetString() : null;
 }
 sampling.Cancel();
 await sampler;

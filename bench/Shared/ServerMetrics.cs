@@ -15,6 +15,9 @@ static class ServerMetrics
         return (long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture)) / 100.0;
     }
 
+    /// <summary>The CPU seconds of several processes together (the instances of a cluster).</summary>
+    public static double CpuSeconds(IEnumerable<int> pids) => pids.Sum(p => CpuSeconds(p));
+
     public static double RssMiB(int? pid)
     {
         if (pid is null)

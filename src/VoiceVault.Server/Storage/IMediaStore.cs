@@ -28,6 +28,12 @@ public interface IMediaStore
     /// <summary>Removes the key's unfinished writes; a committed object under the key stays.</summary>
     Task AbortUnfinishedAsync(string key, CancellationToken cancellationToken = default) => Task.CompletedTask;
 
+    /// <summary>
+    /// A URL from which a client may read the object itself for a while, without the vault relaying
+    /// the bytes: when the store can hand one out and the operator turned this on; otherwise null.
+    /// </summary>
+    Task<Uri?> DirectReadUrlAsync(string key, CancellationToken cancellationToken = default) => Task.FromResult<Uri?>(null);
+
     /// <summary>At start: checks that the store can be used, with an error that says what to fix when not.</summary>
     Task PrepareAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
 }

@@ -104,7 +104,8 @@ public static class RecordingEndpoints
     }
 
     /// <summary>
-    /// Customer-encrypted media is served as stored (the ciphertext), with Range. Media under the
+    /// Customer-encrypted media is served as stored (the ciphertext), with Range — or, when the
+    /// store hands out direct links (S3 with MediaRedirectSeconds), redirected there. Media under the
     /// server-managed key is decrypted on the way out; a whole-file response is authenticated by
     /// its tag (a mismatch aborts the response), a Range response is decrypted from the start and
     /// cut to the range.
@@ -116,6 +117,12 @@ public static class RecordingEndpoints
             throw ApiException.NotFound($"/Recordings/{recording.Sid} media (status {recording.Status.Text()})");
         }
         bool plain = recording.KeyMode == MediaKeyMode.Server;
+        if (!plain && await media.DirectReadUrlAsync(recording.MediaKey, context.RequestAborted) is { } direct)
+        {
+            // Ciphertext only: whoever holds the link for its few minutes still needs the private key.
+            context.Response.Headers.CacheControl = "no-store";
+            return Results.Redirect(direct.AbsoluteUri);
+        }
         long length = plain ? recording.MediaSize.Value - RecordingFormat.TagSize : recording.MediaSize.Value;
         var range = ParseRange(context.Request.Headers.Range.ToString(), length);
         var response = context.Response;

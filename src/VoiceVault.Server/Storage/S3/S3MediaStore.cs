@@ -23,6 +23,8 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
     private readonly int _partSize;
     private readonly bool _createBucket;
     private readonly string _endpoint;
+    private readonly TimeSpan _redirectFor;
+    private readonly Protocol _protocol;
 
     public S3MediaStore(S3Options options) : this(CreateClient(options), options)
     {
@@ -38,12 +40,41 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
         {
             throw new InvalidOperationException($"VoiceVault:S3:PartSizeMiB is {options.PartSizeMiB}; S3 parts are 5 to 5120 MiB.");
         }
+        if (options.MediaRedirectSeconds is < 0 or > MaxPresignedSeconds)
+        {
+            throw new InvalidOperationException($"VoiceVault:S3:MediaRedirectSeconds is {options.MediaRedirectSeconds}; it is 0 (off) to {MaxPresignedSeconds} (the seven days a pre-signed S3 URL may last).");
+        }
         _s3 = s3;
         _bucket = options.Bucket;
         _prefix = string.IsNullOrEmpty(options.Prefix) ? "" : options.Prefix.TrimEnd('/') + "/";
         _partSize = options.PartSizeMiB << 20;
         _createBucket = options.CreateBucket;
         _endpoint = string.IsNullOrEmpty(options.ServiceUrl) ? $"AWS S3 ({options.Region})" : options.ServiceUrl;
+        _redirectFor = TimeSpan.FromSeconds(options.MediaRedirectSeconds);
+        _protocol = options.ServiceUrl?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS;
+    }
+
+    private const int MaxPresignedSeconds = 7 * 24 * 3600;
+
+    /// <summary>
+    /// With <see cref="S3Options.MediaRedirectSeconds"/> set, a pre-signed GET of the object valid
+    /// that long (ranges included: the client sends its Range to S3).
+    /// </summary>
+    public async Task<Uri?> DirectReadUrlAsync(string key, CancellationToken cancellationToken = default)
+    {
+        if (_redirectFor == TimeSpan.Zero)
+        {
+            return null;
+        }
+        var url = await _s3.GetPreSignedURLAsync(new GetPreSignedUrlRequest
+        {
+            BucketName = _bucket,
+            Key = ObjectKey(key),
+            Verb = HttpVerb.GET,
+            Protocol = _protocol,
+            Expires = DateTime.UtcNow + _redirectFor,
+        });
+        return new Uri(url);
     }
 
     /// <summary>The bucket must exist (or is created when <see cref="S3Options.CreateBucket"/> says so) and answer with these credentials.</summary>
@@ -475,6 +506,15 @@ public sealed record S3Options
 
     /// <summary>The size of a multipart upload's parts, and so the memory one write holds (5 to 5120).</summary>
     public int PartSizeMiB { get; set; } = 8;
+
+    /// <summary>
+    /// When above 0, a GET of customer-encrypted media answers 302 with a pre-signed URL of the
+    /// object valid this many seconds, as Twilio's media URLs do, and the client reads the
+    /// ciphertext from S3 itself; the S3 endpoint must then be reachable by clients. 0 (the
+    /// default): the vault relays the bytes. Media under the server-managed key is always relayed
+    /// (the vault decrypts it).
+    /// </summary>
+    public int MediaRedirectSeconds { get; set; }
 
     /// <summary>Creates the bucket at start when it does not exist (for local set-ups; in production, create it with its policies).</summary>
     public bool CreateBucket { get; set; }
