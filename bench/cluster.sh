@@ -5,7 +5,8 @@
 # 1. Balancer overhead: the same upload load (CLIENTS clients PUTting the 1-minute 960 KB WAV for
 #    DURATION s after WARMUP s, encrypted to a customer key, completed callbacks timed at the
 #    receiver) against one instance directly and against two instances behind HAProxy, in ROUNDS
-#    alternating rounds. On a two-core machine both set-ups share the same cores with PostgreSQL
+#    alternating rounds (and the one instance through HAProxy too, to split the cost between the
+#    balancer and the second instance). On a two-core machine both set-ups share the same cores with PostgreSQL
 #    and RGW, so this measures what the balancer and a second process cost, not scale-up.
 # 2. Download: one DOWNLOAD_GIB GiB recording uploaded, then fetched RUNS times with curl through
 #    the vault's media URL and straight from RGW (a SigV4 GET of its object), alternating; the
@@ -53,6 +54,8 @@ for round in $(seq 1 "$ROUNDS"); do
   say "round $round: one instance, directly: $CLIENTS clients for $DURATION s"
   start_cluster 1 one-$round
   upload_load "$direct" one-$round
+  say "round $round: the same instance behind HAProxy: $CLIENTS clients for $DURATION s"
+  upload_load "$balancer" one-haproxy-$round
   stop_cluster
   say "round $round: two instances behind HAProxy: $CLIENTS clients for $DURATION s"
   start_cluster 2 two-$round
@@ -92,23 +95,29 @@ from statistics import median
 out, rounds, clients, duration = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
 load = lambda name: json.load(open(f"{out}/{name}.json"))
 ones = [load(f"one-{r}") for r in range(1, rounds + 1)]
+proxied = [load(f"one-haproxy-{r}") for r in range(1, rounds + 1)]
 twos = [load(f"two-{r}") for r in range(1, rounds + 1)]
 haproxy = [load(f"haproxy-{r}")["haproxy_cpu_s"] for r in range(1, rounds + 1)]
 lines = [f"# Cluster benchmarks\n\n{clients} clients, {duration} s per run, PostgreSQL + Ceph RGW + the vault on the same two cores.\n",
          "| run | uploads/s | p99 ms | callback p50 / p99 ms | callbacks (missing) | vault CPU ms/upload | failures |",
          "|---|---|---|---|---|---|---|"]
 for i in range(rounds):
-    for name, r in ((f"one instance, direct, round {i + 1}", ones[i]), (f"two instances + HAProxy, round {i + 1}", twos[i])):
+    for name, r in ((f"one instance, direct, round {i + 1}", ones[i]), (f"one instance + HAProxy, round {i + 1}", proxied[i]),
+                    (f"two instances + HAProxy, round {i + 1}", twos[i])):
         lines.append(f"| {name} | {r['uploads_per_s']} | {r['p99_ms']} | {r['callback_p50_ms']} / {r['callback_p99_ms']} | "
                      f"{r['callbacks']} ({r['callbacks_missing']}) | {r.get('server_cpu_ms_per_upload')} | {r['failures']} |")
 ratios = [t["uploads_per_s"] / o["uploads_per_s"] for o, t in zip(ones, twos)]
 lines.append(f"\ntwo behind HAProxy / one direct, uploads/s per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
              f"median {median(ratios):.2f} (target >= 0.9)")
+split = [p["uploads_per_s"] / o["uploads_per_s"] for o, p in zip(ones, proxied)]
+second = [t["uploads_per_s"] / p["uploads_per_s"] for p, t in zip(proxied, twos)]
+lines.append(f"of which the balancer (one behind HAProxy / one direct): {', '.join(f'{r:.2f}' for r in split)}; "
+             f"the second instance (two / one, both behind HAProxy): {', '.join(f'{r:.2f}' for r in second)}")
 per_upload = [1000 * h / (t["uploads_per_s"] * t["seconds"]) for h, t in zip(haproxy, twos)]
 lines.append(f"HAProxy CPU per upload: {', '.join(f'{c:.2f}' for c in per_upload)} ms "
              f"(its whole life, warm-up included, over the measured uploads)")
-lines.append(f"callback p99, worst run: {max(r['callback_p99_ms'] for r in ones + twos)} ms (target < 100 ms); "
-             f"missing callbacks: {sum(r['callbacks_missing'] for r in ones + twos)}")
+lines.append(f"callback p99, worst run: {max(r['callback_p99_ms'] for r in ones + proxied + twos)} ms (target < 100 ms); "
+             f"missing callbacks: {sum(r['callbacks_missing'] for r in ones + proxied + twos)}")
 runs = {}
 for line in open(f"{out}/download.txt"):
     kind, size, seconds = line.split()

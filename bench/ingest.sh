@@ -41,6 +41,8 @@ if [ "$POSTGRES" = 1 ]; then
 fi
 
 # s3_fresh: a new, empty RGW (its objects live in RAM).
+# rgw_requests: the requests and PUTs the gateway has served (its perf counters, admin socket).
+rgw_requests() { ceph --admin-daemon "$s3_dir/run/client.rgw.vault.asok" perf dump | python3 -c 'import json, sys; r = json.load(sys.stdin)["rgw"]; print(r["req"], r["put"])'; }
 s3_fresh() { scripts/s3.sh down "$s3_dir" >/dev/null 2>&1 || true; S3_MEM_BYTES=$((14 << 30)) scripts/s3.sh up "$s3_dir" 2>/dev/null; . "$s3_dir/env.sh"; }
 if [ "$S3" = 1 ]; then
   s3_fresh
@@ -94,7 +96,12 @@ for round in $(seq 1 "$ROUNDS"); do
   s3_fresh
   start_vault vault-s3 --VoiceVault:Database postgres --ConnectionStrings:VoiceVault "$connection" --VoiceVault:Media s3 \
     --VoiceVault:S3:ServiceUrl "$VOICEVAULT_S3_URL" --VoiceVault:S3:Bucket vault --VoiceVault:S3:ForcePathStyle true --VoiceVault:S3:CreateBucket true
+  read -r q0 p0 < <(rgw_requests)
   vault_load "$S3_SECONDS" | tee "$out/vault-s3-$round.json"
+  read -r q1 p1 < <(rgw_requests)
+  curl -s http://127.0.0.1:5091/metrics > "$out/vault-s3-metrics.txt"
+  done_=$(awk '/^voicevault_uploads_total\{.*status="completed"/ { print $2 }' "$out/vault-s3-metrics.txt")
+  echo "{\"requests\": $((q1 - q0)), \"puts\": $((p1 - p0)), \"uploads_total\": $done_}" > "$out/s3-$round.json"
   stop_vault vault-s3
 done
 "${VOICEVAULT_PYTHON:-python3}" - "$out" "$ROUNDS" <<'PY'
@@ -141,6 +148,9 @@ if s3s:
     lines.append(f"\nPostgreSQL + S3 / SQLite + files uploads/s per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {median(ratios)} (target >= 0.7)")
     ratios = [s['uploads_per_s'] / bare_s3['uploads_per_s'] for s in s3s]
     lines.append(f"PostgreSQL + S3 / bare into S3 uploads/s per round: {', '.join(f'{r:.2f}' for r in ratios)}; median {median(ratios)} (target >= 0.8)")
+    for r in range(1, len(s3s) + 1):
+        stats = load(f"s3-{r}")
+        lines.append(f"round {r}: S3 requests per upload (RGW's counters, warm-up included): {stats['requests'] / stats['uploads_total']:.2f}, of which PUTs {stats['puts'] / stats['uploads_total']:.2f}")
     lines.append(f"vault RSS under load on S3: {min(s['server_rss_mib_min'] for s in s3s)}-{max(s['server_rss_mib_max'] for s in s3s)} MiB")
 open(f"{out}/../ingest.md", "w").write("\n".join(lines) + "\n")
 print("\n".join(lines))

@@ -5,7 +5,8 @@
 # throwaway S3 server (scripts/s3.sh: Ceph's RADOS Gateway from Debian, installed if missing).
 # The Crypto suite runs twice: once on OpenSSL's AES-GCM, once on the portable BouncyCastle one.
 # The server suite runs twice: embedded (SQLite + media files), then as a cluster runs it
-# (PostgreSQL + S3).
+# (PostgreSQL + S3); then its Twilio SDK suites a third time through HAProxy in front of three
+# instances (VOICEVAULT_TEST_CLUSTER=3; HAProxy from Debian, installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -13,6 +14,7 @@ cd "$(dirname "$0")/.."
 require_dotnet
 ensure_openssl
 ensure_python_cryptography   # exports VOICEVAULT_PYTHON
+command -v haproxy >/dev/null || apt_install haproxy
 
 PG_DIR=$(mktemp -u /tmp/voicevault-test-pg.XXXXXX)
 S3_DIR=$(mktemp -u /tmp/voicevault-test-s3.XXXXXX)
@@ -31,6 +33,10 @@ VOICEVAULT_TEST_DATABASE=sqlite VOICEVAULT_TEST_MEDIA=files VOICEVAULT_GCM=opens
 
 say "server tests again on PostgreSQL and S3"
 VOICEVAULT_TEST_DATABASE=postgres VOICEVAULT_TEST_MEDIA=s3 VOICEVAULT_GCM=openssl dotnet test tests/VoiceVault.Server.Tests -c Release --no-build --nologo
+
+say "the Twilio SDK suites through HAProxy in front of three instances"
+VOICEVAULT_TEST_DATABASE=postgres VOICEVAULT_TEST_MEDIA=s3 VOICEVAULT_TEST_CLUSTER=3 VOICEVAULT_GCM=openssl dotnet test tests/VoiceVault.Server.Tests -c Release --no-build --nologo \
+  --filter "FullyQualifiedName~.AccountTests|FullyQualifiedName~.PublicKeyTests|FullyQualifiedName~.RecordingTests|FullyQualifiedName~.TenantIsolationTests|FullyQualifiedName~.FailureTests|FullyQualifiedName~.GuaranteeTests|FullyQualifiedName~.TwilioLinkTests|FullyQualifiedName~.LiveRecordingTests|FullyQualifiedName~.LiveRecordingControlTests"
 
 say "crypto tests again on the portable engine (VOICEVAULT_GCM=managed)"
 VOICEVAULT_GCM=managed dotnet test tests/VoiceVault.Crypto.Tests -c Release --no-build --nologo

@@ -113,8 +113,12 @@ public sealed class LiveRecordingTests
     public async Task The_calls_streaming_into_an_instance_are_counted_for_draining()
     {
         await using var vault = await VaultServer.StartAsync();
-        using var plain = vault.Http();
-        async Task<double> ActiveAsync() => PrometheusText.Parse(await plain.GetStringAsync("/metrics")).GetValueOrDefault("voicevault_stream_active", -1);
+        // Each instance counts its own; through a balancer, the vault's are their sum.
+        async Task<double> ActiveAsync() => (await Task.WhenAll(vault.Instances.Select(async u =>
+        {
+            using var plain = TestHttp.Client(u);
+            return PrometheusText.Parse(await plain.GetStringAsync("/metrics")).GetValueOrDefault("voicevault_stream_active", -1);
+        }))).Sum();
         Assert.Equal(0, await ActiveAsync());
         await using var first = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
         await first.StartAsync(new() { ["Record"] = "false" });

@@ -43,10 +43,11 @@ internal static class TestDatabase
     /// <summary>
     /// One value from the database of the vault whose data folder this is — the vault may run in
     /// another process. Only for tests' own checks (counts, heartbeats); SQL both backends accept.
+    /// With <paramref name="force"/>, PostgreSQL whatever the suite runs on (tests of several instances).
     /// </summary>
-    public static async Task<string?> ScalarAsync(string dataDir, string sql)
+    public static async Task<string?> ScalarAsync(string dataDir, string sql, bool force = false)
     {
-        System.Data.Common.DbConnection db = IsPostgres
+        System.Data.Common.DbConnection db = IsPostgres || force
             ? new NpgsqlConnection(SchemaConnection(dataDir))
             : new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
             {

@@ -22,6 +22,7 @@ namespace VoiceVault.Server.Tests;
 public sealed class VaultServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private TestCluster? _cluster;
     private bool _stopped;
 
     private VaultServer(WebApplication app, string dataDir, string accountSid, string token, ConcurrentQueue<string> logs)
@@ -35,6 +36,9 @@ public sealed class VaultServer : IAsyncDisposable
         BaseUri = new Uri(address);
     }
 
+    /// <summary>Every instance serving this vault: this process's alone, or a <see cref="TestCluster"/>'s.</summary>
+    public IReadOnlyList<Uri> Instances => _cluster?.Instances ?? [BaseUri];
+
     public string DataDir { get; }
 
     public IServiceProvider Services => _app.Services;
@@ -43,7 +47,8 @@ public sealed class VaultServer : IAsyncDisposable
 
     public string AuthToken { get; }
 
-    public Uri BaseUri { get; }
+    /// <summary>Where clients reach the vault: this process's Kestrel, or the balancer of a <see cref="TestCluster"/>.</summary>
+    public Uri BaseUri { get; private set; }
 
     public ConcurrentQueue<string> Logs { get; }
 
@@ -66,7 +71,27 @@ public sealed class VaultServer : IAsyncDisposable
         app.Services.GetRequiredService<Webhooks.CallbackDispatcher>().FirstRetry = TimeSpan.FromMilliseconds(100);
         await VaultApp.BootstrapAsync(app);
         await app.StartAsync();
-        return new VaultServer(app, dataDir, sid, token, logs) { KeepData = keepData };
+        var server = new VaultServer(app, dataDir, sid, token, logs) { KeepData = keepData };
+        // A vault given test doubles is one instance (the doubles live in this process), so is one
+        // told to keep its media in local files (nothing another instance could read), and so is
+        // a second vault started on a data folder whose cluster already runs (a test of two
+        // instances of its own).
+        var args = extraArgs ?? [];
+        bool localMedia = args.Zip(args.Skip(1)).Any(p => p is ("--VoiceVault:Media", "files"));
+        if (TestCluster.Size > 1 && services is null && !localMedia && TestCluster.Claim(dataDir))
+        {
+            try
+            {
+                server._cluster = await TestCluster.StartAsync(server.BaseUri, dataDir, sid, token, extraArgs ?? []);
+                server.BaseUri = server._cluster.Url;
+            }
+            catch
+            {
+                await server.DisposeAsync();
+                throw;
+            }
+        }
+        return server;
     }
 
     /// <summary>Stops this process's vault but keeps its data folder, for restart tests.</summary>
@@ -112,8 +137,20 @@ public sealed class VaultServer : IAsyncDisposable
         return (response.StatusCode, System.Text.Json.JsonDocument.Parse(text).RootElement.Clone());
     }
 
-    /// <summary>Waits until the vault has taken <paramref name="frames"/> media frames from live streams in all.</summary>
-    public Task WaitForFramesAsync(long frames) => WaitForFramesAsync(BaseUri, frames);
+    /// <summary>Waits until the vault (all its instances together) has taken <paramref name="frames"/> media frames from live streams in all.</summary>
+    public async Task WaitForFramesAsync(long frames)
+    {
+        var clients = Instances.Select(u => TestHttp.Client(u)).ToList();
+        try
+        {
+            await Eventually.TrueAsync(async () => (await Task.WhenAll(clients.Select(async c => PrometheusText.Parse(await c.GetStringAsync("/metrics"))
+                .GetValueOrDefault("voicevault_stream_frames_received_total")))).Sum() == frames, $"the vault takes {frames} frames in all");
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+    }
 
     /// <summary>Waits until the vault at <paramref name="vault"/> (in this process or its own) has taken <paramref name="frames"/> media frames in all.</summary>
     public static async Task WaitForFramesAsync(Uri vault, long frames)
@@ -165,6 +202,10 @@ public sealed class VaultServer : IAsyncDisposable
         if (!_stopped)
         {
             _stopped = true;
+            if (_cluster is not null)
+            {
+                await _cluster.DisposeAsync();
+            }
             await _app.StopAsync();
             await _app.DisposeAsync();
             Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
