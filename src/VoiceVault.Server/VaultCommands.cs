@@ -71,8 +71,17 @@ public static class VaultCommands
         }
         catch (Exception e) when (e is InvalidOperationException or Npgsql.NpgsqlException or Amazon.S3.AmazonS3Exception)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {Describe(e)}");
             return 1;
         }
     }
+
+    /// <summary>What went wrong, also when the exception carries no message (S3 errors to HEAD requests have no body to take one from).</summary>
+    private static string Describe(Exception e) => e switch
+    {
+        Amazon.S3.AmazonS3Exception s3 when string.IsNullOrWhiteSpace(s3.Message) || s3.Message == s3.ErrorCode =>
+            $"the S3 store answered {(int)s3.StatusCode} {s3.StatusCode}{(string.IsNullOrEmpty(s3.ErrorCode) ? "" : $" ({s3.ErrorCode})")}",
+        _ when string.IsNullOrWhiteSpace(e.Message) => e.GetType().Name + (e.InnerException is { } inner ? ": " + Describe(inner) : ""),
+        _ => e.Message,
+    };
 }

@@ -90,4 +90,27 @@ public sealed class CopyMediaToS3Tests
             Directory.Delete(dataDir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Credentials_the_store_refuses_are_reported_with_its_answer_not_an_empty_error()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("vv-copy-media-").FullName;
+        var file = Path.Combine(dataDir, "media", "AC" + new string('0', 32), "RE" + new string('0', 32));
+        Directory.CreateDirectory(Path.GetDirectoryName(file)!);
+        await File.WriteAllBytesAsync(file, RandomNumberGenerator.GetBytes(1000));
+        try
+        {
+            // A dry run asks for each object's metadata first: a HEAD, whose error answer has no body to take a message from.
+            var (exit, output) = await TestProcess.RunAsync("dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "VoiceVault.Server.dll"), "copy-media-to-s3", "--dry-run", "--VoiceVault:DataDir", dataDir, .. TestMedia.S3Args(TestMedia.OptionsFor(dataDir))],
+                new Dictionary<string, string?> { ["AWS_SECRET_ACCESS_KEY"] = "not-the-secret" });
+            Assert.Equal(1, exit);
+            var error = Assert.Single(output.Split('\n'), l => l.StartsWith("error: ", StringComparison.Ordinal));
+            Assert.Contains("Forbidden", error, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
 }
