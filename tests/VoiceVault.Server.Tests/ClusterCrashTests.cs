@@ -14,6 +14,10 @@ namespace VoiceVault.Server.Tests;
 /// </summary>
 public sealed class ClusterCrashTests
 {
+    // A callback committed by the instance that died is delivered by another once the dead one's
+    // claim on it runs out (RecordingLifecycle.CallbackLease, 30 s): at least once across crashes.
+    private static readonly TimeSpan CallbackTakeover = TimeSpan.FromSeconds(60);
+
     private static readonly Dictionary<string, string> AllEvents = new() { ["RecordingStatusCallbackEvent"] = "in-progress completed absent failed" };
 
     private sealed record Upload(string CallSid, byte[] Wav)
@@ -143,7 +147,7 @@ public sealed class ClusterCrashTests
 
             var all = uploads.Concat(cutOff.Select(c => c.Upload)).ToList();
             await Eventually.TrueAsync(() => receiver.Requests.Count(r => r.Parameters["RecordingStatus"] != "in-progress") >= all.Count(u => u.Status == HttpStatusCode.Created) + streams.Count,
-                "the callbacks of every ended recording");
+                "the callbacks of every ended recording", CallbackTakeover);
             using var survivor = TestHttp.Client(b.BaseUri, sid, token);
             foreach (var upload in all)
             {
@@ -175,14 +179,16 @@ public sealed class ClusterCrashTests
                         Assert.Equal(("failed", 16104), (status, recording.GetProperty("error_code").GetInt32()));
                     }
                     await Eventually.TrueAsync(() => receiver.Requests.Any(r => r.Parameters["RecordingSid"] == sidOf && r.Parameters["RecordingStatus"] == status),
-                        $"the {status} callback of {sidOf}");
+                        $"the {status} callback of {sidOf}", CallbackTakeover);
                 }
             }
             Assert.All(cutOff, c => Assert.Null(c.Upload.Status));
 
-            // A's live recordings end failed/16104 via B; B's complete; each terminal callback once.
+            // A's live recordings end failed/16104 via B, once each; B's complete. A callback A had
+            // sent but not yet marked delivered when it died is sent again by B (at least once
+            // across crashes), so elsewhere a repeat may occur — never a different outcome.
             var terminal = receiver.Requests.Where(r => r.Parameters["RecordingStatus"] != "in-progress").ToList();
-            Assert.All(terminal.GroupBy(r => r.Parameters["RecordingSid"]), g => Assert.Single(g));
+            Assert.All(terminal.GroupBy(r => r.Parameters["RecordingSid"]), g => Assert.Single(g.Select(r => r.Parameters["RecordingStatus"]).Distinct()));
             foreach (var stream in streams)
             {
                 var ended = Assert.Single(terminal, r => r.Parameters["CallSid"] == stream.CallSid);
