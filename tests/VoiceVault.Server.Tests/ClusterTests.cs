@@ -46,7 +46,7 @@ public sealed class ClusterTests
             {
                 await stream.MediaAsync("inbound", i * 20, frames[i]);
             }
-            await VaultServer.WaitForFramesAsync(a.BaseUri, to);
+            await VaultServer.WaitForFramesAsync([a.BaseUri], to);
         }
         var calls = $"/2010-04-01/Accounts/{sid}/Calls/{stream.CallSid}/Recordings";
         await SendAsync(0, 50);

@@ -178,16 +178,12 @@ public sealed class FailureTests
             // An upload that never finishes: the client sends the head, then the server stops.
             using var http = vault.Http(vault.AccountSid, vault.AuthToken);
             var wav = Audio.Wav(10);
-            var pipe = new System.IO.Pipelines.Pipe();
-            var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording?RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=failed%20absent%20completed",
-                new StreamContent(pipe.Reader.AsStream()));
-            await pipe.Writer.WriteAsync(wav.AsMemory(0, 70_000));
-            await pipe.Writer.FlushAsync();
+            var upload = new HeldUpload(http, $"/v1/Ingest/Calls/{Audio.CallSid()}/Recording?RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=failed%20absent%20completed");
+            await upload.SendAsync(wav.AsMemory(0, 70_000));
             await Eventually.TrueAsync(async () => (await RecordingResource.ReadAsync(client: vault.Twilio())).Any(r => r.Status.ToString() == "processing"),
                 "the upload's recording is being stored");
             vault = await vault.RestartAsync();
-            await pipe.Writer.CompleteAsync();
-            await Assert.ThrowsAnyAsync<HttpRequestException>(() => upload);
+            await upload.AbandonAsync();
 
             var recording = Assert.Single(await RecordingResource.ReadAsync(client: vault.Twilio()));
             // The server stopped under the upload: its failure, not the client's (not "absent").

@@ -27,7 +27,7 @@ public sealed class LiveCrashTests
                 await stream.MediaAsync("outbound", t * 20, frame);
             }
         }
-        await VaultServer.WaitForFramesAsync(vault.BaseUri, calls * 200);
+        await VaultServer.WaitForFramesAsync([vault.BaseUri], calls * 200);
         return streams;
     }
 
@@ -108,10 +108,8 @@ public sealed class LiveCrashTests
         };
         watcher.Created += seen;
         watcher.Changed += seen;
-        var pipe = new System.IO.Pipelines.Pipe();
-        var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording", new StreamContent(pipe.Reader.AsStream()));
-        await pipe.Writer.WriteAsync(wav.AsMemory(0, 70_000));
-        await pipe.Writer.FlushAsync();
+        var upload = new HeldUpload(http, $"/v1/Ingest/Calls/{Audio.CallSid()}/Recording");
+        await upload.SendAsync(wav.AsMemory(0, 70_000));
         // A is writing its object: the temporary file is there.
         await writing.Task.WaitAsync(TimeSpan.FromSeconds(20));
         // B starts on the same data folder, is killed, and starts again (its start removes its own leftovers only).
@@ -123,11 +121,8 @@ public sealed class LiveCrashTests
         using var again = await instance.StartAsync("--VoiceVault:InstanceId", "b", "--VoiceVault:Media", "files");
         Assert.Single(Directory.EnumerateFiles(media, "*.partial", SearchOption.AllDirectories));
 
-        await pipe.Writer.WriteAsync(wav.AsMemory(70_000));
-        await pipe.Writer.CompleteAsync();
-        var response = await upload;
-        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
-        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        var (status, body) = await upload.FinishAsync(wav.AsMemory(70_000));
+        Assert.Equal(System.Net.HttpStatusCode.Created, status);
         Assert.Equal("completed", body.GetProperty("status").GetString());
         // Stored whole: the server-managed key's media comes back as the WAV that was sent.
         using var other = again.Http(instance.Sid, instance.Token);

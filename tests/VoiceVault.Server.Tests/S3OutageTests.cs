@@ -41,22 +41,16 @@ public sealed class S3OutageTests
             using var s3 = S3MediaStore.CreateClient(options);
             using var http = vault.Http(vault.AccountSid, vault.AuthToken);
             var wav = Audio.Wav(800);   // 12.8 MB: a multipart upload of 5 MiB parts
-            var pipe = new System.IO.Pipelines.Pipe();
-            var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording?RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=failed",
-                new StreamContent(pipe.Reader.AsStream()));
-            await pipe.Writer.WriteAsync(wav.AsMemory(0, 6_000_000));
-            await pipe.Writer.FlushAsync();
+            var upload = new HeldUpload(http, $"/v1/Ingest/Calls/{Audio.CallSid()}/Recording?RecordingStatusCallback={Uri.EscapeDataString(receiver.Url)}&RecordingStatusCallbackEvent=failed");
+            await upload.SendAsync(wav.AsMemory(0, 6_000_000));
             await Eventually.TrueAsync(async () => (await TestMedia.UnfinishedUploadsAsync(s3, "outage")).Count == 1,
                 "the upload's first part is in the store");
 
             // The gateway dies; the rest of the upload arrives.
             var pid = File.ReadAllText(Path.Combine(gateway, "run", "client.rgw.vault.pid")).Trim();
             await RunAsync("kill", "-KILL", pid);
-            await pipe.Writer.WriteAsync(wav.AsMemory(6_000_000));
-            await pipe.Writer.CompleteAsync();
-            var response = await upload;
-            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            var (status, body) = await upload.FinishAsync(wav.AsMemory(6_000_000));
+            Assert.Equal(HttpStatusCode.Created, status);
             Assert.Equal("failed", body.GetProperty("status").GetString());
             Assert.Equal(16104, body.GetProperty("error_code").GetInt32());
             var callback = Assert.Single(await receiver.WaitForAsync(1));

@@ -42,10 +42,8 @@ public sealed class S3SweepTests
             // An upload in progress, already in its multipart upload.
             using var http = vault.Http(ac, vault.AuthToken);
             var wav = Audio.Wav(800);   // 12.8 MB: three 5 MiB parts
-            var pipe = new System.IO.Pipelines.Pipe();
-            var upload = http.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording", new StreamContent(pipe.Reader.AsStream()));
-            await pipe.Writer.WriteAsync(wav.AsMemory(0, 11_000_000));
-            await pipe.Writer.FlushAsync();
+            var upload = new HeldUpload(http, $"/v1/Ingest/Calls/{Audio.CallSid()}/Recording");
+            await upload.SendAsync(wav.AsMemory(0, 11_000_000));
             string? writing = null;
             await Eventually.TrueAsync(async () => (writing = (await UnfinishedKeysAsync(s3, options.Bucket)).FirstOrDefault(k => k != $"{ac}/{completed}" && !k.EndsWith("RE00000000000000000000000000000000", StringComparison.Ordinal))) is not null,
                 "the upload in progress has a multipart upload");
@@ -54,11 +52,8 @@ public sealed class S3SweepTests
 
             await Eventually.TrueAsync(async () => (await UnfinishedKeysAsync(s3, options.Bucket)).SequenceEqual([writing!]),
                 "only the upload in progress is left unfinished", TimeSpan.FromSeconds(30));
-            await pipe.Writer.WriteAsync(wav.AsMemory(11_000_000));
-            await pipe.Writer.CompleteAsync();
-            var response = await upload;
-            Assert.Equal(HttpStatusCode.Created, response.StatusCode);
-            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            var (status, body) = await upload.FinishAsync(wav.AsMemory(11_000_000));
+            Assert.Equal(HttpStatusCode.Created, status);
             Assert.Equal("completed", body.GetProperty("status").GetString());
             Assert.Equal(wav, await http.GetByteArrayAsync($"/2010-04-01/Accounts/{ac}/Recordings/{body.GetProperty("sid").GetString()}.wav"));
             Assert.Equal(small, await http.GetByteArrayAsync($"/2010-04-01/Accounts/{ac}/Recordings/{completed}.wav"));

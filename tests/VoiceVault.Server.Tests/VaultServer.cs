@@ -138,26 +138,23 @@ public sealed class VaultServer : IAsyncDisposable
     }
 
     /// <summary>Waits until the vault (all its instances together) has taken <paramref name="frames"/> media frames from live streams in all.</summary>
-    public async Task WaitForFramesAsync(long frames)
-    {
-        var clients = Instances.Select(u => TestHttp.Client(u)).ToList();
-        try
-        {
-            await Eventually.TrueAsync(async () => (await Task.WhenAll(clients.Select(async c => PrometheusText.Parse(await c.GetStringAsync("/metrics"))
-                .GetValueOrDefault("voicevault_stream_frames_received_total")))).Sum() == frames, $"the vault takes {frames} frames in all");
-        }
-        finally
-        {
-            clients.ForEach(c => c.Dispose());
-        }
-    }
+    public Task WaitForFramesAsync(long frames) => WaitForFramesAsync(Instances, frames);
 
-    /// <summary>Waits until the vault at <paramref name="vault"/> (in this process or its own) has taken <paramref name="frames"/> media frames in all.</summary>
-    public static async Task WaitForFramesAsync(Uri vault, long frames)
+    /// <summary>Waits until the vault at <paramref name="instances"/> (in this process or their own) has taken <paramref name="frames"/> media frames in all.</summary>
+    public static Task WaitForFramesAsync(IReadOnlyList<Uri> instances, long frames) =>
+        Eventually.TrueAsync(async () => await MetricAsync(instances, "voicevault_stream_frames_received_total") == frames, $"the vault takes {frames} frames in all");
+
+    /// <summary>A metric of the vault: each instance's value from its /metrics, summed; -1 when no instance has it.</summary>
+    public Task<double> MetricAsync(string name) => MetricAsync(Instances, name);
+
+    private static async Task<double> MetricAsync(IReadOnlyList<Uri> instances, string name)
     {
-        using var plain = TestHttp.Client(vault);
-        await Eventually.TrueAsync(async () => PrometheusText.Parse(await plain.GetStringAsync("/metrics")).GetValueOrDefault("voicevault_stream_frames_received_total") == frames,
-            $"the vault takes {frames} frames in all");
+        var values = await Task.WhenAll(instances.Select(async u =>
+        {
+            using var plain = TestHttp.Client(u);
+            return PrometheusText.Parse(await plain.GetStringAsync("/metrics")).TryGetValue(name, out var value) ? value : (double?)null;
+        }));
+        return values.Any(v => v is not null) ? values.Sum(v => v ?? 0) : -1;
     }
 
     /// <summary>
