@@ -13,6 +13,7 @@
 #    bytes of both are compared once. Twice: with the vault relaying the bytes (the default), and
 #    with VoiceVault:S3:MediaRedirectSeconds, where it answers 302 to a pre-signed URL as Twilio does.
 # Results: bench/out/cluster.md.  Options: CLIENTS=32 DURATION=30 WARMUP=10 ROUNDS=2 DOWNLOAD_GIB=1 RUNS=5
+# (ROUNDS=0 runs the downloads only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -106,17 +107,17 @@ for i in range(rounds):
                     (f"two instances + HAProxy, round {i + 1}", twos[i])):
         lines.append(f"| {name} | {r['uploads_per_s']} | {r['p99_ms']} | {r['callback_p50_ms']} / {r['callback_p99_ms']} | "
                      f"{r['callbacks']} ({r['callbacks_missing']}) | {r.get('server_cpu_ms_per_upload')} | {r['failures']} |")
-ratios = [t["uploads_per_s"] / o["uploads_per_s"] for o, t in zip(ones, twos)]
+ratios = [t["uploads_per_s"] / o["uploads_per_s"] for o, t in zip(ones, twos)] or [float("nan")]
 lines.append(f"\ntwo behind HAProxy / one direct, uploads/s per round: {', '.join(f'{r:.2f}' for r in ratios)}; "
              f"median {median(ratios):.2f} (target >= 0.9)")
-split = [p["uploads_per_s"] / o["uploads_per_s"] for o, p in zip(ones, proxied)]
+split = [p["uploads_per_s"] / o["uploads_per_s"] for o, p in zip(ones, proxied)]  # empty with ROUNDS=0
 second = [t["uploads_per_s"] / p["uploads_per_s"] for p, t in zip(proxied, twos)]
 lines.append(f"of which the balancer (one behind HAProxy / one direct): {', '.join(f'{r:.2f}' for r in split)}; "
              f"the second instance (two / one, both behind HAProxy): {', '.join(f'{r:.2f}' for r in second)}")
 per_upload = [1000 * h / (t["uploads_per_s"] * t["seconds"]) for h, t in zip(haproxy, twos)]
 lines.append(f"HAProxy CPU per upload: {', '.join(f'{c:.2f}' for c in per_upload)} ms "
              f"(its whole life, warm-up included, over the measured uploads)")
-lines.append(f"callback p99, worst run: {max(r['callback_p99_ms'] for r in ones + proxied + twos)} ms (target < 100 ms); "
+lines.append(f"callback p99, worst run: {max((r['callback_p99_ms'] for r in ones + proxied + twos), default=0)} ms (target < 100 ms); "
              f"missing callbacks: {sum(r['callbacks_missing'] for r in ones + proxied + twos)}")
 runs = {}
 for line in open(f"{out}/download.txt"):
