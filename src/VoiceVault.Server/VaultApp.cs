@@ -17,6 +17,7 @@ using VoiceVault.Server.Storage.S3;
 using VoiceVault.Server.Storage.Sql;
 using VoiceVault.Server.Storage.Sqlite;
 using VoiceVault.Server.Webhooks;
+using VoiceVault.Server.WebConsole;
 
 namespace VoiceVault.Server;
 
@@ -78,11 +79,18 @@ public static class VaultApp
         builder.Services.AddSingleton<InstanceLease>();
         builder.Services.AddHostedService(services => services.GetRequiredService<InstanceLease>());
         builder.Services.AddHttpClient(nameof(CallbackDispatcher), http => http.Timeout = TimeSpan.FromSeconds(15));
+        var consoleOptions = builder.Configuration.GetSection(VaultOptions.Section + ":Console").Get<ConsoleOptions>() ?? new ConsoleOptions();
+        consoleOptions.Validate();
+        builder.Services.AddSingleton(consoleOptions);
+        builder.Services.AddSingleton<ConsoleSessions>();
         builder.Services.AddAuthentication(BasicAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthenticationHandler.SchemeName, null)
+            .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.SchemeName, null)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, StreamSignatureAuthenticationHandler>(StreamSignatureAuthenticationHandler.SchemeName, null);
-        // Every endpoint needs Basic credentials unless it says otherwise: a new one is never open by mistake.
-        builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(BasicAuthenticationHandler.SchemeName)
+        // Every endpoint needs Basic credentials (or the console's session, which stands for them)
+        // unless it says otherwise: a new one is never open by mistake.
+        string[] apiSchemes = consoleOptions.Enabled ? [BasicAuthenticationHandler.SchemeName, SessionAuthenticationHandler.SchemeName] : [BasicAuthenticationHandler.SchemeName];
+        builder.Services.AddAuthorizationBuilder().SetFallbackPolicy(new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(apiSchemes)
             .RequireAuthenticatedUser().Build());
         // Twilio's names (snake_case) from build-time generated serializers.
         builder.Services.ConfigureHttpJsonOptions(json =>
@@ -91,6 +99,7 @@ public static class VaultApp
             // Numbers are numbers: the API writes JSON and reads only forms.
             json.SerializerOptions.NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.Strict;
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, TwilioJson.Default);
+            json.SerializerOptions.TypeInfoResolverChain.Insert(1, ConsoleJson.Default);
         });
         builder.Services.AddOpenApi(openApi =>
         {
@@ -107,6 +116,7 @@ public static class VaultApp
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseMiddleware<CsrfMiddleware>();
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthResource("ok"))).ExcludeFromDescription().AllowAnonymous();
         app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         app.MapOpenApi("/openapi/v1.json").AllowAnonymous();
@@ -125,6 +135,10 @@ public static class VaultApp
         api.MapUploadEndpoints();
         app.MapMediaStreamEndpoint();
         api.MapCallRecordingEndpoints();
+        if (consoleOptions.Enabled)
+        {
+            app.MapConsoleEndpoints();
+        }
         return app;
     }
 
@@ -169,6 +183,7 @@ public static class VaultApp
         services.AddSingleton<ITwilioLinkStore, SqlTwilioLinkStore>();
         services.AddSingleton<IOutboxStore, SqlOutboxStore>();
         services.AddSingleton<IInstanceStore, SqlInstanceStore>();
+        services.AddSingleton<IConsoleSessionStore, SqlConsoleSessionStore>();
         // A host (or a test injecting faults) may bring its own media store.
         switch (options.Media)
         {

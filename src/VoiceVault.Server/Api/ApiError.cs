@@ -57,7 +57,8 @@ public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMid
     public static Task Write(HttpContext context, ApiError error)
     {
         context.Response.StatusCode = error.Status;
-        if (error.Status == 401)
+        // Not to a page's fetch (the console's): a browser answers that header with its own sign-in dialog.
+        if (error.Status == 401 && context.Request.Headers["Sec-Fetch-Mode"] is not ["cors" or "same-origin"])
         {
             context.Response.Headers.WWWAuthenticate = "Basic realm=\"VoiceVault\"";
         }

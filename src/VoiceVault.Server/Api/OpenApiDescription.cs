@@ -14,7 +14,7 @@ namespace VoiceVault.Server.Api;
 public sealed class OpenApiDescription : IOpenApiDocumentTransformer
 {
     private static readonly string[] Paging = ["PageSize", "Page", "PageToken"];
-    private static readonly string[] RecordingFilters = ["CallSid", "DateCreated", "DateCreated<", "DateCreated>"];
+    private static readonly string[] RecordingFilters = ["CallSid", "DateCreated", "DateCreated<", "DateCreated>", "Status"];
     private static readonly string[] CallbackQuery = ["RecordingStatusCallback", "RecordingStatusCallbackMethod", "RecordingStatusCallbackEvent", "RecordingChannels", "RecordingTrack"];
 
     // METHOD path → the form fields and query parameters it reads.

@@ -45,7 +45,8 @@ public sealed record NewRecording(string AccountSid, string CallSid, RecordingSo
 public sealed record StoredMedia(string MediaKey, long MediaSize, int Channels, int Duration, MediaKeyMode KeyMode, string? PublicKeySid, byte[]? EncryptedCek, byte[] Iv, byte[]? ServerCekSealed);
 
 /// <summary>A filter on an account's recordings: by call, by creation time (inclusive bounds).</summary>
-public sealed record RecordingFilter(string AccountSid, string? CallSid = null, DateTimeOffset? From = null, DateTimeOffset? Until = null);
+public sealed record RecordingFilter(string AccountSid, string? CallSid = null, DateTimeOffset? From = null, DateTimeOffset? Until = null,
+    IReadOnlyList<RecordingStatus>? Statuses = null);
 
 /// <summary>
 /// Keyset paging over a list's sequence numbers, newest or oldest first as the list runs: the

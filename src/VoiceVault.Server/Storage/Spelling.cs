@@ -17,6 +17,18 @@ public static class Spelling
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
     };
 
+    public static RecordingStatus? TryParseRecordingStatus(string text)
+    {
+        try
+        {
+            return ParseRecordingStatus(text);
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
     public static RecordingStatus ParseRecordingStatus(string text) => text switch
     {
         "processing" => RecordingStatus.Processing,

@@ -51,8 +51,12 @@ public static class PublicKeyEndpoints
 
         api.MapGet("", async (HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
         {
-            var caller = context.Caller();
-            var page = Page<PublicKey>.Of(await keys.ListAsync([caller.AccountSid]), k => k.Seq, PageRequest.From(context.Request.Query), descending: false);
+            // AccountSid (our extension, as on create): a parent lists a subaccount's keys.
+            var query = context.Request.Query;
+            var owner = query.TryGetValue("AccountSid", out var a) && !string.IsNullOrEmpty(a)
+                ? (await context.AccountInScopeAsync(accounts, a.ToString())).Sid
+                : context.Caller().AccountSid;
+            var page = Page<PublicKey>.Of(await keys.ListAsync([owner]), k => k.Seq, PageRequest.From(query), descending: false);
             return TypedResults.Ok(new PublicKeyList(page.Items.Select(k => Json(k, context)).ToList(), page.ToV1Meta("credentials", Url(context, ""))));
         });
 

@@ -52,12 +52,35 @@ public static class RecordingEndpoints
             var value = ParseDate(before!, "DateCreated<");
             until = before.ToString().Length == 10 ? value.AddDays(1).AddTicks(-1) : value;
         }
+        // Status (our extension; the console's live calls and filters): one status or several, comma-separated.
+        List<RecordingStatus>? statuses = null;
+        if (query.TryGetValue("Status", out var status) && !string.IsNullOrEmpty(status))
+        {
+            statuses = [];
+            foreach (var text in status.ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+            {
+                statuses.Add(Spelling.TryParseRecordingStatus(text)
+                    ?? throw ApiException.BadParameter($"Status must be processing, in-progress, paused, completed, absent or failed (or several, comma-separated); got '{text}'"));
+            }
+        }
         var request = PageRequest.From(query);
-        var page = Page<Recording>.Of(await recordings.PageAsync(new RecordingFilter(account.Sid, callSid, from, until), request.Cursor), r => r.Seq, request, descending: true);
+        var page = Page<Recording>.Of(await recordings.PageAsync(new RecordingFilter(account.Sid, callSid, from, until, statuses), request.Cursor), r => r.Seq, request, descending: true);
         var path = callSid is not null && context.Request.Path.Value!.Contains("/Calls/", StringComparison.Ordinal)
             ? $"/2010-04-01/Accounts/{account.Sid}/Calls/{callSid}/Recordings.json"
             : $"/2010-04-01/Accounts/{account.Sid}/Recordings.json";
+        // The page links keep the filters, as Twilio's do.
         var extra = callSid is not null && !path.Contains("/Calls/", StringComparison.Ordinal) ? $"CallSid={callSid}&" : "";
+        foreach (var name in (string[])["DateCreated", "DateCreated<", "DateCreated>"])
+        {
+            if (query.TryGetValue(name, out var value))
+            {
+                extra += $"{Uri.EscapeDataString(name)}={Uri.EscapeDataString(value.ToString())}&";
+            }
+        }
+        if (statuses is not null)
+        {
+            extra += $"Status={Uri.EscapeDataString(string.Join(',', statuses.Select(s => s.Text())))}&";
+        }
         bool callScoped = path.Contains("/Calls/", StringComparison.Ordinal);
         return TypedResults.Ok(page.ToV2010(new RecordingList(page.Items.Select(r => RecordingJson.Of(r, options, callScoped)).ToList()), path, extra));
     }
@@ -117,7 +140,9 @@ public static class RecordingEndpoints
             throw ApiException.NotFound($"/Recordings/{recording.Sid} media (status {recording.Status.Text()})");
         }
         bool plain = recording.KeyMode == MediaKeyMode.Server;
-        if (!plain && await media.DirectReadUrlAsync(recording.MediaKey, context.RequestAborted) is { } direct)
+        // API clients only: the console's page may connect to its own origin alone (its CSP), so it is relayed.
+        if (!plain && context.User.Identity?.AuthenticationType == BasicAuthenticationHandler.SchemeName
+            && await media.DirectReadUrlAsync(recording.MediaKey, context.RequestAborted) is { } direct)
         {
             // Ciphertext only: whoever holds the link for its few minutes still needs the private key.
             context.Response.Headers.CacheControl = "no-store";

@@ -90,6 +90,10 @@ public sealed class SqlRecordingStore(IVaultDatabase database) : IRecordingStore
             sql.Append(" AND date_created <= @until");
             parameters["until"] = until;
         }
+        if (filter.Statuses is { Count: > 0 } statuses)
+        {
+            sql.Append(" AND status IN ").Append(SqlRows.In(parameters, "status", statuses.Select(s => s.Text())));
+        }
         await using var db = await database.OpenAsync(cancellationToken);
         return await Keyset.PageAsync(db, sql, parameters, cursor, Read, cancellationToken);
     }

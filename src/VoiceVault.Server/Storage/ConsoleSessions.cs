@@ -1,0 +1,23 @@
+namespace VoiceVault.Server.Storage;
+
+/// <summary>A signed-in console session, found by the SHA-256 of its cookie token.</summary>
+public sealed record ConsoleSession(string IdHash, string AccountSid, string? ApiKeySid, string CsrfToken, DateTimeOffset DateCreated, DateTimeOffset LastSeen);
+
+/// <summary>The console's sessions (one table, both backends).</summary>
+public interface IConsoleSessionStore
+{
+    Task CreateAsync(ConsoleSession session);
+
+    /// <summary>
+    /// The session, if it is still alive: seen since <paramref name="idleSince"/>, created since
+    /// <paramref name="createdSince"/>, its account active and its API key (if any) not deleted.
+    /// </summary>
+    Task<ConsoleSession?> FindLiveAsync(string idHash, DateTimeOffset idleSince, DateTimeOffset createdSince, CancellationToken cancellationToken = default);
+
+    Task TouchAsync(string idHash, DateTimeOffset now);
+
+    Task<bool> DeleteAsync(string idHash);
+
+    /// <summary>Removes sessions that can no longer be used (idle, too old, or opened with a deleted API key).</summary>
+    Task<int> DeleteDeadAsync(DateTimeOffset idleSince, DateTimeOffset createdSince);
+}

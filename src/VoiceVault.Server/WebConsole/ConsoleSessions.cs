@@ -1,0 +1,89 @@
+using System.Security.Cryptography;
+using System.Text;
+using VoiceVault.Server.Core;
+using VoiceVault.Server.Storage;
+
+namespace VoiceVault.Server.WebConsole;
+
+/// <summary>The console's settings (<c>VoiceVault:Console</c>).</summary>
+public sealed class ConsoleOptions
+{
+    /// <summary>Serve the console under /console.</summary>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>A session unused for this long is signed out.</summary>
+    public int IdleMinutes { get; set; } = 30;
+
+    /// <summary>A session is signed out this long after sign-in, however busy.</summary>
+    public int AbsoluteHours { get; set; } = 12;
+
+    public void Validate()
+    {
+        if (IdleMinutes is < 1 or > 24 * 60)
+        {
+            throw new InvalidOperationException($"VoiceVault:Console:IdleMinutes is {IdleMinutes}; it is 1 to 1440 (a day).");
+        }
+        if (AbsoluteHours is < 1 or > 30 * 24)
+        {
+            throw new InvalidOperationException($"VoiceVault:Console:AbsoluteHours is {AbsoluteHours}; it is 1 to 720 (thirty days).");
+        }
+        if (AbsoluteHours * 60 < IdleMinutes)
+        {
+            throw new InvalidOperationException($"VoiceVault:Console:AbsoluteHours ({AbsoluteHours} h) is shorter than IdleMinutes ({IdleMinutes} min).");
+        }
+    }
+}
+
+/// <summary>
+/// Server-side console sessions: the cookie carries 256 random bits, the database keeps their
+/// SHA-256 with the caller they stand for and a CSRF token. Because the session lives on the
+/// server, signing out (or suspending the account, or deleting the API key used) ends it
+/// everywhere at once, on every instance, and a copied cookie dies with it.
+/// </summary>
+public sealed class ConsoleSessions(IConsoleSessionStore store, TimeProvider clock, ConsoleOptions options)
+{
+    // last_seen is written at most this often per session: idle expiry is this coarse, and a page
+    // that makes ten API calls does not make ten writes.
+    private static readonly TimeSpan TouchEvery = TimeSpan.FromMinutes(1);
+
+    public TimeSpan Idle => TimeSpan.FromMinutes(options.IdleMinutes);
+
+    public TimeSpan Absolute => TimeSpan.FromHours(options.AbsoluteHours);
+
+    /// <summary>Opens a session for a caller whose credentials were just checked; returns the cookie value and the session.</summary>
+    public async Task<(string Token, ConsoleSession Session)> OpenAsync(Caller caller)
+    {
+        var now = clock.GetUtcNow();
+        await store.DeleteDeadAsync(now - Idle, now - Absolute);
+        var token = Base64Url(RandomNumberGenerator.GetBytes(32));
+        var session = new ConsoleSession(Hash(token), caller.AccountSid, caller.ApiKeySid, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now);
+        await store.CreateAsync(session);
+        return (token, session);
+    }
+
+    /// <summary>The live session a cookie value stands for, or null; keeps it from going idle.</summary>
+    public async Task<ConsoleSession?> ResolveAsync(string token, CancellationToken cancellationToken = default)
+    {
+        if (token.Length != 43)
+        {
+            return null;
+        }
+        var now = clock.GetUtcNow();
+        var session = await store.FindLiveAsync(Hash(token), now - Idle, now - Absolute, cancellationToken);
+        if (session is not null && now - session.LastSeen >= TouchEvery)
+        {
+            await store.TouchAsync(session.IdHash, now);
+        }
+        return session;
+    }
+
+    public Task<bool> CloseAsync(string token) => store.DeleteAsync(Hash(token));
+
+    /// <summary>Whether a request's CSRF token is the session's (constant time).</summary>
+    public static bool CsrfMatches(ConsoleSession session, string? presented) =>
+        presented is not null && CryptographicOperations.FixedTimeEquals(Encoding.ASCII.GetBytes(session.CsrfToken), Encoding.ASCII.GetBytes(presented));
+
+    private static string Hash(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.ASCII.GetBytes(token)));
+
+    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+}

@@ -1,0 +1,6 @@
+import { navigate } from '../app.js';
+
+export async function render() {
+  navigate('/console/recordings', { replace: true });
+  return 'Recordings';
+}
