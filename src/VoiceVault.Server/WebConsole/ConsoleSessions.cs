@@ -42,6 +42,9 @@ public sealed class ConsoleOptions
 /// </summary>
 public sealed class ConsoleSessions(IConsoleSessionStore store, TimeProvider clock, ConsoleOptions options)
 {
+    /// <summary>The clock expiry is judged by (tests move it forward).</summary>
+    internal TimeProvider Clock { get; set; } = clock;
+
     // last_seen is written at most this often per session: idle expiry is this coarse, and a page
     // that makes ten API calls does not make ten writes.
     private static readonly TimeSpan TouchEvery = TimeSpan.FromMinutes(1);
@@ -53,7 +56,7 @@ public sealed class ConsoleSessions(IConsoleSessionStore store, TimeProvider clo
     /// <summary>Opens a session for a caller whose credentials were just checked; returns the cookie value and the session.</summary>
     public async Task<(string Token, ConsoleSession Session)> OpenAsync(Caller caller)
     {
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         await store.DeleteDeadAsync(now - Idle, now - Absolute);
         var token = Base64Url(RandomNumberGenerator.GetBytes(32));
         var session = new ConsoleSession(Hash(token), caller.AccountSid, caller.ApiKeySid, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now);
@@ -68,7 +71,7 @@ public sealed class ConsoleSessions(IConsoleSessionStore store, TimeProvider clo
         {
             return null;
         }
-        var now = clock.GetUtcNow();
+        var now = Clock.GetUtcNow();
         var session = await store.FindLiveAsync(Hash(token), now - Idle, now - Absolute, cancellationToken);
         if (session is not null && now - session.LastSeen >= TouchEvery)
         {

@@ -41,10 +41,12 @@ public sealed class SessionAuthenticationHandler(IOptionsMonitor<AuthenticationS
         return AuthenticateResult.Success(Access.Ticket(new Caller(session.AccountSid, session.ApiKeySid), SchemeName));
     }
 
-    // Basic, listed first in the policy, answers the challenge with Twilio's 401 body.
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) => Task.CompletedTask;
+    // Where Basic is also asked (the API), it has answered already: one body, Twilio's.
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
+        Response.HasStarted ? Task.CompletedTask : ApiErrorMiddleware.Write(Context, ApiError.Of(20003, 401, "Sign in to the console"));
 
-    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) => Task.CompletedTask;
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Response.HasStarted ? Task.CompletedTask : ApiErrorMiddleware.Write(Context, ApiError.Of(20403, 403, "Forbidden"));
 }
 
 /// <summary>

@@ -17,7 +17,8 @@ export async function render(main, { query }) {
       const resource = await request('POST', '/console/session', { json: { sid: sid.input.value, secret: secret.input.value }, allow401: true });
       secret.input.value = '';
       signedIn(resource);
-      const next = query.get('next');
+      // Back to the page first asked for (a direct link, or where the session ended).
+      const next = query.get('next') ?? (location.pathname !== '/console' ? location.pathname + location.search : null);
       navigate(next && next.startsWith('/console/') && !next.startsWith('//') ? next : '/console/recordings', { replace: true });
     } catch (error) {
       replace(status, message('error', error.message));
