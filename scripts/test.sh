@@ -6,7 +6,8 @@
 # The Crypto suite runs twice: once on OpenSSL's AES-GCM, once on the portable BouncyCastle one.
 # The server suite runs twice: embedded (SQLite + media files), then as a cluster runs it
 # (PostgreSQL + S3); then its Twilio SDK suites a third time through HAProxy in front of three
-# instances (VOICEVAULT_TEST_CLUSTER=3; HAProxy from Debian, installed if missing).
+# instances (VOICEVAULT_TEST_CLUSTER=3; HAProxy from Debian, installed if missing), with the
+# console's browser journeys (headless Chromium from Debian, installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -15,6 +16,8 @@ require_dotnet
 ensure_openssl
 ensure_python_cryptography   # exports VOICEVAULT_PYTHON
 command -v haproxy >/dev/null || apt_install haproxy
+# The console's tests drive Debian's headless Chromium (VOICEVAULT_CHROMIUM names another).
+[ -n "${VOICEVAULT_CHROMIUM:-}" ] || command -v chromium >/dev/null || apt_install chromium
 
 PG_DIR=$(mktemp -u /tmp/voicevault-test-pg.XXXXXX)
 S3_DIR=$(mktemp -u /tmp/voicevault-test-s3.XXXXXX)
@@ -36,7 +39,7 @@ VOICEVAULT_TEST_DATABASE=postgres VOICEVAULT_TEST_MEDIA=s3 VOICEVAULT_GCM=openss
 
 say "the Twilio SDK suites through HAProxy in front of three instances"
 VOICEVAULT_TEST_DATABASE=postgres VOICEVAULT_TEST_MEDIA=s3 VOICEVAULT_TEST_CLUSTER=3 VOICEVAULT_GCM=openssl dotnet test tests/VoiceVault.Server.Tests -c Release --no-build --nologo \
-  --filter "FullyQualifiedName~.AccountTests|FullyQualifiedName~.PublicKeyTests|FullyQualifiedName~.RecordingTests|FullyQualifiedName~.TenantIsolationTests|FullyQualifiedName~.FailureTests|FullyQualifiedName~.GuaranteeTests|FullyQualifiedName~.TwilioLinkTests|FullyQualifiedName~.LiveRecordingTests|FullyQualifiedName~.LiveRecordingControlTests"
+  --filter "FullyQualifiedName~.AccountTests|FullyQualifiedName~.PublicKeyTests|FullyQualifiedName~.RecordingTests|FullyQualifiedName~.TenantIsolationTests|FullyQualifiedName~.FailureTests|FullyQualifiedName~.GuaranteeTests|FullyQualifiedName~.TwilioLinkTests|FullyQualifiedName~.LiveRecordingTests|FullyQualifiedName~.LiveRecordingControlTests|FullyQualifiedName~.ConsoleJourneyTests|FullyQualifiedName~.ConsolePagesTests"
 
 say "crypto tests again on the portable engine (VOICEVAULT_GCM=managed)"
 VOICEVAULT_GCM=managed dotnet test tests/VoiceVault.Crypto.Tests -c Release --no-build --nologo

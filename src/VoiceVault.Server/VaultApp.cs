@@ -74,7 +74,7 @@ public static class VaultApp
         builder.Services.AddSingleton<LiveCalls>();
         builder.Services.AddSingleton<CallControlRouting>();
         builder.Services.AddHttpClient(CallControlRouting.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(10))
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false });
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, UseCookies = false });
         builder.Services.AddHostedService(services => services.GetRequiredService<CallbackDispatcher>());
         builder.Services.AddSingleton<InstanceLease>();
         builder.Services.AddHostedService(services => services.GetRequiredService<InstanceLease>());

@@ -38,7 +38,14 @@ public sealed class CallControlRouting(LiveCalls calls, IInstanceStore instances
         {
             Content = new FormUrlEncodedContent(form.SelectMany(field => field.Value.Select(value => KeyValuePair.Create(field.Key, value ?? "")))),
         };
-        request.Headers.TryAddWithoutValidation("Authorization", context.Request.Headers.Authorization.ToString());
+        // The caller's credentials as they came: Basic, or the console's session cookie with its CSRF token.
+        foreach (var header in (string[])["Authorization", "Cookie", WebConsole.CsrfMiddleware.HeaderName])
+        {
+            if (context.Request.Headers.TryGetValue(header, out var value))
+            {
+                request.Headers.TryAddWithoutValidation(header, value.ToString());
+            }
+        }
         request.Headers.TryAddWithoutValidation(ForwardedHeader, options.InstanceId);
         try
         {

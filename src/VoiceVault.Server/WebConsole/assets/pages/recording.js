@@ -88,7 +88,7 @@ async function decryptPanel(recording, mediaUrl, player) {
       play(plaintext, recording, player);
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       replace(status, message('notice', `Decrypted and verified (GCM tag checked) in ${seconds} s.`));
-      announce('Recording decrypted and verified.');
+      announce('The recording is ready to play.');
     } catch (error) {
       replace(player);
       const known = error instanceof KeyFileError || error instanceof DecryptError;
