@@ -94,7 +94,7 @@ start_vault "$out/vault-pg" --VoiceVault:Database postgres --ConnectionStrings:V
 enable_encryption "$base" "$sid" "$token" "$out"
 curl -sf -u "$sid:$token" -X PUT --data-binary "@$out/call.wav" "$base/v1/Ingest/Calls/$call/Recording" >/dev/null
 stop_vault
-psql_() { psql "$VOICEVAULT_POSTGRES" -v ON_ERROR_STOP=1 -Atq "$@"; }
+psql_() { psql -v ON_ERROR_STOP=1 -Atq "$@"; }   # PG* from env.sh
 cols_pg=$(psql_ -c "SELECT string_agg(column_name, ',') FROM information_schema.columns WHERE table_name = 'recordings' AND table_schema = current_schema() AND column_name NOT IN ('seq', 'sid', 'call_sid')")
 psql_ -c "INSERT INTO recordings (sid, call_sid, $cols_pg) SELECT 'RE' || lpad(to_hex(g), 32, '0'), 'CA' || lpad(to_hex(g), 32, '0'), $cols_pg
   FROM recordings, generate_series(1, $ROWS) g WHERE recordings.account_sid = '$sid' AND recordings.call_sid = '$call'; ANALYZE recordings;"

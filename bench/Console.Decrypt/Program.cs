@@ -54,9 +54,12 @@ for (int run = 1; run <= runs; run++)
     sampling.Cancel();
     await sampler;
     var verified = await page.GetByText("Decrypted and verified").CountAsync() == 1;
+    var marks = await page.EvaluateAsync<Dictionary<string, double>>(
+        "() => { const marks = performance.getEntriesByType('mark'); const t0 = marks[0]?.startTime ?? 0; " +
+        "return Object.fromEntries(marks.map(m => [m.name, Math.round(m.startTime - t0)])); }");
     results.Add(new()
     {
-        ["run"] = run, ["seconds"] = Math.Round(seconds, 2), ["verified"] = verified,
+        ["run"] = run, ["seconds"] = Math.Round(seconds, 2), ["verified"] = verified, ["marks_ms"] = marks,
         ["baseline_heap_mb"] = Math.Round(baseline.Used / 1e6, 1),
         ["peak_js_heap_mb"] = Math.Round(peakHeap / 1e6, 1), ["peak_heap_and_buffers_mb"] = Math.Round(peakWithBuffers / 1e6, 1),
     });

@@ -76,16 +76,24 @@ async function decryptPanel(recording, mediaUrl, player) {
     progress.hidden = false;
     progress.value = 0;
     const started = performance.now();
+    // Stage marks, read by bench/console.sh (performance.getEntriesByType('mark')).
+    performance.clearMarks();
+    performance.mark('decrypt pressed');
     try {
       const key = await getKey();
+      performance.mark('key read');
       const cek = await unwrap(key, detailsBytes);
+      performance.mark('CEK unwrapped');
       const ciphertext = await fetchMedia(mediaUrl, { onProgress: (done, total) => { progress.value = done / total; } });
+      performance.mark('media fetched');
       const plaintext = await open(cek, detailsBytes, ciphertext);
+      performance.mark('decrypted and verified');
       if (rememberAs) {
         await keystore.remember(keySid, key, rememberAs);
         showRemembered({ sid: keySid, label: rememberAs });
       }
       play(plaintext, recording, player);
+      performance.mark('player and waveforms ready');
       const seconds = ((performance.now() - started) / 1000).toFixed(1);
       replace(status, message('notice', `Decrypted and verified (GCM tag checked) in ${seconds} s.`));
       announce('The recording is ready to play.');
