@@ -57,7 +57,9 @@ export async function open(cek, details, ciphertext) {
 
 /** Fetches the media (ciphertext) of a recording, refusing what is over the page's limit. */
 export async function fetchMedia(url, { signal, onProgress } = {}) {
-  const response = await fetch(url, { credentials: 'same-origin', signal, headers: { Accept: 'application/octet-stream' } });
+  // no-store: the browser's HTTP cache would write the whole file to the profile's disk on the way,
+  // competing with the decryption for the same cores, and keep a copy nobody asked for.
+  const response = await fetch(url, { credentials: 'same-origin', cache: 'no-store', signal, headers: { Accept: 'application/octet-stream' } });
   if (!response.ok) {
     let message = `The vault answered ${response.status} for the media.`;
     try {

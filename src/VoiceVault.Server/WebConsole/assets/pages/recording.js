@@ -79,12 +79,23 @@ async function decryptPanel(recording, mediaUrl, player) {
     // Stage marks, read by bench/console.sh (performance.getEntriesByType('mark')).
     performance.clearMarks();
     performance.mark('decrypt pressed');
+    // The download starts at once, beside reading the key; a key that fails stops it.
+    const download = new AbortController();
+    const media = fetchMedia(mediaUrl, { signal: download.signal, onProgress: (done, total) => { progress.value = done / total; } });
+    media.catch(() => {});
     try {
-      const key = await getKey();
-      performance.mark('key read');
-      const cek = await unwrap(key, detailsBytes);
-      performance.mark('CEK unwrapped');
-      const ciphertext = await fetchMedia(mediaUrl, { onProgress: (done, total) => { progress.value = done / total; } });
+      let key;
+      let cek;
+      try {
+        key = await getKey();
+        performance.mark('key read');
+        cek = await unwrap(key, detailsBytes);
+        performance.mark('CEK unwrapped');
+      } catch (error) {
+        download.abort();
+        throw error;
+      }
+      const ciphertext = await media;
       performance.mark('media fetched');
       const plaintext = await open(cek, detailsBytes, ciphertext);
       performance.mark('decrypted and verified');
@@ -154,24 +165,24 @@ function play(plaintext, recording, player) {
   const blob = new Blob([plaintext], { type: 'audio/wav' });
   const url = URL.createObjectURL(blob);
   const wav = parseWav(plaintext);
-  const channels = [];
-  if (wav) {
-    const width = 800;
-    const lines = peaks(plaintext, wav, width);
-    lines.forEach((line, index) => {
-      const canvas = h('canvas', { width: String(width), height: '80', class: 'wave', role: 'img',
-        'aria-label': `Waveform of channel ${index + 1} of ${wav.channels}` });
-      draw(canvas, line);
-      channels.push(h('figure', {}, canvas, h('figcaption', {}, `Channel ${index + 1}`)));
-    });
-  }
   const seconds = wav ? wav.dataLength / (wav.channels * wav.sampleRate * (wav.bitsPerSample / 8)) : null;
+  const waves = h('div', { class: 'waves' });
+  // The player first, so the browser loads it while the waveforms are drawn.
   replace(player,
     h('h2', { id: 'player-heading' }, 'Listen'),
     h('audio', { controls: true, src: url, 'aria-label': `Decrypted recording ${recording.sid}` }),
     wav ? h('p', {}, `${wav.channels} channel${wav.channels > 1 ? 's' : ''}, ${wav.sampleRate} Hz, ${wav.bitsPerSample}-bit, ${seconds.toFixed(1)} s`) : null,
-    channels,
+    waves,
     h('p', {}, h('a', { href: url, download: `${recording.sid}.wav`, class: 'button' }, 'Download WAV')));
+  if (wav) {
+    const width = 800;
+    peaks(plaintext, wav, width).forEach((line, index) => {
+      const canvas = h('canvas', { width: String(width), height: '80', class: 'wave', role: 'img',
+        'aria-label': `Waveform of channel ${index + 1} of ${wav.channels}` });
+      draw(canvas, line);
+      waves.append(h('figure', {}, canvas, h('figcaption', {}, `Channel ${index + 1}`)));
+    });
+  }
   // The object URL stays valid while this page shows; leaving the page drops it.
   window.addEventListener('popstate', () => URL.revokeObjectURL(url), { once: true });
 }
