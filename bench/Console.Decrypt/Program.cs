@@ -1,6 +1,6 @@
 // The console's decrypt-and-play, timed in headless Chromium: sign in, open the recording, choose
 // the key file, press Decrypt, and stop the clock when the audio element can play the decrypted
-// WAV (readyState >= HAVE_ENOUGH_DATA). Meanwhile the page's memory is sampled through the
+// WAV (readyState >= HAVE_FUTURE_DATA, the "canplay" state). Meanwhile the page's memory is sampled through the
 // DevTools protocol every 10 ms: the JS heap, and the ArrayBuffer backing stores beside it.
 //   Console.Decrypt --url URL --user AC --password TOKEN --recording RE --key FILE [--runs 3] [--chromium PATH]
 using System.Diagnostics;
@@ -49,7 +49,7 @@ for (int run = 1; run <= runs; run++)
     });
     var clock = Stopwatch.StartNew();
     await page.GetByRole(AriaRole.Button, new() { Name = "Decrypt", Exact = true }).ClickAsync();
-    await page.WaitForFunctionAsync("() => { const a = document.querySelector('audio'); return a && a.readyState >= 4; }", null, new() { PollingInterval = 5 });
+    await page.WaitForFunctionAsync("() => { const a = document.querySelector('audio'); return a && a.readyState >= 3; }", null, new() { PollingInterval = 5 });
     var seconds = clock.Elapsed.TotalSeconds;
     sampling.Cancel();
     await sampler;

@@ -69,6 +69,20 @@ async function decryptPanel(recording, mediaUrl, player) {
   const remembered = keySid ? await keystore.recall(keySid).catch(() => undefined) : undefined;
   const quick = h('div', { class: 'remembered' });
 
+  // The download of the ciphertext starts as soon as a key file is chosen, while the passphrase
+  // is typed (it is ciphertext: harmless to hold); Decrypt takes it over, or starts its own.
+  let prefetch = null;
+  const startDownload = () => {
+    const controller = new AbortController();
+    const promise = fetchMedia(mediaUrl, { signal: controller.signal, onProgress: (done, total) => { progress.value = done / total; } });
+    promise.catch(() => {});
+    return { controller, promise };
+  };
+  keyFile.input.addEventListener('change', () => {
+    prefetch?.controller.abort();
+    prefetch = keyFile.input.files?.length ? startDownload() : null;
+  });
+
   async function run(getKey, rememberAs) {
     replace(status);
     replace(player);
@@ -79,10 +93,9 @@ async function decryptPanel(recording, mediaUrl, player) {
     // Stage marks, read by bench/console.sh (performance.getEntriesByType('mark')).
     performance.clearMarks();
     performance.mark('decrypt pressed');
-    // The download starts at once, beside reading the key; a key that fails stops it.
-    const download = new AbortController();
-    const media = fetchMedia(mediaUrl, { signal: download.signal, onProgress: (done, total) => { progress.value = done / total; } });
-    media.catch(() => {});
+    // The download runs beside reading the key; a key that fails stops it.
+    const { controller: download, promise: media } = prefetch ?? startDownload();
+    prefetch = null;
     try {
       let key;
       let cek;
