@@ -1,6 +1,6 @@
 // The console's decrypt-and-play, timed in headless Chromium: sign in, open the recording, choose
-// the key file, press Decrypt, and stop the clock when the audio element can play the decrypted
-// WAV (readyState >= HAVE_FUTURE_DATA, the "canplay" state). Meanwhile the page's memory is sampled through the
+// the key file, press Decrypt; the time is the page's own, from the click handler to the audio
+// element's canplay event (performance marks), with Playwright's wall time beside it. Meanwhile the page's memory is sampled through the
 // DevTools protocol every 10 ms: the JS heap, and the ArrayBuffer backing stores beside it.
 //   Console.Decrypt --url URL --user AC --password TOKEN --recording RE --key FILE [--runs 3] [--chromium PATH]
 using System.Diagnostics;
@@ -49,7 +49,7 @@ for (int run = 1; run <= runs; run++)
     });
     var clock = Stopwatch.StartNew();
     await page.GetByRole(AriaRole.Button, new() { Name = "Decrypt", Exact = true }).ClickAsync();
-    await page.WaitForFunctionAsync("() => { const a = document.querySelector('audio'); return a && a.readyState >= 3; }", null, new() { PollingInterval = 5 });
+    await page.WaitForFunctionAsync("() => performance.getEntriesByName('playable').length > 0", null, new() { PollingInterval = 5 });
     var seconds = clock.Elapsed.TotalSeconds;
     sampling.Cancel();
     await sampler;
@@ -59,7 +59,8 @@ for (int run = 1; run <= runs; run++)
         "return Object.fromEntries(marks.map(m => [m.name, Math.round(m.startTime - t0)])); }");
     results.Add(new()
     {
-        ["run"] = run, ["seconds"] = Math.Round(seconds, 2), ["verified"] = verified, ["marks_ms"] = marks,
+        // In the page: from the Decrypt button's click handler to the audio element's canplay event.
+        ["run"] = run, ["seconds"] = Math.Round(marks["playable"] / 1000, 3), ["wall_seconds_with_playwright"] = Math.Round(seconds, 2), ["verified"] = verified, ["marks_ms"] = marks,
         ["baseline_heap_mb"] = Math.Round(baseline.Used / 1e6, 1),
         ["peak_js_heap_mb"] = Math.Round(peakHeap / 1e6, 1), ["peak_heap_and_buffers_mb"] = Math.Round(peakWithBuffers / 1e6, 1),
     });

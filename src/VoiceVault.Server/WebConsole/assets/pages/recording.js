@@ -180,10 +180,13 @@ function play(plaintext, recording, player) {
   const wav = parseWav(plaintext);
   const seconds = wav ? wav.dataLength / (wav.channels * wav.sampleRate * (wav.bitsPerSample / 8)) : null;
   const waves = h('div', { class: 'waves' });
+  const audio = h('audio', { controls: true, preload: 'auto', 'aria-label': `Decrypted recording ${recording.sid}` });
+  audio.addEventListener('canplay', () => performance.mark('playable'), { once: true });
+  audio.src = url;
   // The player first, so the browser loads it while the waveforms are drawn.
   replace(player,
     h('h2', { id: 'player-heading' }, 'Listen'),
-    h('audio', { controls: true, src: url, 'aria-label': `Decrypted recording ${recording.sid}` }),
+    audio,
     wav ? h('p', {}, `${wav.channels} channel${wav.channels > 1 ? 's' : ''}, ${wav.sampleRate} Hz, ${wav.bitsPerSample}-bit, ${seconds.toFixed(1)} s`) : null,
     waves,
     h('p', {}, h('a', { href: url, download: `${recording.sid}.wav`, class: 'button' }, 'Download WAV')));
