@@ -123,6 +123,12 @@ public sealed class ConsolePagesTests(ConsoleBrowser chromium) : IClassFixture<C
         await page.GetByRole(AriaRole.Button, new() { Name = "Create", Exact = true }).ClickAsync();
         var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "archive key" });
         var keySid = (await row.Locator("code").First.TextContentAsync())!;
+        await row.GetByRole(AriaRole.Button, new() { Name = "Rename" }).ClickAsync();
+        await page.GetByRole(AriaRole.Dialog).GetByLabel("Friendly name").FillAsync("archive key 2026");
+        await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Save" }).ClickAsync();
+        row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = "archive key 2026" });
+        await Expect(row).ToContainTextAsync(keySid);
+        Assert.Equal("archive key 2026", (await Twilio.Rest.Accounts.V1.Credential.PublicKeyResource.FetchAsync(pathSid: keySid, client: vault.Twilio())).FriendlyName);
         await vault.SetEncryptionAsync(vault.AccountSid, enabled: true, keySid);
         for (int i = 0; i < 3; i++)
         {
@@ -138,6 +144,95 @@ public sealed class ConsolePagesTests(ConsoleBrowser chromium) : IClassFixture<C
         await Expect(row).ToHaveCountAsync(0);
         var ex = await Assert.ThrowsAsync<Twilio.Exceptions.ApiException>(() => Twilio.Rest.Accounts.V1.Credential.PublicKeyResource.FetchAsync(pathSid: keySid, client: vault.Twilio()));
         Assert.Equal(20404, ex.Code);
+    }
+
+    [Fact]
+    public async Task Recordings_page_through_by_keyset_and_filter_by_call_and_status()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        var calls = new List<string>();
+        for (int i = 0; i < 5; i++)
+        {
+            calls.Add(Audio.CallSid());
+            Assert.Equal(HttpStatusCode.Created, (await vault.UploadAsync(vault.AccountSid, vault.AuthToken, calls[^1], Audio.Wav(1))).Status);
+        }
+        await using var context = await chromium.NewContextAsync(vault);
+        var page = await context.NewPageAsync();
+        await page.SignInAsync(vault.AccountSid, vault.AuthToken);
+        await page.GotoAsync("/console/recordings?size=2");
+        var seen = new List<string>();
+        for (int pageNumber = 1; ; pageNumber++)
+        {
+            var table = page.GetByRole(AriaRole.Table, new() { Name = $"newest first (page {pageNumber})" });
+            await Expect(table).ToBeVisibleAsync();
+            foreach (var code in await table.Locator("tbody tr td:nth-child(2) code").AllTextContentsAsync())
+            {
+                seen.Add(code);
+            }
+            var next = page.GetByRole(AriaRole.Link, new() { Name = "Next page" });
+            if (await next.CountAsync() == 0)
+            {
+                break;
+            }
+            await next.ClickAsync();
+        }
+        // Newest first, each exactly once, across three pages.
+        Assert.Equal(Enumerable.Reverse(calls), seen);
+        await page.GetByRole(AriaRole.Link, new() { Name = "Previous page" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Table, new() { Name = "newest first (page 2)" })).ToContainTextAsync(calls[1]);
+
+        await page.GotoAsync("/console/recordings");
+        await page.GetByLabel("Call SID").FillAsync(calls[2]);
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Expect(page.GetByRole(AriaRole.Table).Locator("tbody tr")).ToHaveCountAsync(1);
+        await Expect(page.GetByRole(AriaRole.Table)).ToContainTextAsync(calls[2]);
+        await page.GetByLabel("Call SID").FillAsync("");
+        await page.GetByLabel("Status").SelectOptionAsync("failed");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Filter" }).ClickAsync();
+        await Expect(page.GetByText("No recordings match.")).ToBeVisibleAsync();
+    }
+
+    [Fact]
+    public async Task Console_responses_carry_a_strict_content_security_policy_and_the_pages_load_nothing_from_elsewhere()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        using var http = vault.Http();
+        foreach (var path in new[] { "/console", "/console/recordings/RE00000000000000000000000000000000", "/console/assets/app.js" })
+        {
+            var response = await http.GetAsync(path);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var csp = string.Join(";", response.Headers.GetValues("Content-Security-Policy"));
+            Assert.Contains("script-src 'self'", csp, StringComparison.Ordinal);
+            Assert.Contains("connect-src 'self'", csp, StringComparison.Ordinal);
+            Assert.Contains("frame-ancestors 'none'", csp, StringComparison.Ordinal);
+            Assert.DoesNotContain("unsafe-inline", csp, StringComparison.Ordinal);
+            Assert.Equal("nosniff", Assert.Single(response.Headers.GetValues("X-Content-Type-Options")));
+        }
+        var html = await http.GetStringAsync("/console");
+        Assert.DoesNotMatch("<script(?![^>]*\\bsrc=)", html);
+        Assert.DoesNotContain("style=", html, StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync("/console/assets/nothing.js")).StatusCode);
+
+        await using var context = await chromium.NewContextAsync(vault);
+        var page = await context.NewPageAsync();
+        var origins = new HashSet<string>();
+        var violations = new List<string>();
+        page.Request += (_, request) => origins.Add(new Uri(request.Url).GetLeftPart(UriPartial.Authority));
+        page.Console += (_, message) =>
+        {
+            if (message.Text.Contains("Content Security Policy", StringComparison.Ordinal))
+            {
+                violations.Add(message.Text);
+            }
+        };
+        await page.SignInAsync(vault.AccountSid, vault.AuthToken);
+        foreach (var link in new[] { "Live calls", "Credentials", "Voice settings", "Debugger", "Subaccounts", "API keys", "Recordings" })
+        {
+            await page.GetByRole(AriaRole.Link, new() { Name = link, Exact = true }).ClickAsync();
+            await Expect(page.GetByRole(AriaRole.Heading, new() { Level = 1 })).ToHaveTextAsync(link == "Subaccounts" ? "Subaccounts" : link);
+        }
+        Assert.Equal([vault.BaseUri.GetLeftPart(UriPartial.Authority)], origins);
+        Assert.Empty(violations);
     }
 
     [Fact]
