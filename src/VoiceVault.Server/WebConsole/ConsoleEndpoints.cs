@@ -139,19 +139,7 @@ public static class ConsoleEndpoints
 
     private static async Task<Ok<KeyUsageResource>> UsageAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys, IRecordingStore recordings)
     {
-        var key = Sid.Is(sid, "CR") ? await keys.FindAsync(sid) : null;
-        if (key is null)
-        {
-            throw ApiException.NotFound($"/v1/Credentials/PublicKeys/{sid}");
-        }
-        try
-        {
-            await context.AccountInScopeAsync(accounts, key.AccountSid);
-        }
-        catch (ApiException)
-        {
-            throw ApiException.NotFound($"/v1/Credentials/PublicKeys/{sid}");
-        }
+        var key = await Api.Credentials.PublicKeyEndpoints.InScopeAsync(sid, context, accounts, keys);
         return TypedResults.Ok(new KeyUsageResource(key.Sid, await recordings.CountUsingKeyAsync(key.Sid, context.RequestAborted)));
     }
 

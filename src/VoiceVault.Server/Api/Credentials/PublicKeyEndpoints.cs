@@ -78,7 +78,8 @@ public static class PublicKeyEndpoints
         });
     }
 
-    private static async Task<PublicKey> InScopeAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys)
+    /// <summary>The public key, if the caller may see it; otherwise 404, as if it did not exist.</summary>
+    internal static async Task<PublicKey> InScopeAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys)
     {
         var key = Sid.Is(sid, "CR") ? await keys.FindAsync(sid) : null;
         if (key is null)
