@@ -8,18 +8,22 @@ namespace VoiceVault.Server.Tests;
 /// <summary>Every route needs credentials unless it is one of the few public ones, whoever adds the route.</summary>
 public sealed class AuthenticationTests
 {
-    private static readonly string[] Public = ["/healthz", "/metrics", "/openapi/v1.json"];
+    // The console's page and assets (the same document for every page path) and its sign-in.
+    private static readonly string[] Public = ["/console/", "/console/assets/{**name}", "/console/session", "/console/{**page}", "/healthz", "/metrics", "/openapi/v1.json"];
 
     [Fact]
-    public async Task Every_route_but_health_metrics_and_openapi_answers_401_without_credentials()
+    public async Task Every_route_but_health_metrics_openapi_and_the_consoles_page_answers_401_without_credentials()
     {
         await using var vault = await VaultServer.StartAsync();
         var routes = vault.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>().ToList();
-        var anonymous = routes.Where(r => r.Metadata.GetMetadata<IAllowAnonymous>() is not null).Select(r => r.RoutePattern.RawText).Order().ToList();
-        Assert.Equal(Public.Order(), anonymous);
+        var anonymous = routes.Where(r => r.Metadata.GetMetadata<IAllowAnonymous>() is not null).Select(r => r.RoutePattern.RawText).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(Public.Order(StringComparer.Ordinal), anonymous);
+        // Anonymous console routes: GET only (and POST for sign-in), never the signed-in ones.
+        Assert.Equal(["POST"], routes.Single(r => r.RoutePattern.RawText == "/console/session" && r.Metadata.GetMetadata<IAllowAnonymous>() is not null)
+            .Metadata.GetMetadata<HttpMethodMetadata>()!.HttpMethods);
         using var http = vault.Http();
         int checkedRoutes = 0;
-        foreach (var route in routes.Where(r => !Public.Contains(r.RoutePattern.RawText)))
+        foreach (var route in routes.Where(r => r.Metadata.GetMetadata<IAllowAnonymous>() is null))
         {
             // Route values that look real, so nothing but the missing credentials can refuse the request.
             var path = System.Text.RegularExpressions.Regex.Replace(route.RoutePattern.RawText!, @"\{(\w+)\}", m => m.Groups[1].Value switch
