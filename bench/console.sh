@@ -3,7 +3,8 @@
 # 1. Decrypt and play in the browser: a one-hour dual-channel recording (8 kHz 16-bit, ~115 MB),
 #    encrypted to a customer key, decrypted by the console in headless Chromium (from "Decrypt"
 #    to an audio element that can play it; peak JS heap and ArrayBuffer memory sampled) against
-#    `voicevault decrypt` of the same ciphertext on the same machine, RUNS times each.
+#    `voicevault decrypt` (the packaged tool: native AOT) of the same ciphertext on the same
+#    machine, RUNS times each.
 # 2. The recordings page with 100,000 recordings in the account: the list request the page makes
 #    (PageSize=50, newest first; and the last page reached by keyset, and a status filter),
 #    timed at the client on loopback, on SQLite and on PostgreSQL.
@@ -14,13 +15,15 @@ cd "$(dirname "$0")/.."
 require_dotnet
 ensure_openssl
 [ -n "${VOICEVAULT_CHROMIUM:-}" ] || command -v chromium >/dev/null || apt_install chromium
+[ -x /usr/bin/time ] || apt_install time
 command -v sqlite3 >/dev/null || apt_install sqlite3
 RUNS=${RUNS:-3}; MINUTES=${MINUTES:-60}; ROWS=${ROWS:-100000}
 out=bench/out/console; rm -rf "$out"; mkdir -p "$out"
 . bench/lib.sh
-build src/VoiceVault.Server src/VoiceVault.Cli bench/Console.Decrypt
+build src/VoiceVault.Server bench/Console.Decrypt
 server=src/VoiceVault.Server/bin/Release/net10.0/VoiceVault.Server.dll
-cli=src/VoiceVault.Cli/bin/Release/net10.0/voicevault.dll
+say "packing and installing voicevault as users get it (native AOT)"
+cli=$(install_tool)
 sid=AC$(openssl rand -hex 16); token=$(openssl rand -hex 16)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base=http://127.0.0.1:$port
@@ -55,7 +58,7 @@ curl -sf -u "$sid:$token" -o "$out/call.json" "$base/2010-04-01/Accounts/$sid/Re
 : > "$out/cli.txt"
 for run in $(seq 1 "$RUNS"); do
   rm -f "$out/call.dec.wav"
-  /usr/bin/env time -f "%e %M" -o "$out/cli-run.txt" dotnet $cli decrypt "$out/call.enc" --key "$out/key.pem" --details "$out/call.json" -o "$out/call.dec.wav" --quiet
+  /usr/bin/env time -f "%e %M" -o "$out/cli-run.txt" "$cli" decrypt "$out/call.enc" --key "$out/key.pem" --details "$out/call.json" -o "$out/call.dec.wav" --quiet
   cat "$out/cli-run.txt" >> "$out/cli.txt"
 done
 cmp "$out/call.wav" "$out/call.dec.wav"

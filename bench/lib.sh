@@ -9,6 +9,18 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 
+# install_tool: packs voicevault and installs it as users get it (native AOT on linux-x64) into
+# bench/out/tool; prints the command's path.
+install_tool() {
+  ./scripts/pack-cli.sh >/dev/null
+  rm -rf bench/out/tool
+  local cache
+  cache=$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //')
+  rm -rf "$cache/voicevault" "$cache/voicevault.any" "$cache/voicevault.linux-x64"
+  dotnet tool install --tool-path bench/out/tool --add-source artifacts/packages voicevault >/dev/null
+  echo bench/out/tool/voicevault
+}
+
 wait_http() { for _ in $(seq 1 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.2; done; echo "no answer from $1" >&2; exit 1; }
 
 # enable_encryption BASE_URL AC TOKEN DIR: a fresh RSA-2048 key, registered and configured.

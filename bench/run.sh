@@ -10,10 +10,8 @@ require_dotnet
 ensure_openssl
 ensure_python_cryptography
 [ -x /usr/bin/time ] || apt_install time
+. bench/lib.sh
 say "packing and installing the tool as users get it (bench/out/tool)"
-./scripts/pack-cli.sh >/dev/null
-rm -rf bench/out/tool
-cache=$(dotnet nuget locals global-packages --list | sed 's/^global-packages: //')
-rm -rf "$cache/voicevault" "$cache/voicevault.any" "$cache/voicevault.linux-x64"
-dotnet tool install --tool-path bench/out/tool --add-source artifacts/packages voicevault >/dev/null
+install_tool >/dev/null
+trap - EXIT
 exec "$VOICEVAULT_PYTHON" bench/toolkit_bench.py --tool bench/out/tool/voicevault --work bench/out "$@"
