@@ -24,6 +24,7 @@ internal static class Program
             DecryptCommand.Create(),
             InspectCommand.Create(),
             KeyringCommand.Create(),
+            FetchCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

@@ -1,0 +1,306 @@
+using System.Collections.Concurrent;
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using VoiceVault.Crypto;
+
+namespace VoiceVault.Cli;
+
+/// <summary>
+/// <c>voicevault fetch</c> (SPEC §10): every recording of an account (and its subaccounts) from any
+/// Twilio-compatible API, downloaded in parallel, verified, decrypted and written atomically as
+/// <c>DIR/AC…/yyyy-mm-dd/RE….wav</c> beside <c>RE….json</c>. What is there already is skipped; an
+/// interrupted download resumes from its partial ciphertext; <c>--delete-after</c> deletes at the
+/// source only what verified here.
+/// </summary>
+internal static class FetchCommand
+{
+    /// <summary>Where downloads in progress are kept (ciphertext only), under the output directory.</summary>
+    public const string PartialDir = ".voicevault-partial";
+
+    private sealed record Outcome(string Recording, string Account, string Status, long Bytes, string? Output, string? Error, string? Hint);
+
+    private sealed record Settings(DirectoryInfo Out, KeyChoice? Keys, bool Decrypt, bool DeleteAfter, bool Sync);
+
+    public static Command Create()
+    {
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "Where recordings go: DIR/AC…/yyyy-mm-dd/RE….wav and RE….json.", Required = true };
+        var key = new Option<FileInfo?>("--key") { Description = "The private key (PKCS#1, PKCS#8 or encrypted PKCS#8; PEM or DER)." };
+        var keyring = new Option<DirectoryInfo?>("--keyring") { Description = "A keyring directory: private keys filed by public-key SID (for recordings wrapped to several keys)." };
+        var baseUrl = new Option<string>("--base-url") { Description = "The API: Twilio, or a VoiceVault.", DefaultValueFactory = _ => "https://api.twilio.com" };
+        var subaccounts = new Option<bool>("--subaccounts") { Description = "Also every subaccount of the account." };
+        var since = new Option<string?>("--since") { Description = "Only recordings created on or after this date (YYYY-MM-DD, UTC)." };
+        var until = new Option<string?>("--until") { Description = "Only recordings created on or before this date (YYYY-MM-DD, UTC)." };
+        var callSid = new Option<string?>("--call-sid") { Description = "Only this call's recordings." };
+        var jobs = new Option<int>("--jobs", "-j") { Description = "Downloads at once (Twilio allows an account 100 concurrent API requests).", DefaultValueFactory = _ => 4 };
+        var deleteAfter = new Option<bool>("--delete-after") { Description = "Delete each recording at the source once its local copy verified (archive and purge)." };
+        var noDecrypt = new Option<bool>("--no-decrypt") { Description = "Keep the ciphertext (RE….enc) and its details; decrypt later with decrypt --batch." };
+        var sync = new Option<bool>("--sync") { Description = "fsync each file before it is renamed into place." };
+        var passphraseFile = Options.PassphraseFile();
+        var quiet = Options.Quiet();
+        var json = Options.Json();
+        var command = new Command("fetch", "Download, verify and decrypt an account's recordings from Twilio or a VoiceVault; credentials from TWILIO_* variables.")
+        {
+            outDir, key, keyring, baseUrl, subaccounts, since, until, callSid, jobs, deleteAfter, noDecrypt, sync, passphraseFile, quiet, json,
+        };
+        command.SetAction(parse => Program.Guard(() =>
+        {
+            bool decrypt = !parse.GetValue(noDecrypt);
+            int workers = parse.GetValue(jobs);
+            if (workers is < 1 or > 64)
+            {
+                throw new CliException($"--jobs {workers}: give 1 to 64");
+            }
+            var filters = (Since: Day(parse.GetValue(since), "--since"), Until: Day(parse.GetValue(until), "--until"), CallSid: parse.GetValue(callSid));
+            using var keys = decrypt || parse.GetValue(key) is not null || parse.GetValue(keyring) is not null
+                ? KeyChoice.From(parse.GetValue(key), parse.GetValue(keyring), parse.GetValue(passphraseFile))
+                : null;
+            using var api = TwilioApi.FromEnvironment(parse.GetValue(baseUrl)!);
+            var target = parse.GetValue(outDir)!;
+            Directory.CreateDirectory(target.FullName);
+            var settings = new Settings(target, keys, decrypt, parse.GetValue(deleteAfter), parse.GetValue(sync));
+            return RunAsync(api, settings, parse.GetValue(subaccounts), filters, workers, parse.GetValue(quiet), parse.GetValue(json)).GetAwaiter().GetResult();
+        }));
+        return command;
+    }
+
+    private static string? Day(string? value, string option)
+    {
+        if (value is null)
+        {
+            return null;
+        }
+        return DateOnly.TryParseExact(value, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out _)
+            ? value
+            : throw new CliException($"{option} '{value}' is not a date", "write it as YYYY-MM-DD");
+    }
+
+    private static async Task<int> RunAsync(TwilioApi api, Settings settings, bool subaccounts, (string? Since, string? Until, string? CallSid) filters, int workers, bool quiet, bool json)
+    {
+        var cancel = Program.Cancellation;
+        var clock = Stopwatch.StartNew();
+        var accounts = new List<string> { api.AccountSid };
+        if (subaccounts)
+        {
+            await foreach (var account in api.ListAsync("/2010-04-01/Accounts.json?PageSize=1000", "accounts", cancel))
+            {
+                if (account.GetProperty("sid").GetString() is { } sid && sid != api.AccountSid)
+                {
+                    accounts.Add(sid);
+                }
+            }
+        }
+        var recordings = new List<JsonElement>();
+        foreach (var account in accounts)
+        {
+            var query = TwilioApi.Query(("PageSize", "1000"), ("DateCreated>", filters.Since), ("DateCreated<", filters.Until), ("CallSid", filters.CallSid));
+            await foreach (var recording in api.ListAsync($"/2010-04-01/Accounts/{account}/Recordings.json?{query}", "recordings", cancel))
+            {
+                recordings.Add(recording);
+            }
+        }
+        var outcomes = new ConcurrentBag<Outcome>();
+        var progress = Console.IsErrorRedirected ? null : ProgressDisplay.For("fetch", recordings.Count, quiet || json, 1);
+        int done = 0;
+        await Parallel.ForEachAsync(recordings, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel }, async (recording, token) =>
+        {
+            var outcome = await FetchOneAsync(api, settings, recording, token);
+            outcomes.Add(outcome);
+            int n = Interlocked.Increment(ref done);
+            if (progress is not null)
+            {
+                progress.Report(n);
+            }
+            else if (!quiet && !json)
+            {
+                Console.Error.WriteLine(outcome.Status switch
+                {
+                    "fetched" or "deleted" => $"{outcome.Status,-8} {outcome.Recording} -> {outcome.Output}",
+                    "skipped" or "unavailable" => $"{outcome.Status,-8} {outcome.Recording}: {outcome.Error}",
+                    _ => $"failed   {outcome.Recording}: {outcome.Error}" + (outcome.Hint is null ? "" : $" (hint: {outcome.Hint})"),
+                });
+            }
+        });
+        progress?.Finish();
+        var all = outcomes.OrderBy(o => o.Account, StringComparer.Ordinal).ThenBy(o => o.Recording, StringComparer.Ordinal).ToList();
+        int Count(string status) => all.Count(o => o.Status == status);
+        int fetched = Count("fetched"), skipped = Count("skipped"), unavailable = Count("unavailable"), failed = Count("failed");
+        long bytes = all.Sum(o => o.Bytes);
+        double seconds = clock.Elapsed.TotalSeconds;
+        if (json)
+        {
+            Console.Out.WriteLine(CliJson.Serialize(new Dictionary<string, object?>
+            {
+                ["fetched"] = fetched,
+                ["skipped"] = skipped,
+                ["unavailable"] = unavailable,
+                ["failed"] = failed,
+                ["deleted_at_source"] = all.Count(o => o.Status is "fetched" or "skipped" && o.Hint == "deleted at source"),
+                ["bytes"] = bytes,
+                ["seconds"] = Math.Round(seconds, 3),
+                ["accounts"] = accounts,
+                ["results"] = all.Select(o => new Dictionary<string, object?>
+                {
+                    ["recording"] = o.Recording,
+                    ["account"] = o.Account,
+                    ["status"] = o.Status,
+                    ["output"] = o.Output,
+                    ["bytes"] = o.Bytes,
+                    ["error"] = o.Error,
+                    ["hint"] = o.Hint,
+                }),
+            }));
+        }
+        if (!quiet)
+        {
+            if (progress is not null)
+            {
+                foreach (var failure in all.Where(o => o.Status == "failed"))
+                {
+                    Console.Error.WriteLine($"failed   {failure.Recording}: {failure.Error}");
+                }
+            }
+            Console.Error.WriteLine($"fetch: {fetched} fetched, {skipped} already here, {unavailable} without media, {failed} failed; " +
+                $"{Units.Bytes(bytes)} in {seconds:0.00} s from {accounts.Count} account(s)");
+        }
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static async Task<Outcome> FetchOneAsync(TwilioApi api, Settings settings, JsonElement recording, CancellationToken cancellationToken)
+    {
+        var sid = recording.GetProperty("sid").GetString()!;
+        var account = recording.GetProperty("account_sid").GetString()!;
+        try
+        {
+            if (!Sid(sid, "RE") || !Sid(account, "AC"))
+            {
+                return new Outcome(sid, account, "failed", 0, null, "the API listed a recording whose SID or account SID is malformed", null);
+            }
+            var status = recording.TryGetProperty("status", out var s) ? s.GetString() : null;
+            if (status != "completed")
+            {
+                var code = recording.TryGetProperty("error_code", out var c) && c.ValueKind != JsonValueKind.Null ? $", error {c}" : "";
+                return new Outcome(sid, account, "unavailable", 0, null, $"status {status}{code}: no media to fetch", null);
+            }
+            var day = (TwilioApi.Date(recording, "date_created") ?? DateTimeOffset.UnixEpoch).ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+            var folder = Path.Combine(settings.Out.FullName, account, day);
+            var encrypted = recording.TryGetProperty("encryption_details", out var d) && d.ValueKind == JsonValueKind.Object;
+            var output = Path.Combine(folder, sid + (encrypted && !settings.Decrypt ? ".enc" : ".wav"));
+            var detailsFile = Path.Combine(folder, sid + ".json");
+            string? deleted = null;
+            if (File.Exists(output) && File.Exists(detailsFile))
+            {
+                // Both files exist only once the recording verified: nothing to fetch again.
+                if (settings.DeleteAfter && await api.DeleteAsync(MediaPath(account, sid) + ".json", cancellationToken))
+                {
+                    deleted = "deleted at source";
+                }
+                return new Outcome(sid, account, "skipped", 0, output, "already fetched and verified", deleted);
+            }
+            Directory.CreateDirectory(folder);
+            var partialDir = Path.Combine(settings.Out.FullName, PartialDir);
+            Directory.CreateDirectory(partialDir);
+            var partial = Path.Combine(partialDir, sid + ".download");
+            long length = 0;
+            for (int attempt = 1; ; attempt++)
+            {
+                length = await api.DownloadAsync(MediaPath(account, sid), partial, cancellationToken);
+                try
+                {
+                    Publish(settings, recording, encrypted, partial, output);
+                    break;
+                }
+                catch (AuthenticationFailedException)
+                {
+                    // Corrupted on the way (or the partial file was damaged): never kept, and
+                    // downloaded whole again, three times at most.
+                    File.Delete(partial);
+                    if (attempt >= 3)
+                    {
+                        throw;
+                    }
+                }
+            }
+            WriteAtomically(detailsFile, Encoding.UTF8.GetBytes(recording.GetRawText()), settings.Sync);
+            File.Delete(partial);
+            if (settings.DeleteAfter && await api.DeleteAsync(MediaPath(account, sid) + ".json", cancellationToken))
+            {
+                deleted = "deleted at source";
+            }
+            return new Outcome(sid, account, "fetched", length, output, null, deleted);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var (message, hint) = Program.Explain(e);
+            return new Outcome(sid, account, "failed", 0, null, message, hint);
+        }
+    }
+
+    /// <summary>Verifies the downloaded file and puts the result in place; nothing unverified is ever published.</summary>
+    private static void Publish(Settings settings, JsonElement recording, bool encrypted, string partial, string output)
+    {
+        if (!encrypted)
+        {
+            // Not encrypted at the source: there is no tag; it must at least be the WAV it claims to be.
+            using (var check = File.OpenRead(partial))
+            {
+                Span<byte> head = stackalloc byte[12];
+                if (check.ReadAtLeast(head, 12, throwOnEndOfStream: false) < 12 || !head[..4].SequenceEqual("RIFF"u8) || !head[8..12].SequenceEqual("WAVE"u8))
+                {
+                    File.Delete(partial);
+                    throw new CliException("the unencrypted media is not a WAV file", "is the media URL right?");
+                }
+            }
+            MoveAtomically(partial, output, settings.Sync);
+            return;
+        }
+        var details = EncryptionDetails.Parse(recording.GetRawText());
+        if (settings.Keys is null)
+        {
+            // --no-decrypt without a key: the ciphertext as it came (the length was checked).
+            MoveAtomically(partial, output, settings.Sync);
+            return;
+        }
+        var (key, _, _) = settings.Keys.Unwrap(details);
+        using (key)
+        {
+            if (settings.Decrypt)
+            {
+                DecryptCommand.DecryptFile(partial, output, key, details.Iv, settings.Sync, quiet: true);
+            }
+            else
+            {
+                using (var check = File.OpenRead(partial))
+                {
+                    RecordingDecryptor.Verify(check, key, details.Iv, null, Program.Cancellation);
+                }
+                MoveAtomically(partial, output, settings.Sync);
+            }
+        }
+    }
+
+    /// <summary>The verified download becomes the output by a rename (same file system: the partial folder is under --out).</summary>
+    private static void MoveAtomically(string partial, string output, bool sync)
+    {
+        if (sync)
+        {
+            using var file = new FileStream(partial, FileMode.Open, FileAccess.ReadWrite);
+            file.Flush(flushToDisk: true);
+        }
+        File.Move(partial, output, overwrite: true);
+    }
+
+    private static void WriteAtomically(string path, byte[] content, bool sync)
+    {
+        using var target = AtomicOutput.Create(path);
+        target.Stream.Write(content);
+        target.Commit(sync);
+    }
+
+    private static string MediaPath(string account, string sid) => $"/2010-04-01/Accounts/{account}/Recordings/{sid}";
+
+    private static bool Sid(string value, string prefix) =>
+        value.Length == 34 && value.StartsWith(prefix, StringComparison.Ordinal) && value[2..].All(c => char.IsAsciiHexDigitLower(c) || char.IsAsciiDigit(c));
+}
