@@ -18,7 +18,7 @@ namespace VoiceVault.Server.Tests;
 /// </summary>
 public sealed class FetchCommandTests
 {
-    private static string Tool => Path.Combine(TestProcess.RepositoryRoot, "src", "VoiceVault.Cli", "bin",
+    internal static string Tool => Path.Combine(TestProcess.RepositoryRoot, "src", "VoiceVault.Cli", "bin",
         AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release", "net10.0", "voicevault.dll");
 
     private sealed class Estate : IAsyncDisposable
