@@ -25,6 +25,7 @@ internal static class Program
             InspectCommand.Create(),
             KeyringCommand.Create(),
             FetchCommand.Create(),
+            RewrapCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

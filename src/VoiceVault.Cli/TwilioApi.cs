@@ -91,6 +91,31 @@ internal sealed class TwilioApi : IDisposable
         return await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
     }
 
+    /// <summary>A POST of form fields; the answer's JSON.</summary>
+    public async Task<JsonDocument> PostAsync(string path, IReadOnlyDictionary<string, string> form, CancellationToken cancellationToken)
+    {
+        using var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Post, path) { Content = new FormUrlEncodedContent(form) },
+            HttpCompletionOption.ResponseContentRead, cancellationToken);
+        await EnsureSuccessAsync(response, path, cancellationToken);
+        return await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
+    }
+
+    /// <summary>A GET whose body is read as a stream (media), after the same retries as every request.</summary>
+    public async Task<HttpResponseMessage> OpenAsync(string path, CancellationToken cancellationToken)
+    {
+        var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, path), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        try
+        {
+            await EnsureSuccessAsync(response, path, cancellationToken);
+            return response;
+        }
+        catch
+        {
+            response.Dispose();
+            throw;
+        }
+    }
+
     /// <summary>DELETE; true when deleted (204/200), false when already gone (404).</summary>
     public async Task<bool> DeleteAsync(string path, CancellationToken cancellationToken)
     {

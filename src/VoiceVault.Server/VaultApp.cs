@@ -131,6 +131,7 @@ public static class VaultApp
         api.MapTwilioLinkEndpoints();
         api.MapRecordingEncryptionEndpoints();
         api.MapRecordingEndpoints();
+        api.MapRecordingWrapEndpoints();
         api.MapNotificationEndpoints();
         api.MapUploadEndpoints();
         app.MapMediaStreamEndpoint();

@@ -14,7 +14,7 @@ namespace VoiceVault.Server.Api;
 public sealed class OpenApiDescription : IOpenApiDocumentTransformer
 {
     private static readonly string[] Paging = ["PageSize", "Page", "PageToken"];
-    private static readonly string[] RecordingFilters = ["CallSid", "DateCreated", "DateCreated<", "DateCreated>", "Status"];
+    private static readonly string[] RecordingFilters = ["CallSid", "DateCreated", "DateCreated<", "DateCreated>", "Status", "EncryptionPublicKeySid"];
     private static readonly string[] CallbackQuery = ["RecordingStatusCallback", "RecordingStatusCallbackMethod", "RecordingStatusCallbackEvent", "RecordingChannels", "RecordingTrack"];
 
     // METHOD path → the form fields and query parameters it reads.
@@ -29,7 +29,7 @@ public sealed class OpenApiDescription : IOpenApiDocumentTransformer
         ["GET /2010-04-01/Accounts/{sid}/Keys/{keySid}.json"] = ([], []),
         ["DELETE /2010-04-01/Accounts/{sid}/Keys/{keySid}.json"] = ([], []),
         ["POST /v1/Credentials/PublicKeys"] = (["PublicKey", "FriendlyName", "AccountSid"], []),
-        ["GET /v1/Credentials/PublicKeys"] = ([], Paging),
+        ["GET /v1/Credentials/PublicKeys"] = ([], [.. Paging, "AccountSid"]),
         ["GET /v1/Credentials/PublicKeys/{sid}"] = ([], []),
         ["POST /v1/Credentials/PublicKeys/{sid}"] = (["FriendlyName"], []),
         ["DELETE /v1/Credentials/PublicKeys/{sid}"] = ([], []),
@@ -47,6 +47,8 @@ public sealed class OpenApiDescription : IOpenApiDocumentTransformer
         ["GET /2010-04-01/Accounts/{sid}/Notifications.json"] = ([], [.. Paging, "Log"]),
         ["GET /2010-04-01/Accounts/{sid}/Notifications/{notificationSid}.json"] = ([], []),
         ["PUT /v1/Ingest/Calls/{callSid}/Recording"] = ([], CallbackQuery),
+        ["POST /v1/Recordings/{sid}/EncryptionDetails"] = (["PublicKeySid", "EncryptedCek"], []),
+        ["GET /v1/Recordings/{sid}/EncryptionDetails"] = ([], []),
         ["POST /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json"] = ([.. CallbackQuery, "Trim"], []),
         ["POST /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}"] = (["Status", "PauseBehavior"], []),
     };

@@ -69,6 +69,12 @@ public sealed record NotificationList(IReadOnlyList<NotificationResource> Notifi
 /// <summary>The <c>/v1</c> list envelope: the items and <c>meta</c>.</summary>
 public sealed record PublicKeyList(IReadOnlyList<PublicKeyResource> Credentials, PageMeta Meta);
 
+/// <summary>One wrap of a recording's CEK (SPEC §7a), in the callback's spelling of the details plus where it belongs.</summary>
+public sealed record EncryptionWrapResource(string RecordingSid, string AccountSid, string Type, string? PublicKeySid, string EncryptedCek, string Iv,
+    string DateCreated, string Url);
+
+public sealed record EncryptionWrapList(IReadOnlyList<EncryptionWrapResource> EncryptionDetails, PageMeta Meta);
+
 public sealed record PageMeta(int Page, int PageSize, string FirstPageUrl, string? PreviousPageUrl, string? NextPageUrl, string Url, string Key);
 
 /// <summary>Every resource's JSON, generated at build time under Twilio's snake_case names.</summary>
@@ -80,6 +86,8 @@ public sealed record PageMeta(int Page, int PageSize, string FirstPageUrl, strin
 [JsonSerializable(typeof(ApiKeyList))]
 [JsonSerializable(typeof(PublicKeyResource))]
 [JsonSerializable(typeof(PublicKeyList))]
+[JsonSerializable(typeof(EncryptionWrapResource))]
+[JsonSerializable(typeof(EncryptionWrapList))]
 [JsonSerializable(typeof(RecordingEncryptionResource))]
 [JsonSerializable(typeof(TwilioLinkResource))]
 [JsonSerializable(typeof(RecordingResource))]

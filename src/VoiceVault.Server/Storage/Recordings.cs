@@ -46,7 +46,10 @@ public sealed record StoredMedia(string MediaKey, long MediaSize, int Channels, 
 
 /// <summary>A filter on an account's recordings: by call, by creation time (inclusive bounds).</summary>
 public sealed record RecordingFilter(string AccountSid, string? CallSid = null, DateTimeOffset? From = null, DateTimeOffset? Until = null,
-    IReadOnlyList<RecordingStatus>? Statuses = null);
+    IReadOnlyList<RecordingStatus>? Statuses = null, string? PublicKeySid = null);
+
+/// <summary>One wrap of a recording's CEK (SPEC §7a): to which public key, and when it was made.</summary>
+public sealed record RecordingWrap(string? PublicKeySid, byte[] EncryptedCek, DateTimeOffset DateCreated);
 
 /// <summary>
 /// Keyset paging over a list's sequence numbers, newest or oldest first as the list runs: the
@@ -83,4 +86,13 @@ public interface IRecordingStore
 
     /// <summary>How many recordings name this public key (for the warning before it is deleted).</summary>
     Task<int> CountUsingKeyAsync(string publicKeySid, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Makes a new wrap the recording's current one, keeping every earlier wrap (the first re-wrap
+    /// files the original too); null when the recording is gone or not customer-encrypted.
+    /// </summary>
+    Task<Recording?> AddWrapAsync(string sid, string publicKeySid, byte[] encryptedCek, DateTimeOffset now);
+
+    /// <summary>Every wrap of the recording, newest first.</summary>
+    Task<IReadOnlyList<RecordingWrap>> ListWrapsAsync(Recording recording, CancellationToken cancellationToken = default);
 }

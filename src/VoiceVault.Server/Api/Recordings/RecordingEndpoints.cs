@@ -63,8 +63,15 @@ public static class RecordingEndpoints
                     ?? throw ApiException.BadParameter($"Status must be processing, in-progress, paused, completed, absent or failed (or several, comma-separated); got '{text}'"));
             }
         }
+        // EncryptionPublicKeySid (SPEC §7a): recordings whose newest wrap is to that key.
+        string? keySid = query.TryGetValue("EncryptionPublicKeySid", out var k) && !string.IsNullOrEmpty(k) ? k.ToString() : null;
+        if (keySid is not null && !Sid.Is(keySid, "CR"))
+        {
+            throw ApiException.BadParameter($"EncryptionPublicKeySid must be a public key SID (CR…); got '{keySid}'");
+        }
         var request = PageRequest.From(query);
-        var page = Page<Recording>.Of(await recordings.PageAsync(new RecordingFilter(account.Sid, callSid, from, until, statuses), request.Cursor), r => r.Seq, request, descending: true);
+        var page = Page<Recording>.Of(await recordings.PageAsync(new RecordingFilter(account.Sid, callSid, from, until, statuses, keySid), request.Cursor),
+            r => r.Seq, request, descending: true);
         var path = callSid is not null && context.Request.Path.Value!.Contains("/Calls/", StringComparison.Ordinal)
             ? $"/2010-04-01/Accounts/{account.Sid}/Calls/{callSid}/Recordings.json"
             : $"/2010-04-01/Accounts/{account.Sid}/Recordings.json";
@@ -76,6 +83,10 @@ public static class RecordingEndpoints
             {
                 extra += $"{Uri.EscapeDataString(name)}={Uri.EscapeDataString(value.ToString())}&";
             }
+        }
+        if (keySid is not null)
+        {
+            extra += $"EncryptionPublicKeySid={keySid}&";
         }
         if (statuses is not null)
         {

@@ -90,6 +90,11 @@ public sealed class SqlRecordingStore(IVaultDatabase database) : IRecordingStore
             sql.Append(" AND date_created <= @until");
             parameters["until"] = until;
         }
+        if (filter.PublicKeySid is not null)
+        {
+            sql.Append(" AND public_key_sid = @publicKeySid");
+            parameters["publicKeySid"] = filter.PublicKeySid;
+        }
         if (filter.Statuses is { Count: > 0 } statuses)
         {
             sql.Append(" AND status IN ").Append(SqlRows.In(parameters, "status", statuses.Select(s => s.Text())));
@@ -99,7 +104,41 @@ public sealed class SqlRecordingStore(IVaultDatabase database) : IRecordingStore
     }
 
     public async Task<bool> DeleteAsync(string sid) =>
-        await database.WriteAsync(scope => SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM recordings WHERE sid = @sid", new { sid }, scope.Transaction)) > 0;
+        await database.WriteAsync(async scope =>
+        {
+            await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM recording_wraps WHERE recording_sid = @sid", new { sid }, scope.Transaction);
+            return await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM recordings WHERE sid = @sid", new { sid }, scope.Transaction);
+        }) > 0;
+
+    public Task<Recording?> AddWrapAsync(string sid, string publicKeySid, byte[] encryptedCek, DateTimeOffset now) =>
+        database.WriteAsync(async scope =>
+        {
+            var current = await SqlRows.FirstAsync(scope.Connection, "SELECT * FROM recordings WHERE sid = @sid AND key_mode = 'customer' AND encrypted_cek IS NOT NULL",
+                new { sid }, Read, scope.Transaction);
+            if (current is null)
+            {
+                return null;
+            }
+            // The first re-wrap files the original (dated with the recording) before the new one.
+            await SqlRows.ExecuteAsync(scope.Connection, """
+                INSERT INTO recording_wraps (recording_sid, public_key_sid, encrypted_cek, date_created)
+                SELECT @sid, @PublicKeySid, @EncryptedCek, @DateCreated WHERE NOT EXISTS (SELECT 1 FROM recording_wraps WHERE recording_sid = @sid)
+                """, new { sid, current.PublicKeySid, current.EncryptedCek, current.DateCreated }, scope.Transaction);
+            await SqlRows.ExecuteAsync(scope.Connection, """
+                INSERT INTO recording_wraps (recording_sid, public_key_sid, encrypted_cek, date_created) VALUES (@sid, @publicKeySid, @encryptedCek, @now)
+                """, new { sid, publicKeySid, encryptedCek, now }, scope.Transaction);
+            return await SqlRows.FirstAsync(scope.Connection,
+                "UPDATE recordings SET public_key_sid = @publicKeySid, encrypted_cek = @encryptedCek, date_updated = @now WHERE sid = @sid RETURNING *",
+                new { sid, publicKeySid, encryptedCek, now }, Read, scope.Transaction);
+        });
+
+    public async Task<IReadOnlyList<RecordingWrap>> ListWrapsAsync(Recording recording, CancellationToken cancellationToken = default)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        var wraps = await SqlRows.ListAsync(db, "SELECT * FROM recording_wraps WHERE recording_sid = @Sid ORDER BY seq DESC", new { recording.Sid },
+            row => new RecordingWrap(row.TextOrNull("public_key_sid"), row.Bytes("encrypted_cek"), row.Time("date_created")), cancellationToken: cancellationToken);
+        return wraps.Count > 0 || recording.EncryptedCek is null ? wraps : [new RecordingWrap(recording.PublicKeySid, recording.EncryptedCek, recording.DateCreated)];
+    }
 
     public async Task<int> CountUsingKeyAsync(string publicKeySid, CancellationToken cancellationToken = default)
     {
