@@ -105,29 +105,52 @@ public sealed class RewrapTests
     }
 
     [Fact]
-    public async Task A_key_that_does_not_open_the_recordings_posts_nothing()
+    public async Task A_key_that_does_not_open_a_recording_or_a_wrap_whose_tag_fails_posts_nothing()
     {
         await using var vault = await VaultServer.StartAsync();
         var root = Directory.CreateTempSubdirectory("vv-rewrap-").FullName;
         try
         {
-            var (_, oldSid) = await vault.EnableEncryptionAsync();
+            var (oldKey, oldSid) = await vault.EnableEncryptionAsync();
+            string last = "";
             for (int i = 0; i < 3; i++)
             {
-                await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1));
+                last = (await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1))).Body.GetProperty("sid").GetString()!;
+            }
+            // A wrap to the right key of the wrong CEK (the vault cannot tell): it unwraps, but the tag says no.
+            using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+            using (var bogus = ContentKey.Generate())
+            {
+                (await http.PostAsync($"/v1/Recordings/{last}/EncryptionDetails", new FormUrlEncodedContent(new Dictionary<string, string>
+                {
+                    ["PublicKeySid"] = oldSid, ["EncryptedCek"] = Convert.ToBase64String(KeyWrap.Wrap(oldKey, bogus)),
+                }))).EnsureSuccessStatusCode();
             }
             using var impostor = RSA.Create(2048);
             using var newKey = RSA.Create(2048);
             var newSid = await vault.AddKeyAsync(newKey);
             File.WriteAllText(Path.Combine(root, "impostor.pem"), impostor.ExportPkcs8PrivateKeyPem());
+            File.WriteAllText(Path.Combine(root, "old.pem"), oldKey.ExportPkcs8PrivateKeyPem());
             File.WriteAllText(Path.Combine(root, "new.pub"), newKey.ExportSubjectPublicKeyInfoPem());
-            var (exit, stdout, stderr) = await ToolAsync(vault, "rewrap", "--base-url", vault.BaseUri.ToString(), "--from", oldSid, "--to-sid", newSid,
-                "--to-public-key", Path.Combine(root, "new.pub"), "--key", Path.Combine(root, "impostor.pem"), "--json");
+            Task<(int Exit, string Stdout, string Stderr)> RewrapAsync(string key) => ToolAsync(vault, "rewrap", "--base-url", vault.BaseUri.ToString(),
+                "--from", oldSid, "--to-sid", newSid, "--to-public-key", Path.Combine(root, "new.pub"), "--key", Path.Combine(root, key), "--json");
+
+            var (exit, stdout, _) = await RewrapAsync("impostor.pem");
             Assert.Equal(1, exit);
             Assert.Equal(3, JsonDocument.Parse(stdout).RootElement.GetProperty("failed").GetInt32());
-            using var http = vault.Http(vault.AccountSid, vault.AuthToken);
             Assert.Equal(3, await CountUnderAsync(http, vault.AccountSid, oldSid));
             Assert.Equal(0, await CountUnderAsync(http, vault.AccountSid, newSid));
+
+            (exit, stdout, _) = await RewrapAsync("old.pem");
+            Assert.Equal(1, exit);
+            var results = JsonDocument.Parse(stdout).RootElement;
+            Assert.Equal(2, results.GetProperty("rewrapped").GetInt32());
+            var refused = results.GetProperty("results").EnumerateArray().Single(r => r.GetProperty("status").GetString() == "failed");
+            Assert.Equal(last, refused.GetProperty("recording").GetString());
+            Assert.Contains("authentication", refused.GetProperty("error").GetString(), StringComparison.OrdinalIgnoreCase);
+            Assert.Equal([last], (await http.GetFromJsonAsync<JsonElement>($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings.json?EncryptionPublicKeySid={oldSid}"))
+                .GetProperty("recordings").EnumerateArray().Select(r => r.GetProperty("sid").GetString()));
+            Assert.Equal(2, await CountUnderAsync(http, vault.AccountSid, newSid));
         }
         finally
         {
