@@ -35,7 +35,9 @@ curl -sf -u "$sid:$token" "$base/2010-04-01/Accounts/$sid/Recordings.json?PageSi
 import json, sys
 base, out = sys.argv[1], sys.argv[2]
 for r in json.load(sys.stdin)["recordings"]:
-    print(f"url = \"{base}/2010-04-01/Accounts/{r[\"account_sid\"]}/Recordings/{r[\"sid\"]}\"\noutput = \"{out}/curl/{r[\"sid\"]}.enc\"")
+    account, sid = r["account_sid"], r["sid"]
+    print(f'url = "{base}/2010-04-01/Accounts/{account}/Recordings/{sid}"')
+    print(f'output = "{out}/curl/{sid}.enc"')
 ' "$base" "$out" > "$out/curl.cfg"
 [ "$(grep -c '^url' "$out/curl.cfg")" = "$COUNT" ] || { echo "expected $COUNT recordings" >&2; exit 1; }
 : > "$out/times.txt"

@@ -81,17 +81,7 @@ internal static class FetchCommand
     {
         var cancel = Program.Cancellation;
         var clock = Stopwatch.StartNew();
-        var accounts = new List<string> { api.AccountSid };
-        if (subaccounts)
-        {
-            await foreach (var account in api.ListAsync("/2010-04-01/Accounts.json?PageSize=1000", "accounts", cancel))
-            {
-                if (account.GetProperty("sid").GetString() is { } sid && sid != api.AccountSid)
-                {
-                    accounts.Add(sid);
-                }
-            }
-        }
+        var accounts = await api.AccountsAsync(subaccounts, cancel);
         var recordings = new List<JsonElement>();
         foreach (var account in accounts)
         {

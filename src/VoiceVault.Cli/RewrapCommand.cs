@@ -65,17 +65,7 @@ internal static class RewrapCommand
     private static async Task<int> RunAsync(TwilioApi api, KeyChoice keys, string oldSid, RSA newKey, string newSid, bool subaccounts, int workers, bool quiet, bool json)
     {
         var cancel = Program.Cancellation;
-        var accounts = new List<string> { api.AccountSid };
-        if (subaccounts)
-        {
-            await foreach (var account in api.ListAsync("/2010-04-01/Accounts.json?PageSize=1000", "accounts", cancel))
-            {
-                if (account.GetProperty("sid").GetString() is { } sid && sid != api.AccountSid)
-                {
-                    accounts.Add(sid);
-                }
-            }
-        }
+        var accounts = await api.AccountsAsync(subaccounts, cancel);
         // Listed first, then changed: each re-wrap takes its recording out of this very list.
         var recordings = new List<JsonElement>();
         foreach (var account in accounts)

@@ -65,6 +65,23 @@ internal sealed class TwilioApi : IDisposable
         return new TwilioApi(uri, account, token, account);
     }
 
+    /// <summary>The credentials' account, then (with <paramref name="subaccounts"/>) every subaccount of it.</summary>
+    public async Task<List<string>> AccountsAsync(bool subaccounts, CancellationToken cancellationToken)
+    {
+        var accounts = new List<string> { AccountSid };
+        if (subaccounts)
+        {
+            await foreach (var account in ListAsync("/2010-04-01/Accounts.json?PageSize=1000", "accounts", cancellationToken))
+            {
+                if (account.GetProperty("sid").GetString() is { } sid && sid != AccountSid)
+                {
+                    accounts.Add(sid);
+                }
+            }
+        }
+        return accounts;
+    }
+
     /// <summary>Every item under <paramref name="key"/> of a list, page after page.</summary>
     public async IAsyncEnumerable<JsonElement> ListAsync(string path, string key, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken cancellationToken = default)
     {
