@@ -31,14 +31,15 @@ with open(sys.argv[1], "wb") as f:
 PY
 seq 1 "$COUNT" | xargs -P 4 -I{} sh -c 'curl -sf -u "$1:$2" -X PUT --data-binary "@$3" "$4/v1/Ingest/Calls/CA$(openssl rand -hex 16)/Recording" -o /dev/null' _ "$sid" "$token" "$out/call.wav" "$base"
 # The media URLs, as curl's config: one url + output per recording.
-curl -sf -u "$sid:$token" "$base/2010-04-01/Accounts/$sid/Recordings.json?PageSize=1000" | python3 -c '
+curl -sf -u "$sid:$token" "$base/2010-04-01/Accounts/$sid/Recordings.json?PageSize=1000" -o "$out/list.json"
+python3 - "$base" "$out" > "$out/curl.cfg" <<'PY'
 import json, sys
 base, out = sys.argv[1], sys.argv[2]
-for r in json.load(sys.stdin)["recordings"]:
+for r in json.load(open(f"{out}/list.json"))["recordings"]:
     account, sid = r["account_sid"], r["sid"]
     print(f'url = "{base}/2010-04-01/Accounts/{account}/Recordings/{sid}"')
     print(f'output = "{out}/curl/{sid}.enc"')
-' "$base" "$out" > "$out/curl.cfg"
+PY
 [ "$(grep -c '^url' "$out/curl.cfg")" = "$COUNT" ] || { echo "expected $COUNT recordings" >&2; exit 1; }
 : > "$out/times.txt"
 for round in $(seq 1 "$ROUNDS"); do
