@@ -56,7 +56,8 @@ internal sealed class AtomicOutput : IDisposable
     /// <summary>Options for a new file only its owner can read (0600 from creation, not chmod-ed later).</summary>
     public static FileStreamOptions NewPrivateFile(int bufferSize = 4096)
     {
-        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None, BufferSize = bufferSize };
+        // Read too: some outputs are checked (a WAV header, a tag) before they are committed.
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.ReadWrite, Share = FileShare.None, BufferSize = bufferSize };
         if (!OperatingSystem.IsWindows())
         {
             options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;

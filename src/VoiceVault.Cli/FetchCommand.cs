@@ -11,15 +11,13 @@ namespace VoiceVault.Cli;
 /// <summary>
 /// <c>voicevault fetch</c> (SPEC §10): every recording of an account (and its subaccounts) from any
 /// Twilio-compatible API, downloaded in parallel, verified, decrypted and written atomically as
-/// <c>DIR/AC…/yyyy-mm-dd/RE….wav</c> beside <c>RE….json</c>. What is there already is skipped; an
-/// interrupted download resumes from its partial ciphertext; <c>--delete-after</c> deletes at the
+/// <c>DIR/AC…/yyyy-mm-dd/RE….wav</c> beside <c>RE….json</c>, in one streamed pass per recording.
+/// What is there already is skipped; a dropped download resumes by Range; a killed run leaves only
+/// temporary files, removed by the next, which fetches what is missing; <c>--delete-after</c> deletes at the
 /// source only what verified here.
 /// </summary>
 internal static class FetchCommand
 {
-    /// <summary>Where downloads in progress are kept (ciphertext only), under the output directory.</summary>
-    public const string PartialDir = ".voicevault-partial";
-
     private sealed record Outcome(string Recording, string Account, string Status, long Bytes, string? Output, string? Error, string? Hint);
 
     private sealed record Settings(DirectoryInfo Out, KeyChoice? Keys, bool Decrypt, bool DeleteAfter, bool Sync);
@@ -60,6 +58,7 @@ internal static class FetchCommand
             using var api = TwilioApi.FromEnvironment(parse.GetValue(baseUrl)!);
             var target = parse.GetValue(outDir)!;
             Directory.CreateDirectory(target.FullName);
+            RemoveStaleTemporaries(target.FullName);
             var settings = new Settings(target, keys, decrypt, parse.GetValue(deleteAfter), parse.GetValue(sync));
             return RunAsync(api, settings, parse.GetValue(subaccounts), filters, workers, parse.GetValue(quiet), parse.GetValue(json)).GetAwaiter().GetResult();
         }));
@@ -190,31 +189,23 @@ internal static class FetchCommand
                 return new Outcome(sid, account, "skipped", 0, output, "already fetched and verified", deleted);
             }
             Directory.CreateDirectory(folder);
-            var partialDir = Path.Combine(settings.Out.FullName, PartialDir);
-            Directory.CreateDirectory(partialDir);
-            var partial = Path.Combine(partialDir, sid + ".download");
             long length = 0;
             for (int attempt = 1; ; attempt++)
             {
-                length = await api.DownloadAsync(MediaPath(account, sid), partial, cancellationToken);
+                // Streamed: downloaded, decrypted and written in one pass; a dropped connection is
+                // resumed by Range under the decryptor, which keeps its GCM state.
+                await using var media = await ResumableDownload.OpenAsync(api, MediaPath(account, sid), cancellationToken);
                 try
                 {
-                    Publish(settings, recording, encrypted, partial, output);
+                    length = await PublishAsync(settings, recording, encrypted, media, output, cancellationToken);
                     break;
                 }
-                catch (AuthenticationFailedException)
+                catch (AuthenticationFailedException) when (attempt < 3)
                 {
-                    // Corrupted on the way (or the partial file was damaged): never kept, and
-                    // downloaded whole again, three times at most.
-                    File.Delete(partial);
-                    if (attempt >= 3)
-                    {
-                        throw;
-                    }
+                    // Corrupted on the way: nothing was published; the whole file again, three times at most.
                 }
             }
             WriteAtomically(detailsFile, Encoding.UTF8.GetBytes(recording.GetRawText()), settings.Sync);
-            File.Delete(partial);
             if (settings.DeleteAfter && await api.DeleteAsync(MediaPath(account, sid) + ".json", cancellationToken))
             {
                 deleted = "deleted at source";
@@ -228,58 +219,60 @@ internal static class FetchCommand
         }
     }
 
-    /// <summary>Verifies the downloaded file and puts the result in place; nothing unverified is ever published.</summary>
-    private static void Publish(Settings settings, JsonElement recording, bool encrypted, string partial, string output)
+    /// <summary>Verifies the media as it arrives and puts the result in place; nothing unverified is ever published. Returns the bytes received.</summary>
+    private static async Task<long> PublishAsync(Settings settings, JsonElement recording, bool encrypted, ResumableDownload media, string output, CancellationToken cancellationToken)
     {
-        if (!encrypted)
+        using var target = AtomicOutput.Create(output);
+        if (!encrypted || settings.Keys is null)
         {
-            // Not encrypted at the source: there is no tag; it must at least be the WAV it claims to be.
-            using (var check = File.OpenRead(partial))
+            // Unencrypted at the source there is no tag: the length is checked as it arrives, and
+            // it must at least be the WAV it claims to be. (--no-decrypt without a key: ciphertext as it came.)
+            await media.CopyToAsync(target.Stream, 1 << 20, cancellationToken);
+            if (!encrypted)
             {
-                Span<byte> head = stackalloc byte[12];
-                if (check.ReadAtLeast(head, 12, throwOnEndOfStream: false) < 12 || !head[..4].SequenceEqual("RIFF"u8) || !head[8..12].SequenceEqual("WAVE"u8))
+                target.Stream.Position = 0;
+                var head = new byte[12];
+                if (target.Stream.ReadAtLeast(head, 12, throwOnEndOfStream: false) < 12 || !head.AsSpan(0, 4).SequenceEqual("RIFF"u8) || !head.AsSpan(8, 4).SequenceEqual("WAVE"u8))
                 {
-                    File.Delete(partial);
                     throw new CliException("the unencrypted media is not a WAV file", "is the media URL right?");
                 }
             }
-            MoveAtomically(partial, output, settings.Sync);
-            return;
+            target.Commit(settings.Sync);
+            return media.Position;
         }
         var details = EncryptionDetails.Parse(recording.GetRawText());
-        if (settings.Keys is null)
-        {
-            // --no-decrypt without a key: the ciphertext as it came (the length was checked).
-            MoveAtomically(partial, output, settings.Sync);
-            return;
-        }
         var (key, _, _) = settings.Keys.Unwrap(details);
         using (key)
         {
             if (settings.Decrypt)
             {
-                DecryptCommand.DecryptFile(partial, output, key, details.Iv, settings.Sync, quiet: true);
+                await RecordingDecryptor.DecryptAsync(media, target.Stream, key, details.Iv, cancellationToken);
             }
             else
             {
-                using (var check = File.OpenRead(partial))
-                {
-                    RecordingDecryptor.Verify(check, key, details.Iv, null, Program.Cancellation);
-                }
-                MoveAtomically(partial, output, settings.Sync);
+                // The ciphertext is kept; it is verified from the written copy before it is published.
+                await media.CopyToAsync(target.Stream, 1 << 20, cancellationToken);
+                target.Stream.Position = 0;
+                RecordingDecryptor.Verify(target.Stream, key, details.Iv, null, cancellationToken);
             }
         }
+        target.Commit(settings.Sync);
+        return media.Position;
     }
 
-    /// <summary>The verified download becomes the output by a rename (same file system: the partial folder is under --out).</summary>
-    private static void MoveAtomically(string partial, string output, bool sync)
+    /// <summary>
+    /// What a killed run left: the temporary files of outputs that never verified (named by
+    /// <see cref="AtomicOutput"/>). They are removed before anything else happens.
+    /// </summary>
+    private static int RemoveStaleTemporaries(string outDir)
     {
-        if (sync)
+        int removed = 0;
+        foreach (var file in Directory.EnumerateFiles(outDir, ".RE*.partial", SearchOption.AllDirectories))
         {
-            using var file = new FileStream(partial, FileMode.Open, FileAccess.ReadWrite);
-            file.Flush(flushToDisk: true);
+            File.Delete(file);
+            removed++;
         }
-        File.Move(partial, output, overwrite: true);
+        return removed;
     }
 
     private static void WriteAtomically(string path, byte[] content, bool sync)

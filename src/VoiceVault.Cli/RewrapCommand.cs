@@ -126,8 +126,7 @@ internal static class RewrapCommand
                 {
                     try
                     {
-                        using var response = await api.OpenAsync($"/2010-04-01/Accounts/{account}/Recordings/{sid}", cancellationToken);
-                        await using var media = await response.Content.ReadAsStreamAsync(cancellationToken);
+                        await using var media = await ResumableDownload.OpenAsync(api, $"/2010-04-01/Accounts/{account}/Recordings/{sid}", cancellationToken);
                         RecordingDecryptor.Verify(media, cek, details.Iv, null, cancellationToken);
                         break;
                     }

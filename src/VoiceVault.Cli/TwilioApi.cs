@@ -117,10 +117,18 @@ internal sealed class TwilioApi : IDisposable
         return await JsonDocument.ParseAsync(await response.Content.ReadAsStreamAsync(cancellationToken), cancellationToken: cancellationToken);
     }
 
-    /// <summary>A GET whose body is read as a stream (media), after the same retries as every request.</summary>
-    public async Task<HttpResponseMessage> OpenAsync(string path, CancellationToken cancellationToken)
+    /// <summary>A GET whose body is read as a stream (media), from byte <paramref name="from"/> if given, after the same retries as every request.</summary>
+    public async Task<HttpResponseMessage> OpenAsync(string path, long? from, CancellationToken cancellationToken)
     {
-        var response = await SendAsync(() => new HttpRequestMessage(HttpMethod.Get, path), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        var response = await SendAsync(() =>
+        {
+            var request = new HttpRequestMessage(HttpMethod.Get, path);
+            if (from is > 0)
+            {
+                request.Headers.Range = new RangeHeaderValue(from, null);
+            }
+            return request;
+        }, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
         try
         {
             await EnsureSuccessAsync(response, path, cancellationToken);
@@ -143,74 +151,6 @@ internal sealed class TwilioApi : IDisposable
         }
         await EnsureSuccessAsync(response, path, cancellationToken);
         return true;
-    }
-
-    /// <summary>
-    /// Downloads <paramref name="path"/> into <paramref name="file"/>, resuming from what the file
-    /// already holds with a Range request (starting over when the server ignores it). Returns the
-    /// file's final length. A connection dropped mid-body is resumed, within the attempt budget.
-    /// </summary>
-    public async Task<long> DownloadAsync(string path, string file, CancellationToken cancellationToken)
-    {
-        for (int attempt = 1; ; attempt++)
-        {
-            long have = File.Exists(file) ? new FileInfo(file).Length : 0;
-            using var response = await SendAsync(() =>
-            {
-                var request = new HttpRequestMessage(HttpMethod.Get, path);
-                if (have > 0)
-                {
-                    request.Headers.Range = new RangeHeaderValue(have, null);
-                }
-                return request;
-            }, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
-            if (response.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && have > 0)
-            {
-                // The file already holds everything (or more than there is): check the total.
-                var total = response.Content.Headers.ContentRange?.Length;
-                if (total == have)
-                {
-                    return have;
-                }
-                File.Delete(file);
-                continue;
-            }
-            await EnsureSuccessAsync(response, path, cancellationToken);
-            bool resumed = response.StatusCode == HttpStatusCode.PartialContent;
-            if (resumed && response.Content.Headers.ContentRange?.From != have)
-            {
-                throw new CliException($"{path}: the server resumed at {response.Content.Headers.ContentRange?.From}, not at byte {have}");
-            }
-            long? expected = resumed ? response.Content.Headers.ContentRange?.Length : response.Content.Headers.ContentLength;
-            try
-            {
-                var options = new FileStreamOptions
-                {
-                    Mode = resumed ? FileMode.Append : FileMode.Create, Access = FileAccess.Write, Share = FileShare.None, BufferSize = 1 << 16, Options = FileOptions.Asynchronous,
-                };
-                if (!OperatingSystem.IsWindows())
-                {
-                    // An unencrypted recording's download is plaintext: its owner's alone, from the first byte.
-                    options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-                }
-                await using (var output = new FileStream(file, options))
-                {
-                    await using var body = await response.Content.ReadAsStreamAsync(cancellationToken);
-                    await body.CopyToAsync(output, 1 << 16, cancellationToken);
-                }
-                long length = new FileInfo(file).Length;
-                if (expected is { } e && length != e)
-                {
-                    throw new IOException($"the body ended at byte {length} of {e}");
-                }
-                return length;
-            }
-            catch (Exception ex) when (ex is IOException or HttpRequestException && attempt < MaxAttempts && !cancellationToken.IsCancellationRequested)
-            {
-                // Dropped mid-body: what arrived stays in the file; the next attempt asks for the rest.
-                await Task.Delay(Backoff(attempt), cancellationToken);
-            }
-        }
     }
 
     private async Task<HttpResponseMessage> SendAsync(Func<HttpRequestMessage> request, HttpCompletionOption completion, CancellationToken cancellationToken)
