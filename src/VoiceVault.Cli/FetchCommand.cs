@@ -18,9 +18,9 @@ namespace VoiceVault.Cli;
 /// </summary>
 internal static class FetchCommand
 {
-    private sealed record Outcome(string Recording, string Account, string Status, long Bytes, string? Output, string? Error, string? Hint);
+    internal sealed record Outcome(string Recording, string Account, string Status, long Bytes, string? Output, string? Error, string? Hint);
 
-    private sealed record Settings(DirectoryInfo Out, KeyChoice? Keys, bool Decrypt, bool DeleteAfter, bool Sync);
+    internal sealed record Settings(DirectoryInfo Out, KeyChoice? Keys, bool Decrypt, bool DeleteAfter, bool Sync);
 
     public static Command Create()
     {
@@ -157,7 +157,7 @@ internal static class FetchCommand
         return failed == 0 ? 0 : 1;
     }
 
-    private static async Task<Outcome> FetchOneAsync(TwilioApi api, Settings settings, JsonElement recording, CancellationToken cancellationToken)
+    internal static async Task<Outcome> FetchOneAsync(TwilioApi api, Settings settings, JsonElement recording, CancellationToken cancellationToken)
     {
         var sid = recording.GetProperty("sid").GetString()!;
         var account = recording.GetProperty("account_sid").GetString()!;
@@ -264,7 +264,7 @@ internal static class FetchCommand
     /// What a killed run left: the temporary files of outputs that never verified (named by
     /// <see cref="AtomicOutput"/>). They are removed before anything else happens.
     /// </summary>
-    private static int RemoveStaleTemporaries(string outDir)
+    internal static int RemoveStaleTemporaries(string outDir)
     {
         int removed = 0;
         foreach (var file in Directory.EnumerateFiles(outDir, ".RE*.partial", SearchOption.AllDirectories))

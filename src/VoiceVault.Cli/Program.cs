@@ -26,6 +26,7 @@ internal static class Program
             KeyringCommand.Create(),
             FetchCommand.Create(),
             RewrapCommand.Create(),
+            ReceiveCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }
