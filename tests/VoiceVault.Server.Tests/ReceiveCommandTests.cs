@@ -88,12 +88,15 @@ public sealed class ReceiveCommandTests
             var outDir = Path.Combine(root, "out");
             int port = FreePort();
             var originals = new Dictionary<string, byte[]>();
-            async Task UploadAsync(int n, string callback)
+            // A subaccount's callbacks are signed with its own token, which the receiver learns from the API.
+            var sub = await Twilio.Rest.Api.V2010.AccountResource.CreateAsync(friendlyName: "sub", client: vault.Twilio());
+            async Task UploadAsync(int n, string callback, Twilio.Rest.Api.V2010.AccountResource? account = null)
             {
                 for (int i = 0; i < n; i++)
                 {
                     var wav = Audio.Wav(1);
-                    var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), wav, "RecordingStatusCallback=" + Uri.EscapeDataString(callback));
+                    var (status, body) = await vault.UploadAsync(account?.Sid ?? vault.AccountSid, account?.AuthToken ?? vault.AuthToken, Audio.CallSid(), wav,
+                        "RecordingStatusCallback=" + Uri.EscapeDataString(callback));
                     Assert.Equal(HttpStatusCode.Created, status);
                     originals[body.GetProperty("sid").GetString()!] = wav;
                 }
@@ -102,8 +105,10 @@ public sealed class ReceiveCommandTests
 
             await using (var receiver = await StartAsync(vault, port, vault.BaseUri.ToString(), Path.Combine(root, "keyring"), outDir))
             {
-                await UploadAsync(5, receiver.Url);
+                await UploadAsync(4, receiver.Url);
+                await UploadAsync(1, receiver.Url, sub);
                 await Eventually.TrueAsync(() => Wavs() == 5, "five recordings arrive", TimeSpan.FromSeconds(60));
+                Assert.Single(Directory.EnumerateFiles(Path.Combine(outDir, sub.Sid), "*.wav", SearchOption.AllDirectories));
 
                 // Forgeries: unsigned, signed with another token, signed for another URL. Nothing is queued.
                 using var http = new HttpClient();
