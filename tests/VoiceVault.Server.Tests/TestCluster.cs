@@ -122,7 +122,10 @@ internal sealed class Balancer : IDisposable
             "defaults", "    mode http", "    timeout connect 5s", "    timeout client 5m", "    timeout server 5m", "    timeout tunnel 5m",
             "    retries 3", "    option redispatch",
             "frontend vault", $"    bind 127.0.0.1:{url.Port}", "    default_backend instances",
-            "backend instances", "    balance roundrobin", "    option httpchk GET /healthz", "    default-server inter 500ms fall 1 rise 1",
+            "backend instances", "    balance roundrobin", "    option httpchk GET /healthz", "    timeout check 2s",
+            // Two failed checks mark an instance down: one slow check on a loaded CI machine once
+            // took an instance out of rotation and sent every live call of a test to the other.
+            "    default-server inter 500ms fall 2 rise 1",
             .. instances.Select((u, i) => $"    server i{i + 1} {u.Host}:{u.Port} check"), "",
         ]));
         var haproxy = Process.Start(new ProcessStartInfo("haproxy", ["-db", "-f", configPath]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
