@@ -18,7 +18,7 @@ namespace VoiceVault.Cli;
 /// </summary>
 internal static class FetchCommand
 {
-    internal sealed record Outcome(string Recording, string Account, string Status, long Bytes, string? Output, string? Error, string? Hint);
+    internal sealed record Outcome(string Recording, string Account, string Status, long Bytes, string? Output, string? Error, string? Hint, bool DeletedAtSource = false);
 
     internal sealed record Settings(DirectoryInfo Out, KeyChoice? Keys, bool Decrypt, bool DeleteAfter, bool Sync);
 
@@ -106,7 +106,7 @@ internal static class FetchCommand
             {
                 Console.Error.WriteLine(outcome.Status switch
                 {
-                    "fetched" or "deleted" => $"{outcome.Status,-8} {outcome.Recording} -> {outcome.Output}",
+                    "fetched" => $"fetched  {outcome.Recording} -> {outcome.Output}" + (outcome.DeletedAtSource ? " (deleted at the source)" : ""),
                     "skipped" or "unavailable" => $"{outcome.Status,-8} {outcome.Recording}: {outcome.Error}",
                     _ => $"failed   {outcome.Recording}: {outcome.Error}" + (outcome.Hint is null ? "" : $" (hint: {outcome.Hint})"),
                 });
@@ -126,7 +126,7 @@ internal static class FetchCommand
                 ["skipped"] = skipped,
                 ["unavailable"] = unavailable,
                 ["failed"] = failed,
-                ["deleted_at_source"] = all.Count(o => o.Status is "fetched" or "skipped" && o.Hint == "deleted at source"),
+                ["deleted_at_source"] = all.Count(o => o.DeletedAtSource),
                 ["bytes"] = bytes,
                 ["seconds"] = Math.Round(seconds, 3),
                 ["accounts"] = accounts,
@@ -139,6 +139,7 @@ internal static class FetchCommand
                     ["bytes"] = o.Bytes,
                     ["error"] = o.Error,
                     ["hint"] = o.Hint,
+                    ["deleted_at_source"] = o.DeletedAtSource,
                 }),
             }));
         }
@@ -178,15 +179,11 @@ internal static class FetchCommand
             var encrypted = recording.TryGetProperty("encryption_details", out var d) && d.ValueKind == JsonValueKind.Object;
             var output = Path.Combine(folder, sid + (encrypted && !settings.Decrypt ? ".enc" : ".wav"));
             var detailsFile = Path.Combine(folder, sid + ".json");
-            string? deleted = null;
             if (File.Exists(output) && File.Exists(detailsFile))
             {
                 // Both files exist only once the recording verified: nothing to fetch again.
-                if (settings.DeleteAfter && await api.DeleteAsync(MediaPath(account, sid) + ".json", cancellationToken))
-                {
-                    deleted = "deleted at source";
-                }
-                return new Outcome(sid, account, "skipped", 0, output, "already fetched and verified", deleted);
+                bool purged = settings.DeleteAfter && await api.DeleteAsync(MediaPath(account, sid) + ".json", cancellationToken);
+                return new Outcome(sid, account, "skipped", 0, output, "already fetched and verified", null, purged);
             }
             Directory.CreateDirectory(folder);
             long length = 0;
@@ -206,11 +203,8 @@ internal static class FetchCommand
                 }
             }
             WriteAtomically(detailsFile, Encoding.UTF8.GetBytes(recording.GetRawText()), settings.Sync);
-            if (settings.DeleteAfter && await api.DeleteAsync(MediaPath(account, sid) + ".json", cancellationToken))
-            {
-                deleted = "deleted at source";
-            }
-            return new Outcome(sid, account, "fetched", length, output, null, deleted);
+            bool deleted = settings.DeleteAfter && await api.DeleteAsync(MediaPath(account, sid) + ".json", cancellationToken);
+            return new Outcome(sid, account, "fetched", length, output, null, null, deleted);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
