@@ -19,12 +19,13 @@ internal static class RewrapCommand
 
     public static Command Create()
     {
-        var from = new Option<string>("--from") { Description = "The public key SID (CR…) recordings are wrapped to now.", Required = true };
+        var files = new Argument<FileInfo[]>("DETAILS") { Description = "Local details files to re-wrap in place (each with its media beside it, as decrypt --batch reads them); none: the vault's recordings.", Arity = ArgumentArity.ZeroOrMore };
+        var from = new Option<string?>("--from") { Description = "The public key SID (CR…) recordings are wrapped to now (required for a vault; for files, only those wrapped to it)." };
         var toKey = new Option<FileInfo>("--to-public-key") { Description = "The new public key (PEM), already registered with the vault.", Required = true };
         var toSid = new Option<string>("--to-sid") { Description = "The new public key's SID (CR…) at the vault.", Required = true };
         var key = new Option<FileInfo?>("--key") { Description = "The old private key (PKCS#1, PKCS#8 or encrypted PKCS#8; PEM or DER)." };
         var keyring = new Option<DirectoryInfo?>("--keyring") { Description = "A keyring holding the old private key." };
-        var baseUrl = new Option<string>("--base-url") { Description = "The vault.", Required = true };
+        var baseUrl = new Option<string?>("--base-url") { Description = "The vault (when no DETAILS files are given)." };
         var subaccounts = new Option<bool>("--subaccounts") { Description = "Also every subaccount of the account." };
         var jobs = new Option<int>("--jobs", "-j") { Description = "Recordings re-wrapped at once.", DefaultValueFactory = _ => 4 };
         var passphraseFile = Options.PassphraseFile();
@@ -32,15 +33,16 @@ internal static class RewrapCommand
         var json = Options.Json();
         var command = new Command("rewrap", "Re-wrap recordings' content keys from an old key to a new one at a vault (the audio is not touched); credentials from TWILIO_* variables.")
         {
-            from, toKey, toSid, key, keyring, baseUrl, subaccounts, jobs, passphraseFile, quiet, json,
+            files, from, toKey, toSid, key, keyring, baseUrl, subaccounts, jobs, passphraseFile, quiet, json,
         };
         command.SetAction(parse => Program.Guard(() =>
         {
-            var oldSid = parse.GetValue(from)!;
+            var oldSid = parse.GetValue(from);
             var newSid = parse.GetValue(toSid)!;
+            var local = parse.GetValue(files) ?? [];
             foreach (var (value, option) in new[] { (oldSid, "--from"), (newSid, "--to-sid") })
             {
-                if (value.Length != 34 || !value.StartsWith("CR", StringComparison.Ordinal))
+                if (value is not null && (value.Length != 34 || !value.StartsWith("CR", StringComparison.Ordinal)))
                 {
                     throw new CliException($"{option} '{value}' is not a public key SID", "CR followed by 32 hex digits, as the vault listed it");
                 }
@@ -56,8 +58,18 @@ internal static class RewrapCommand
             }
             using var newKey = KeyFile.LoadPublicKey(Program.ReadInput(parse.GetValue(toKey)!.FullName, "public key file"));
             using var keys = KeyChoice.From(parse.GetValue(key), parse.GetValue(keyring), parse.GetValue(passphraseFile));
-            using var api = TwilioApi.FromEnvironment(parse.GetValue(baseUrl)!);
-            return RunAsync(api, keys, oldSid, newKey, newSid, parse.GetValue(subaccounts), workers, parse.GetValue(quiet), parse.GetValue(json)).GetAwaiter().GetResult();
+            if (local.Length > 0)
+            {
+                if (parse.GetValue(baseUrl) is not null)
+                {
+                    throw new CliException("give DETAILS files or --base-url, not both");
+                }
+                return RewrapFiles.Run(local, keys, oldSid, newKey, newSid, parse.GetValue(quiet), parse.GetValue(json));
+            }
+            var vault = parse.GetValue(baseUrl) ?? throw new CliException("give the vault (--base-url) or local DETAILS files");
+            var fromSid = oldSid ?? throw new CliException("--from CR… is required with a vault: the key whose recordings are to be re-wrapped");
+            using var api = TwilioApi.FromEnvironment(vault);
+            return RunAsync(api, keys, fromSid, newKey, newSid, parse.GetValue(subaccounts), workers, parse.GetValue(quiet), parse.GetValue(json)).GetAwaiter().GetResult();
         }));
         return command;
     }
