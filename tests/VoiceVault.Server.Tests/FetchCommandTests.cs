@@ -30,7 +30,10 @@ public sealed class FetchCommandTests
         public string? Failed { get; set; }
         public HashSet<string> Encrypted { get; } = [];
 
-        public Dictionary<string, string?> Environment => new()
+        private Dictionary<string, string?>? _environment;
+
+        /// <summary>The tool's environment: the vault's account and token (tests may change it).</summary>
+        public Dictionary<string, string?> Environment => _environment ??= new()
         {
             ["TWILIO_ACCOUNT_SID"] = Vault.AccountSid,
             ["TWILIO_AUTH_TOKEN"] = Vault.AuthToken,
@@ -174,6 +177,44 @@ public sealed class FetchCommandTests
         Assert.Equal(0, second.GetProperty("fetched").GetInt32());
         Assert.Equal(199, second.GetProperty("skipped").GetInt32());
         Assert.Equal(0, second.GetProperty("bytes").GetInt64());
+    }
+
+    [Fact]
+    public async Task Filters_an_api_key_and_no_decrypt_fetch_what_they_say()
+    {
+        await using var estate = await EstateAsync(9);
+        var one = estate.Encrypted.First();
+        using var http = estate.Vault.Http(estate.Vault.AccountSid, estate.Vault.AuthToken);
+        var call = JsonDocument.Parse(await http.GetStringAsync($"/2010-04-01/Accounts/{estate.Vault.AccountSid}/Recordings/{one}.json")).RootElement.GetProperty("call_sid").GetString()!;
+        var key = await Twilio.Rest.Api.V2010.Account.NewKeyResource.CreateAsync(friendlyName: "fetch", client: estate.Vault.Twilio());
+        // An API key instead of the auth token; one call only; ciphertext kept, verified with the keyring.
+        estate.Environment["TWILIO_API_KEY"] = key.Sid;
+        estate.Environment["TWILIO_API_SECRET"] = key.Secret;
+        estate.Environment["TWILIO_AUTH_TOKEN"] = null;
+        var (exit, output) = await FetchAsync(estate, estate.Vault.BaseUri.ToString(), "--call-sid", call, "--no-decrypt");
+        Assert.True(exit == 0, output);
+        Assert.Equal(1, Summary(output).GetProperty("fetched").GetInt32());
+        var enc = Assert.Single(Directory.EnumerateFiles(estate.Out, "*.enc", SearchOption.AllDirectories));
+        Assert.Equal(one + ".enc", Path.GetFileName(enc));
+        Assert.Empty(Directory.EnumerateFiles(estate.Out, "*.wav", SearchOption.AllDirectories));
+        Assert.Equal(await http.GetByteArrayAsync($"/2010-04-01/Accounts/{estate.Vault.AccountSid}/Recordings/{one}"), File.ReadAllBytes(enc));
+        // Dates: nothing after tomorrow, everything up to today.
+        var tomorrow = DateTimeOffset.UtcNow.AddDays(1).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        var today = DateTimeOffset.UtcNow.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        (exit, output) = await FetchAsync(estate, estate.Vault.BaseUri.ToString(), "--since", tomorrow);
+        Assert.True(exit == 0, output);
+        Assert.Equal(0, Summary(output).GetProperty("results").GetArrayLength());
+        (exit, output) = await FetchAsync(estate, estate.Vault.BaseUri.ToString(), "--until", today, "--since", today);
+        Assert.True(exit == 0, output);
+        Assert.Equal(8, Summary(output).GetProperty("fetched").GetInt32());
+        // Bad input says what was wrong.
+        (exit, output) = await FetchAsync(estate, estate.Vault.BaseUri.ToString(), "--since", "yesterday");
+        Assert.Equal(1, exit);
+        Assert.Contains("--since 'yesterday' is not a date", output, StringComparison.Ordinal);
+        estate.Environment["TWILIO_API_SECRET"] = "wrong";
+        (exit, output) = await FetchAsync(estate, estate.Vault.BaseUri.ToString());
+        Assert.Equal(1, exit);
+        Assert.Contains("HTTP 401", output, StringComparison.Ordinal);
     }
 
     [Fact]
