@@ -240,7 +240,12 @@ internal static class FetchCommand
         {
             if (settings.Decrypt)
             {
-                await RecordingDecryptor.DecryptAsync(media, target.Stream, key, details.Iv, cancellationToken);
+                // The decryptor writes 64 KiB at a time; gathered into 1 MiB writes, the file
+                // system (and the thread pool that serves async writes) sees a sixteenth as many.
+                // Not disposed: that would close the output before it is committed.
+                var gathered = new BufferedStream(target.Stream, 1 << 20);
+                await RecordingDecryptor.DecryptAsync(media, gathered, key, details.Iv, cancellationToken);
+                await gathered.FlushAsync(cancellationToken);
             }
             else
             {
