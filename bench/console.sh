@@ -112,7 +112,6 @@ python3 - "$out" "$MINUTES" "$ROWS" <<'PY'
 import json, sys
 from statistics import median, quantiles
 out, minutes, rows = sys.argv[1], sys.argv[2], sys.argv[3]
-size = json.load(open(f"{out}/call.json"))
 cli = [tuple(map(float, line.split())) for line in open(f"{out}/cli.txt")]
 browser = json.load(open(f"{out}/browser.json"))
 media_mb = (int(minutes) * 60 * 8000 * 4 + 44 + 16) / 1e6

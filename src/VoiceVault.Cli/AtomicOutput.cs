@@ -17,7 +17,24 @@ internal sealed class AtomicOutput : IDisposable
         Stream = stream;
     }
 
+    private const string TemporarySuffix = ".partial";
+
     public string TempPath { get; }
+
+    /// <summary>
+    /// Removes what a killed run left under <paramref name="directory"/>: temporary files of outputs
+    /// whose names start with <paramref name="prefix"/> that were never committed (never verified).
+    /// </summary>
+    public static int RemoveStale(string directory, string prefix)
+    {
+        int removed = 0;
+        foreach (var file in Directory.EnumerateFiles(directory, $".{prefix}*{TemporarySuffix}", SearchOption.AllDirectories))
+        {
+            File.Delete(file);
+            removed++;
+        }
+        return removed;
+    }
 
     public FileStream Stream { get; }
 
@@ -33,7 +50,7 @@ internal sealed class AtomicOutput : IDisposable
         {
             throw new CliException($"the output '{target}' is a directory", "give a file name");
         }
-        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid().ToString("N")[..12]}.partial");
+        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid().ToString("N")[..12]}{TemporarySuffix}");
         try
         {
             return new AtomicOutput(full, temp, new FileStream(temp, NewPrivateFile(bufferSize: 0)));

@@ -27,29 +27,19 @@ internal static class BatchDecrypt
         }
         var outcomes = new ConcurrentBag<Outcome>();
         var clock = Stopwatch.StartNew();
-        // A bar on a terminal; one line per recording otherwise.
-        var progress = Console.IsErrorRedirected ? null : ProgressDisplay.For("batch", jobs.Count, quiet || json, 1);
-        int done = 0;
+        var report = new ItemReport("batch", jobs.Count, quiet || json);
         Parallel.ForEach(jobs, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = Program.Cancellation }, job =>
         {
             var outcome = DecryptOne(job, target, keys, force, sync);
             outcomes.Add(outcome);
-            int n = Interlocked.Increment(ref done);
-            if (progress is not null)
+            report.Item(outcome.Status switch
             {
-                progress.Report(n);
-            }
-            else if (!quiet && !json)
-            {
-                Console.Error.WriteLine(outcome.Status switch
-                {
-                    "ok" => $"ok       {outcome.Recording} -> {outcome.Output}",
-                    "skipped" => $"skipped  {outcome.Recording}: {outcome.Error}",
-                    _ => $"failed   {outcome.Recording}: {outcome.Error}" + (outcome.Hint is null ? "" : $" (hint: {outcome.Hint})"),
-                });
-            }
+                "ok" => $"ok       {outcome.Recording} -> {outcome.Output}",
+                "skipped" => $"skipped  {outcome.Recording}: {outcome.Error}",
+                _ => ItemReport.Failure(outcome.Recording, outcome.Error, outcome.Hint),
+            }, outcome.Status == "failed");
         });
-        progress?.Finish();
+        report.Finish();
         var all = outcomes.OrderBy(o => o.Recording, StringComparer.Ordinal).ToList();
         int ok = all.Count(o => o.Status == "ok");
         int failed = all.Count(o => o.Status == "failed");
@@ -81,13 +71,6 @@ internal static class BatchDecrypt
         }
         if (!quiet)
         {
-            if (progress is not null)
-            {
-                foreach (var failure in all.Where(o => o.Status == "failed"))
-                {
-                    Console.Error.WriteLine($"failed   {failure.Recording}: {failure.Error}");
-                }
-            }
             Console.Error.WriteLine($"batch: {ok} ok, {failed} failed, {skipped} skipped; {Units.Bytes(bytes)} in {seconds:0.00} s ({ok / Math.Max(seconds, 1e-6):0.0} recordings/s, {workers} worker(s))");
         }
         return failed == 0 ? 0 : 1;

@@ -58,7 +58,7 @@ internal static class FetchCommand
             using var api = TwilioApi.FromEnvironment(parse.GetValue(baseUrl)!);
             var target = parse.GetValue(outDir)!;
             Directory.CreateDirectory(target.FullName);
-            RemoveStaleTemporaries(target.FullName);
+            AtomicOutput.RemoveStale(target.FullName, "RE");
             var settings = new Settings(target, keys, decrypt, parse.GetValue(deleteAfter), parse.GetValue(sync));
             return RunAsync(api, settings, parse.GetValue(subaccounts), filters, workers, parse.GetValue(quiet), parse.GetValue(json)).GetAwaiter().GetResult();
         }));
@@ -91,28 +91,19 @@ internal static class FetchCommand
             }
         }
         var outcomes = new ConcurrentBag<Outcome>();
-        var progress = Console.IsErrorRedirected ? null : ProgressDisplay.For("fetch", recordings.Count, quiet || json, 1);
-        int done = 0;
+        var report = new ItemReport("fetch", recordings.Count, quiet || json);
         await Parallel.ForEachAsync(recordings, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel }, async (recording, token) =>
         {
             var outcome = await FetchOneAsync(api, settings, recording, token);
             outcomes.Add(outcome);
-            int n = Interlocked.Increment(ref done);
-            if (progress is not null)
+            report.Item(outcome.Status switch
             {
-                progress.Report(n);
-            }
-            else if (!quiet && !json)
-            {
-                Console.Error.WriteLine(outcome.Status switch
-                {
-                    "fetched" => $"fetched  {outcome.Recording} -> {outcome.Output}" + (outcome.DeletedAtSource ? " (deleted at the source)" : ""),
-                    "skipped" or "unavailable" => $"{outcome.Status,-8} {outcome.Recording}: {outcome.Error}",
-                    _ => $"failed   {outcome.Recording}: {outcome.Error}" + (outcome.Hint is null ? "" : $" (hint: {outcome.Hint})"),
-                });
-            }
+                "fetched" => $"fetched  {outcome.Recording} -> {outcome.Output}" + (outcome.DeletedAtSource ? " (deleted at the source)" : ""),
+                "skipped" or "unavailable" => $"{outcome.Status,-8} {outcome.Recording}: {outcome.Error}",
+                _ => ItemReport.Failure(outcome.Recording, outcome.Error, outcome.Hint),
+            }, outcome.Status == "failed");
         });
-        progress?.Finish();
+        report.Finish();
         var all = outcomes.OrderBy(o => o.Account, StringComparer.Ordinal).ThenBy(o => o.Recording, StringComparer.Ordinal).ToList();
         int Count(string status) => all.Count(o => o.Status == status);
         int fetched = Count("fetched"), skipped = Count("skipped"), unavailable = Count("unavailable"), failed = Count("failed");
@@ -145,13 +136,6 @@ internal static class FetchCommand
         }
         if (!quiet)
         {
-            if (progress is not null)
-            {
-                foreach (var failure in all.Where(o => o.Status == "failed"))
-                {
-                    Console.Error.WriteLine($"failed   {failure.Recording}: {failure.Error}");
-                }
-            }
             Console.Error.WriteLine($"fetch: {fetched} fetched, {skipped} already here, {unavailable} without media, {failed} failed; " +
                 $"{Units.Bytes(bytes)} in {seconds:0.00} s from {accounts.Count} account(s)");
         }
@@ -164,7 +148,7 @@ internal static class FetchCommand
         var account = recording.GetProperty("account_sid").GetString()!;
         try
         {
-            if (!Sid(sid, "RE") || !Sid(account, "AC"))
+            if (!Sids.Is(sid, "RE") || !Sids.Is(account, "AC"))
             {
                 return new Outcome(sid, account, "failed", 0, null, "the API listed a recording whose SID or account SID is malformed", null);
             }
@@ -259,21 +243,6 @@ internal static class FetchCommand
         return media.Position;
     }
 
-    /// <summary>
-    /// What a killed run left: the temporary files of outputs that never verified (named by
-    /// <see cref="AtomicOutput"/>). They are removed before anything else happens.
-    /// </summary>
-    internal static int RemoveStaleTemporaries(string outDir)
-    {
-        int removed = 0;
-        foreach (var file in Directory.EnumerateFiles(outDir, ".RE*.partial", SearchOption.AllDirectories))
-        {
-            File.Delete(file);
-            removed++;
-        }
-        return removed;
-    }
-
     private static void WriteAtomically(string path, byte[] content, bool sync)
     {
         using var target = AtomicOutput.Create(path);
@@ -282,7 +251,4 @@ internal static class FetchCommand
     }
 
     private static string MediaPath(string account, string sid) => $"/2010-04-01/Accounts/{account}/Recordings/{sid}";
-
-    private static bool Sid(string value, string prefix) =>
-        value.Length == 34 && value.StartsWith(prefix, StringComparison.Ordinal) && value[2..].All(c => char.IsAsciiHexDigitLower(c) || char.IsAsciiDigit(c));
 }

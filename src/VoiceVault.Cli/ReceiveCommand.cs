@@ -52,7 +52,7 @@ internal static class ReceiveCommand
             using var api = TwilioApi.FromEnvironment(parse.GetValue(baseUrl)!);
             var target = parse.GetValue(outDir)!;
             Directory.CreateDirectory(target.FullName);
-            FetchCommand.RemoveStaleTemporaries(target.FullName);
+            AtomicOutput.RemoveStale(target.FullName, "RE");
             using var queue = new ReceiveQueue(parse.GetValue(state)?.FullName ?? Path.Combine(target.FullName, ".voicevault-receive"));
             var settings = new FetchCommand.Settings(target, keys, Decrypt: true, parse.GetValue(deleteAfter), Sync: true);
             return RunAsync(parse.GetValue(listen)!, callbackUrl, callbackUri.AbsolutePath, token, api, queue, settings, workers).GetAwaiter().GetResult();
@@ -90,7 +90,7 @@ internal static class ReceiveCommand
                 context.Response.StatusCode = 403;
                 return;
             }
-            if (form?["RecordingStatus"].ToString() == "completed" && recording.Length == 34 && recording.StartsWith("RE", StringComparison.Ordinal))
+            if (form?["RecordingStatus"].ToString() == "completed" && Sids.Is(recording, "RE"))
             {
                 if (queue.Enqueue(recording, account))
                 {
@@ -188,7 +188,7 @@ internal static class ReceiveCommand
                     return known;
                 }
             }
-            if (account.Length != 34 || !account.StartsWith("AC", StringComparison.Ordinal) || DateTimeOffset.UtcNow - _refreshed < TimeSpan.FromMinutes(1))
+            if (!Sids.Is(account, "AC") || DateTimeOffset.UtcNow - _refreshed < TimeSpan.FromMinutes(1))
             {
                 return null;
             }

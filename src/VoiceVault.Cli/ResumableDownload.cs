@@ -32,9 +32,6 @@ internal sealed class ResumableDownload : Stream
     /// <summary>The length the server announced, if it did.</summary>
     public long? TotalLength { get; }
 
-    /// <summary>How many times the download was resumed after a drop.</summary>
-    public int Resumes => _resumes;
-
     public static async Task<ResumableDownload> OpenAsync(TwilioApi api, string path, CancellationToken cancellationToken)
     {
         var response = await api.OpenAsync(path, null, cancellationToken);

@@ -42,7 +42,7 @@ internal static class RewrapCommand
             var local = parse.GetValue(files) ?? [];
             foreach (var (value, option) in new[] { (oldSid, "--from"), (newSid, "--to-sid") })
             {
-                if (value is not null && (value.Length != 34 || !value.StartsWith("CR", StringComparison.Ordinal)))
+                if (value is not null && !Sids.Is(value, "CR"))
                 {
                     throw new CliException($"{option} '{value}' is not a public key SID", "CR followed by 32 hex digits, as the vault listed it");
                 }
@@ -88,17 +88,16 @@ internal static class RewrapCommand
             }
         }
         var outcomes = new ConcurrentBag<Outcome>();
+        var report = new ItemReport("rewrap", recordings.Count, quiet || json);
         await Parallel.ForEachAsync(recordings, new ParallelOptions { MaxDegreeOfParallelism = workers, CancellationToken = cancel }, async (recording, token) =>
         {
             var outcome = await RewrapOneAsync(api, keys, recording, newKey, newSid, token);
             outcomes.Add(outcome);
-            if (!quiet && !json)
-            {
-                Console.Error.WriteLine(outcome.Status == "rewrapped"
-                    ? $"rewrapped {outcome.Recording}: {oldSid} -> {newSid}"
-                    : $"failed    {outcome.Recording}: {outcome.Error}" + (outcome.Hint is null ? "" : $" (hint: {outcome.Hint})"));
-            }
+            report.Item(outcome.Status == "rewrapped"
+                ? $"rewrapped {outcome.Recording}: {oldSid} -> {newSid}"
+                : ItemReport.Failure(outcome.Recording, outcome.Error, outcome.Hint), outcome.Status == "failed");
         });
+        report.Finish();
         var all = outcomes.OrderBy(o => o.Account, StringComparer.Ordinal).ThenBy(o => o.Recording, StringComparer.Ordinal).ToList();
         int done = all.Count(o => o.Status == "rewrapped"), failed = all.Count(o => o.Status == "failed");
         if (json)

@@ -19,6 +19,7 @@ internal static class RewrapFiles
     {
         int done = 0, skipped = 0, failed = 0;
         var results = new List<Dictionary<string, object?>>();
+        var report = new ItemReport("rewrap", files.Length, quiet || json);
         foreach (var file in files)
         {
             string status;
@@ -39,16 +40,14 @@ internal static class RewrapFiles
                 default: failed++; break;
             }
             results.Add(new() { ["file"] = file.FullName, ["status"] = status, ["error"] = error, ["hint"] = hint });
-            if (!quiet && !json)
+            report.Item(status switch
             {
-                Console.Error.WriteLine(status switch
-                {
-                    "rewrapped" => $"rewrapped {file.Name} -> {newSid}",
-                    "skipped" => $"skipped   {file.Name}: {error}",
-                    _ => $"failed    {file.Name}: {error}" + (hint is null ? "" : $" (hint: {hint})"),
-                });
-            }
+                "rewrapped" => $"rewrapped {file.Name} -> {newSid}",
+                "skipped" => $"skipped   {file.Name}: {error}",
+                _ => ItemReport.Failure(file.Name, error, hint),
+            }, status == "failed");
         }
+        report.Finish();
         if (json)
         {
             Console.Out.WriteLine(CliJson.Serialize(new Dictionary<string, object?> { ["to"] = newSid, ["rewrapped"] = done, ["skipped"] = skipped, ["failed"] = failed, ["results"] = results }));

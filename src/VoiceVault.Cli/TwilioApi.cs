@@ -235,3 +235,10 @@ internal sealed class TwilioApi : IDisposable
 
     public void Dispose() => _http.Dispose();
 }
+
+/// <summary>Twilio's SIDs: two upper-case letters and 32 lower-case hex digits (SPEC §3).</summary>
+internal static class Sids
+{
+    public static bool Is(string value, string prefix) =>
+        value.Length == 34 && value.StartsWith(prefix, StringComparison.Ordinal) && value.AsSpan(2).IndexOfAnyExcept("0123456789abcdef") < 0;
+}

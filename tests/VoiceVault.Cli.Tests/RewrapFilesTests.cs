@@ -67,7 +67,7 @@ public sealed class RewrapFilesTests : IDisposable
         var before = File.ReadAllText(P("in/a.json"));
         var tampered = Vv("rewrap", P("in/a.json"), "--key", P("old.pem"), "--to-public-key", P("new.pub"), "--to-sid", "CR" + new string('2', 32));
         Assert.Equal(1, tampered.ExitCode);
-        Assert.Contains("failed    a.json: authentication failed", tampered.Stderr, StringComparison.Ordinal);
+        Assert.Contains("failed   a.json: authentication failed", tampered.Stderr, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllText(P("in/a.json")));
         Assert.Empty(Directory.EnumerateFiles(P("in"), "*.bak"));
         // Without its media beside it, a details file is refused with the reason.

@@ -2,10 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using Twilio.Rest.Api.V2010;
 using VoiceVault.Crypto;
 
@@ -18,9 +15,6 @@ namespace VoiceVault.Server.Tests;
 /// </summary>
 public sealed class FetchCommandTests
 {
-    internal static string Tool => Path.Combine(TestProcess.RepositoryRoot, "src", "VoiceVault.Cli", "bin",
-        AppContext.BaseDirectory.Contains($"{Path.DirectorySeparatorChar}Debug{Path.DirectorySeparatorChar}", StringComparison.Ordinal) ? "Debug" : "Release", "net10.0", "voicevault.dll");
-
     private sealed class Estate : IAsyncDisposable
     {
         public required VaultServer Vault { get; init; }
@@ -33,12 +27,7 @@ public sealed class FetchCommandTests
         private Dictionary<string, string?>? _environment;
 
         /// <summary>The tool's environment: the vault's account and token (tests may change it).</summary>
-        public Dictionary<string, string?> Environment => _environment ??= new()
-        {
-            ["TWILIO_ACCOUNT_SID"] = Vault.AccountSid,
-            ["TWILIO_AUTH_TOKEN"] = Vault.AuthToken,
-            ["TWILIO_API_KEY"] = null,
-        };
+        public Dictionary<string, string?> Environment => _environment ??= TestProcess.TwilioEnvironment(Vault.AccountSid, Vault.AuthToken);
 
         public async ValueTask DisposeAsync()
         {
@@ -109,26 +98,12 @@ public sealed class FetchCommandTests
     /// <summary>Runs fetch with --json: its exit code, the summary it printed on stdout, and what it said on stderr.</summary>
     private static async Task<(int Exit, string Output)> FetchAsync(Estate estate, string baseUrl, params string[] extra)
     {
-        var process = Start(estate, baseUrl, ["--json", .. extra]);
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout + "\n" + await stderr);
+        var (exit, stdout, stderr) = await TestProcess.RunSeparatelyAsync("dotnet", FetchArgs(estate, baseUrl, ["--json", .. extra]), estate.Environment);
+        return (exit, stdout + "\n" + stderr);
     }
 
-    private static Process Start(Estate estate, string baseUrl, string[] extra)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])[Tool, "fetch", "--base-url", baseUrl, "--out", estate.Out, "--keyring", estate.Keyring, "--subaccounts", .. extra])
-        {
-            start.ArgumentList.Add(arg);
-        }
-        foreach (var (name, value) in estate.Environment)
-        {
-            start.Environment[name] = value;
-        }
-        return Process.Start(start)!;
-    }
+    private static string[] FetchArgs(Estate estate, string baseUrl, string[] extra) =>
+        [TestProcess.Voicevault, "fetch", "--base-url", baseUrl, "--out", estate.Out, "--keyring", estate.Keyring, "--subaccounts", .. extra];
 
     /// <summary>The --json summary: stdout holds it alone, and it comes first in the output.</summary>
     private static JsonElement Summary(string output)
@@ -221,7 +196,7 @@ public sealed class FetchCommandTests
     public async Task A_fetch_killed_midway_finishes_on_the_next_run_and_delete_after_purges_only_what_verified()
     {
         await using var estate = await EstateAsync(41, seconds: 20);
-        using (var process = Start(estate, estate.Vault.BaseUri.ToString(), ["--jobs", "2"]))
+        using (var process = TestProcess.Start("dotnet", FetchArgs(estate, estate.Vault.BaseUri.ToString(), ["--jobs", "2"]), estate.Environment))
         {
             _ = process.StandardOutput.ReadToEndAsync();
             _ = process.StandardError.ReadToEndAsync();
@@ -287,7 +262,7 @@ public sealed class FetchCommandTests
     /// </summary>
     private sealed class FaultyProxy : IAsyncDisposable
     {
-        private readonly WebApplication _app;
+        private LocalServer? _server;
         private readonly Dictionary<string, int> _seen = [];
 
         public Dictionary<string, int> Injected { get; } = new() { ["429"] = 0, ["503"] = 0, ["drop"] = 0, ["flip"] = 0 };
@@ -302,19 +277,13 @@ public sealed class FetchCommandTests
 
         private readonly Dictionary<string, long> _retryAfterSent = [];
 
-        public string Url { get; private set; } = "";
-
-        private FaultyProxy(WebApplication app) => _app = app;
+        public string Url => _server!.Url;
 
         public static async Task<FaultyProxy> StartAsync(Uri vault, string poisoned, IReadOnlySet<string> encrypted)
         {
-            var builder = WebApplication.CreateSlimBuilder();
-            builder.Logging.ClearProviders();
-            builder.WebHost.UseUrls("http://127.0.0.1:0");
-            var app = builder.Build();
-            var proxy = new FaultyProxy(app);
+            var proxy = new FaultyProxy();
             var http = new HttpClient { BaseAddress = vault };
-            app.Run(async context =>
+            proxy._server = await TestHttp.ServeAsync(async context =>
             {
                 var path = context.Request.Path.Value! + context.Request.QueryString;
                 bool media = context.Request.Path.Value!.Contains("/Recordings/RE", StringComparison.Ordinal) && !path.Contains(".json", StringComparison.Ordinal);
@@ -408,15 +377,15 @@ public sealed class FetchCommandTests
                 context.Response.ContentLength = body.Length;
                 await context.Response.Body.WriteAsync(body);
             });
-            await app.StartAsync();
-            proxy.Url = app.Urls.First();
             return proxy;
         }
 
         public async ValueTask DisposeAsync()
         {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
+            if (_server is not null)
+            {
+                await _server.DisposeAsync();
+            }
         }
     }
 }

@@ -1,10 +1,6 @@
-using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging;
 using VoiceVault.Crypto;
 
 namespace VoiceVault.Server.Tests;
@@ -46,7 +42,7 @@ public sealed class FetchFromTwilioTests
                 media[sid] = (wav, stored.ToArray(), details, date);
             }
             var authorizationAtStorage = new List<string>();
-            await using var storage = await ServeAsync(async context =>
+            await using var storage = await TestHttp.ServeAsync(async context =>
             {
                 authorizationAtStorage.Add(context.Request.Headers.Authorization.ToString());
                 var sid = context.Request.Path.Value!.Split('/')[^1];
@@ -63,7 +59,7 @@ public sealed class FetchFromTwilioTests
                 """;
             var sids = media.Keys.ToList();
             var requests = new List<string>();
-            await using var twilio = await ServeAsync(async context =>
+            await using var twilio = await TestHttp.ServeAsync(async context =>
             {
                 var path = context.Request.Path.Value!;
                 requests.Add(path + context.Request.QueryString);
@@ -98,20 +94,10 @@ public sealed class FetchFromTwilioTests
             });
 
             var outDir = Path.Combine(root, "out");
-            var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-            foreach (var arg in new[] { FetchCommandTests.Tool, "fetch", "--base-url", twilio.Url, "--out", outDir, "--key", Path.Combine(root, "key.pem"), "--json" })
-            {
-                start.ArgumentList.Add(arg);
-            }
-            start.Environment["TWILIO_ACCOUNT_SID"] = account;
-            start.Environment["TWILIO_AUTH_TOKEN"] = token;
-            start.Environment["TWILIO_API_KEY"] = null;
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.WaitForExitAsync();
-            Assert.True(process.ExitCode == 0, await stdout + await stderr);
-            Assert.Equal(3, JsonDocument.Parse(await stdout).RootElement.GetProperty("fetched").GetInt32());
+            var (exit, stdout, stderr) = await TestProcess.ToolkitAsync(TestProcess.TwilioEnvironment(account, token),
+                "fetch", "--base-url", twilio.Url, "--out", outDir, "--key", Path.Combine(root, "key.pem"), "--json");
+            Assert.True(exit == 0, stdout + stderr);
+            Assert.Equal(3, JsonDocument.Parse(stdout).RootElement.GetProperty("fetched").GetInt32());
             // Dated by Twilio's RFC 2822 date_created, in UTC; decrypted with the REST spellings.
             Assert.Equal(media[sids[0]].Wav, File.ReadAllBytes(Path.Combine(outDir, account, "2011-02-15", sids[0] + ".wav")));
             Assert.Equal(media[sids[1]].Wav, File.ReadAllBytes(Path.Combine(outDir, account, "2011-02-13", sids[1] + ".wav")));
@@ -126,27 +112,5 @@ public sealed class FetchFromTwilioTests
         {
             Directory.Delete(root, recursive: true);
         }
-    }
-
-    private sealed class Server(WebApplication app, string url) : IAsyncDisposable
-    {
-        public string Url => url;
-
-        public async ValueTask DisposeAsync()
-        {
-            await app.StopAsync();
-            await app.DisposeAsync();
-        }
-    }
-
-    private static async Task<Server> ServeAsync(RequestDelegate handler)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
-        var app = builder.Build();
-        app.Run(handler);
-        await app.StartAsync();
-        return new Server(app, app.Urls.First());
     }
 }

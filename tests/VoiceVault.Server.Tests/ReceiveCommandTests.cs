@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Net;
-using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Text.Json;
 using VoiceVault.Crypto;
@@ -14,65 +13,68 @@ namespace VoiceVault.Server.Tests;
 /// </summary>
 public sealed class ReceiveCommandTests
 {
-    private sealed class Receiver(Process process, string url) : IAsyncDisposable
+    /// <summary>A running receiver, on a port of its own; its health as it reports it.</summary>
+    private sealed class Receiver : IAsyncDisposable
     {
-        public string Url => url;
+        private readonly Process process;
+        private readonly int port;
 
-        public Process Process => process;
+        public Receiver(Process process, int port)
+        {
+            this.process = process;
+            this.port = port;
+            // Drained, so that its log never fills the pipe and stalls it.
+            process.OutputDataReceived += (_, _) => { };
+            process.ErrorDataReceived += (_, _) => { };
+            process.BeginOutputReadLine();
+            process.BeginErrorReadLine();
+        }
 
-        public async ValueTask DisposeAsync()
+        public string Url => $"http://127.0.0.1:{port}/hooks/recordings";
+
+        public async Task<JsonElement> HealthAsync()
+        {
+            using var http = new HttpClient();
+            return JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/healthz")).RootElement.Clone();
+        }
+
+        public async Task KillAsync()
         {
             if (!process.HasExited)
             {
                 process.Kill(entireProcessTree: true);
                 await process.WaitForExitAsync();
             }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await KillAsync();
             process.Dispose();
         }
     }
 
-    private static int FreePort()
+    private static async Task<Receiver> StartAsync(VaultServer vault, string baseUrl, string keyring, string outDir)
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static async Task<Receiver> StartAsync(VaultServer vault, int port, string baseUrl, string keyring, string outDir)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        var url = $"http://127.0.0.1:{port}/hooks/recordings";
-        foreach (var arg in new[] { FetchCommandTests.Tool, "receive", "--listen", $"127.0.0.1:{port}", "--public-url", url, "--out", outDir, "--keyring", keyring, "--base-url", baseUrl })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["TWILIO_ACCOUNT_SID"] = vault.AccountSid;
-        start.Environment["TWILIO_AUTH_TOKEN"] = vault.AuthToken;
-        start.Environment["TWILIO_API_KEY"] = null;
-        var process = Process.Start(start)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        using var http = new HttpClient();
+        // A fresh port each time: a port given up by a killed receiver may be taken by another
+        // test's server at once, and that one answers /healthz too.
+        int port = TestHttp.FreePort();
+        var receiver = new Receiver(TestProcess.Start("dotnet", [TestProcess.Voicevault, "receive", "--listen", $"127.0.0.1:{port}",
+            "--public-url", $"http://127.0.0.1:{port}/hooks/recordings", "--out", outDir, "--keyring", keyring, "--base-url", baseUrl],
+            TestProcess.TwilioEnvironment(vault.AccountSid, vault.AuthToken)), port);
         await Eventually.TrueAsync(async () =>
         {
             try
             {
-                return (await http.GetAsync($"http://127.0.0.1:{port}/healthz")).IsSuccessStatusCode;
+                // The receiver's own health: with its queue's counts, which no other server reports.
+                return (await receiver.HealthAsync()).TryGetProperty("pending", out _);
             }
             catch (HttpRequestException)
             {
                 return false;
             }
         }, "the receiver answers /healthz", TimeSpan.FromSeconds(30));
-        return new Receiver(process, url);
-    }
-
-    private static async Task<JsonElement> HealthAsync(int port)
-    {
-        using var http = new HttpClient();
-        return JsonDocument.Parse(await http.GetStringAsync($"http://127.0.0.1:{port}/healthz")).RootElement.Clone();
+        return receiver;
     }
 
     [Fact]
@@ -86,7 +88,6 @@ public sealed class ReceiveCommandTests
             var keyring = Keyring.Open(Path.Combine(root, "keyring"), create: true);
             keyring.Add(System.Text.Encoding.ASCII.GetBytes(rsa.ExportPkcs8PrivateKeyPem()), keySid);
             var outDir = Path.Combine(root, "out");
-            int port = FreePort();
             var originals = new Dictionary<string, byte[]>();
             // A subaccount's callbacks are signed with its own token, which the receiver learns from the API.
             var sub = await Twilio.Rest.Api.V2010.AccountResource.CreateAsync(friendlyName: "sub", client: vault.Twilio());
@@ -103,7 +104,7 @@ public sealed class ReceiveCommandTests
             }
             int Wavs() => Directory.Exists(outDir) ? Directory.EnumerateFiles(outDir, "*.wav", SearchOption.AllDirectories).Count() : 0;
 
-            await using (var receiver = await StartAsync(vault, port, vault.BaseUri.ToString(), Path.Combine(root, "keyring"), outDir))
+            await using (var receiver = await StartAsync(vault, vault.BaseUri.ToString(), Path.Combine(root, "keyring"), outDir))
             {
                 await UploadAsync(4, receiver.Url);
                 await UploadAsync(1, receiver.Url, sub);
@@ -127,24 +128,23 @@ public sealed class ReceiveCommandTests
                     }
                     Assert.Equal(HttpStatusCode.Forbidden, (await http.SendAsync(request)).StatusCode);
                 }
-                var health = await HealthAsync(port);
+                var health = await receiver.HealthAsync();
                 Assert.Equal(5, health.GetProperty("done").GetInt64() + health.GetProperty("pending").GetInt64());
             }
 
             // The source down: 20 callbacks queued, the receiver killed, then restarted with the source back.
-            int deadPort = FreePort();
-            await using (var receiver = await StartAsync(vault, port, $"http://127.0.0.1:{deadPort}", Path.Combine(root, "keyring"), outDir))
+            int deadPort = TestHttp.FreePort();
+            await using (var receiver = await StartAsync(vault, $"http://127.0.0.1:{deadPort}", Path.Combine(root, "keyring"), outDir))
             {
                 await UploadAsync(20, receiver.Url);
-                await Eventually.TrueAsync(async () => (await HealthAsync(port)).GetProperty("pending").GetInt64() == 20, "twenty callbacks queued", TimeSpan.FromSeconds(60));
-                receiver.Process.Kill(entireProcessTree: true);
-                await receiver.Process.WaitForExitAsync();
+                await Eventually.TrueAsync(async () => (await receiver.HealthAsync()).GetProperty("pending").GetInt64() == 20, "twenty callbacks queued", TimeSpan.FromSeconds(60));
+                await receiver.KillAsync();
             }
             Assert.Equal(5, Wavs());
-            await using (var receiver = await StartAsync(vault, port, vault.BaseUri.ToString(), Path.Combine(root, "keyring"), outDir))
+            await using (var receiver = await StartAsync(vault, vault.BaseUri.ToString(), Path.Combine(root, "keyring"), outDir))
             {
                 await Eventually.TrueAsync(() => Wavs() == 25, "the queued twenty arrive", TimeSpan.FromSeconds(120));
-                var health = await HealthAsync(port);
+                var health = await receiver.HealthAsync();
                 Assert.Equal(25, health.GetProperty("done").GetInt64());
                 Assert.Equal(0, health.GetProperty("pending").GetInt64());
             }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Security.Cryptography;
@@ -11,22 +10,8 @@ namespace VoiceVault.Server.Tests;
 /// <summary>Key rotation without touching audio (SPEC §7a, §10): the vault's wraps and `voicevault rewrap`.</summary>
 public sealed class RewrapTests
 {
-    private static async Task<(int Exit, string Stdout, string Stderr)> ToolAsync(VaultServer vault, params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var arg in (string[])[FetchCommandTests.Tool, .. args])
-        {
-            start.ArgumentList.Add(arg);
-        }
-        start.Environment["TWILIO_ACCOUNT_SID"] = vault.AccountSid;
-        start.Environment["TWILIO_AUTH_TOKEN"] = vault.AuthToken;
-        start.Environment["TWILIO_API_KEY"] = null;
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    private static Task<(int Exit, string Stdout, string Stderr)> ToolAsync(VaultServer vault, params string[] args) =>
+        TestProcess.ToolkitAsync(TestProcess.TwilioEnvironment(vault.AccountSid, vault.AuthToken), args);
 
     private static async Task<int> CountUnderAsync(HttpClient http, string account, string keySid) =>
         (await http.GetFromJsonAsync<JsonElement>($"/2010-04-01/Accounts/{account}/Recordings.json?EncryptionPublicKeySid={keySid}&PageSize=1000"))

@@ -1,7 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using System.Net;
-using System.Net.Sockets;
 
 namespace VoiceVault.Server.Tests;
 
@@ -116,7 +114,7 @@ internal sealed class Balancer : IDisposable
 
     public static async Task<Balancer> StartAsync(IReadOnlyList<Uri> instances, string configPath)
     {
-        var url = new Uri($"http://127.0.0.1:{FreePort()}");
+        var url = new Uri($"http://127.0.0.1:{TestHttp.FreePort()}");
         await File.WriteAllTextAsync(configPath, string.Join('\n',
         [
             "defaults", "    mode http", "    timeout connect 5s", "    timeout client 5m", "    timeout server 5m", "    timeout tunnel 5m",
@@ -156,20 +154,6 @@ internal sealed class Balancer : IDisposable
         {
             balancer.Dispose();
             throw;
-        }
-    }
-
-    private static int FreePort()
-    {
-        var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        try
-        {
-            return ((IPEndPoint)listener.LocalEndpoint).Port;
-        }
-        finally
-        {
-            listener.Stop();
         }
     }
 

@@ -69,14 +69,20 @@ public static class Access
             : throw ApiException.Unauthenticated();
 
     /// <summary>The account named in the URL, if the caller may act on it; otherwise 404, as if it did not exist.</summary>
-    public static async Task<Account> AccountInScopeAsync(this HttpContext context, AccountDirectory accounts, string accountSid)
+    public static async Task<Account> AccountInScopeAsync(this HttpContext context, AccountDirectory accounts, string accountSid) =>
+        await context.InScopeAsync(accounts, accountSid) ?? throw ApiException.NotFound($"/Accounts/{accountSid}");
+
+    /// <summary>
+    /// Whether the caller may act on a resource of <paramref name="accountSid"/>: for resources found
+    /// by their own SID, which answer their own 404 (as if they did not exist) when it may not.
+    /// </summary>
+    public static async Task<bool> MayActOnAsync(this HttpContext context, AccountDirectory accounts, string accountSid) =>
+        await context.InScopeAsync(accounts, accountSid) is not null;
+
+    private static async Task<Account?> InScopeAsync(this HttpContext context, AccountDirectory accounts, string accountSid)
     {
         var caller = context.Caller();
         var account = Sid.Is(accountSid, "AC") ? await accounts.FindAsync(accountSid) : null;
-        if (account is null || (account.Sid != caller.AccountSid && account.ParentSid != caller.AccountSid))
-        {
-            throw ApiException.NotFound($"/Accounts/{accountSid}");
-        }
-        return account;
+        return account is not null && (account.Sid == caller.AccountSid || account.ParentSid == caller.AccountSid) ? account : null;
     }
 }

@@ -17,19 +17,7 @@ public static class Spelling
         _ => throw new ArgumentOutOfRangeException(nameof(status), status, null),
     };
 
-    public static RecordingStatus? TryParseRecordingStatus(string text)
-    {
-        try
-        {
-            return ParseRecordingStatus(text);
-        }
-        catch (FormatException)
-        {
-            return null;
-        }
-    }
-
-    public static RecordingStatus ParseRecordingStatus(string text) => text switch
+    public static RecordingStatus? TryParseRecordingStatus(string text) => text switch
     {
         "processing" => RecordingStatus.Processing,
         "in-progress" => RecordingStatus.InProgress,
@@ -37,8 +25,11 @@ public static class Spelling
         "completed" => RecordingStatus.Completed,
         "absent" => RecordingStatus.Absent,
         "failed" => RecordingStatus.Failed,
-        _ => throw new FormatException($"'{text}' is not a recording status."),
+        _ => null,
     };
+
+    public static RecordingStatus ParseRecordingStatus(string text) =>
+        TryParseRecordingStatus(text) ?? throw new FormatException($"'{text}' is not a recording status.");
 
     public static string Text(this AccountStatus status) => status switch
     {

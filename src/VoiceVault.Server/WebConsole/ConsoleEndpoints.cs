@@ -80,9 +80,10 @@ public static class ConsoleEndpoints
         {
             throw new ApiException(20403, 403, "Sign-in is accepted only from the console's own pages");
         }
+        var notJson = ApiException.BadParameter("Sign in with a JSON body: {\"sid\": \"AC… or SK…\", \"secret\": \"…\"}");
         if (!context.Request.HasJsonContentType())
         {
-            throw ApiException.BadParameter("Sign in with a JSON body: {\"sid\": \"AC… or SK…\", \"secret\": \"…\"}");
+            throw notJson;
         }
         SignIn? form;
         try
@@ -91,7 +92,7 @@ public static class ConsoleEndpoints
         }
         catch (JsonException)
         {
-            throw ApiException.BadParameter("Sign in with a JSON body: {\"sid\": \"AC… or SK…\", \"secret\": \"…\"}");
+            throw notJson;
         }
         var sid = form?.Sid?.Trim() ?? "";
         var secret = form?.Secret?.Trim() ?? "";

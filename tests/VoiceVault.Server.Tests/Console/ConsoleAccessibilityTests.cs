@@ -40,6 +40,8 @@ public sealed class ConsoleAccessibilityTests(ConsoleBrowser chromium) : IClassF
         await using var stream = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
         await stream.StartAsync(new() { ["Record"] = "false" });
         await stream.MediaAsync("inbound", 0, MediaStream.Frame());
+        // The recording is started on another connection: only once the vault has taken the frame.
+        await vault.WaitForFramesAsync(1);
         await CallRecording.CreateAsync(pathCallSid: stream.CallSid, client: vault.Twilio());
 
         await using var context = await chromium.Browser.NewContextAsync(new() { BaseURL = vault.BaseUri.ToString().TrimEnd('/'), ViewportSize = new() { Width = 1280, Height = 860 } });

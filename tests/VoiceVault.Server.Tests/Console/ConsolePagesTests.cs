@@ -17,13 +17,17 @@ public sealed class ConsolePagesTests(ConsoleBrowser chromium) : IClassFixture<C
         await using var stream = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
         await stream.StartAsync(new() { ["Record"] = "false" });
         var frames = Enumerable.Range(0, 150).Select(_ => MediaStream.Frame()).ToArray();
+        // The REST calls travel on another connection: each waits until the vault has taken every
+        // frame sent. One frame streams before the recording starts, so the call is known first.
+        await stream.MediaAsync("inbound", 0, MediaStream.Frame());
+        await vault.WaitForFramesAsync(1);
         async Task SendAsync(int from, int to)
         {
             for (int i = from; i < to; i++)
             {
-                await stream.MediaAsync("inbound", i * 20, frames[i]);
+                await stream.MediaAsync("inbound", (i + 1) * 20, frames[i]);
             }
-            await vault.WaitForFramesAsync(to);
+            await vault.WaitForFramesAsync(to + 1);
         }
         var recording = await CallRecording.CreateAsync(pathCallSid: stream.CallSid, client: vault.Twilio());
         await using var context = await chromium.NewContextAsync(vault);

@@ -40,7 +40,7 @@ public static class RecordingEncryptionEndpoints
             if (keySid is not null)
             {
                 var key = Sid.Is(keySid, "CR") ? await keys.FindAsync(keySid) : null;
-                if (key is null || (key.AccountSid != account.Sid && key.AccountSid != account.ParentSid))
+                if (key is null || !key.UsableBy(account))
                 {
                     throw ApiException.BadParameter($"PublicKeySid {keySid} is not a public key of this account or of its parent", 20001);
                 }

@@ -82,19 +82,7 @@ public static class PublicKeyEndpoints
     internal static async Task<PublicKey> InScopeAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys)
     {
         var key = Sid.Is(sid, "CR") ? await keys.FindAsync(sid) : null;
-        if (key is null)
-        {
-            throw ApiException.NotFound($"{Path}/{sid}");
-        }
-        try
-        {
-            await context.AccountInScopeAsync(accounts, key.AccountSid);
-        }
-        catch (ApiException)
-        {
-            throw ApiException.NotFound($"{Path}/{sid}");
-        }
-        return key;
+        return key is not null && await context.MayActOnAsync(accounts, key.AccountSid) ? key : throw ApiException.NotFound($"{Path}/{sid}");
     }
 
     private static string Url(HttpContext context, string rest) => $"{context.Request.Scheme}://{context.Request.Host}{Path}{rest}";

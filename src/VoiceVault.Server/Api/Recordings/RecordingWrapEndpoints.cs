@@ -23,19 +23,7 @@ public static class RecordingWrapEndpoints
     private static async Task<Recording> InScopeAsync(string sid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings)
     {
         var recording = Sid.Is(sid, "RE") ? await recordings.FindAsync(sid) : null;
-        if (recording is null)
-        {
-            throw ApiException.NotFound($"/v1/Recordings/{sid}");
-        }
-        try
-        {
-            await context.AccountInScopeAsync(accounts, recording.AccountSid);
-        }
-        catch (ApiException)
-        {
-            throw ApiException.NotFound($"/v1/Recordings/{sid}");
-        }
-        return recording;
+        return recording is not null && await context.MayActOnAsync(accounts, recording.AccountSid) ? recording : throw ApiException.NotFound($"/v1/Recordings/{sid}");
     }
 
     private static async Task<Created<EncryptionWrapResource>> AddAsync(string sid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings,
@@ -50,7 +38,7 @@ public static class RecordingWrapEndpoints
         var keySid = form["PublicKeySid"].ToString();
         var account = await accounts.FindAsync(recording.AccountSid) ?? throw ApiException.NotFound($"/v1/Recordings/{sid}");
         var key = Sid.Is(keySid, "CR") ? await keys.FindAsync(keySid) : null;
-        if (key is null || (key.AccountSid != account.Sid && key.AccountSid != account.ParentSid))
+        if (key is null || !key.UsableBy(account))
         {
             throw ApiException.BadParameter($"PublicKeySid '{keySid}' is not a public key of the recording's account or of its parent", 20001);
         }
@@ -72,9 +60,9 @@ public static class RecordingWrapEndpoints
                 throw ApiException.BadParameter($"EncryptedCek is {wrapped.Length} bytes; a wrap to {keySid} ({rsa.KeySize}-bit RSA) is {rsa.KeySize / 8}", 20001);
             }
         }
-        var updated = await recordings.AddWrapAsync(recording.Sid, key.Sid, wrapped, clock.GetUtcNow()) ?? throw ApiException.NotFound($"/v1/Recordings/{sid}");
-        var wrap = (await recordings.ListWrapsAsync(updated, context.RequestAborted))[0];
-        return TypedResults.Created($"/v1/Recordings/{sid}/EncryptionDetails", Json(updated, wrap, context));
+        var now = clock.GetUtcNow();
+        var updated = await recordings.AddWrapAsync(recording.Sid, key.Sid, wrapped, now) ?? throw ApiException.NotFound($"/v1/Recordings/{sid}");
+        return TypedResults.Created($"/v1/Recordings/{sid}/EncryptionDetails", Json(updated, new RecordingWrap(key.Sid, wrapped, now), context));
     }
 
     private static async Task<Ok<EncryptionWrapList>> ListAsync(string sid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings)

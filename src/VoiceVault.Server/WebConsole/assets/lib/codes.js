@@ -1,5 +1,5 @@
 // What each notification code means and what to do about it (the Debugger's explanations).
-export const CODES = {
+const CODES = {
   16104: {
     title: 'Recording could not be encrypted',
     what: 'The vault could not encrypt and store this recording (the configured public key is unusable and no other was available, or storage failed). The recording has no media.',

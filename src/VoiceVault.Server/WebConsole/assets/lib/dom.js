@@ -36,7 +36,7 @@ export function replace(element, ...children) {
 
 let ids = 0;
 /** A unique id for label/aria wiring. */
-export const uid = prefix => `${prefix}-${++ids}`;
+const uid = prefix => `${prefix}-${++ids}`;
 
 /** A labelled form field: returns {row, input}. */
 export function field(label, input, hint) {

@@ -37,5 +37,3 @@ export async function remember(sid, key, label) {
 export const recall = sid => run('readonly', store => store.get(sid));
 
 export const forget = sid => run('readwrite', store => store.delete(sid));
-
-export const list = () => run('readonly', store => store.getAll());

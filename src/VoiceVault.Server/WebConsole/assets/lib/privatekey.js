@@ -15,7 +15,7 @@ const PRF = { '1.2.840.113549.2.7': 'SHA-1', '1.2.840.113549.2.9': 'SHA-256', '1
 const AES_CBC = { '2.16.840.1.101.3.4.1.2': 16, '2.16.840.1.101.3.4.1.22': 24, '2.16.840.1.101.3.4.1.42': 32 };
 
 /** What kind of key file these bytes are: 'pkcs8', 'pkcs1', 'encrypted', or throws with what they are instead. */
-export function classify(der) {
+function classify(der) {
   const top = read(der);
   if (top.tag !== 0x30 || top.end !== der.length) throw new KeyFileError('This file is not a key (not PEM, and not a DER structure).');
   const items = children(der, top);
@@ -34,7 +34,7 @@ export function classify(der) {
 const PEM = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/;
 
 /** PEM → {label, der, headers}; DER → {label: null, der}. */
-export function unarmor(bytes) {
+function unarmor(bytes) {
   const text = new TextDecoder('latin1').decode(bytes.subarray(0, Math.min(bytes.length, 64 * 1024)));
   const match = text.match(PEM);
   if (!match) {
@@ -54,13 +54,13 @@ export function unarmor(bytes) {
 }
 
 /** PKCS#1 RSAPrivateKey → PKCS#8 PrivateKeyInfo (version 0, rsaEncryption with NULL parameters). */
-export function pkcs1ToPkcs8(pkcs1) {
+function pkcs1ToPkcs8(pkcs1) {
   const algorithm = Uint8Array.of(0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00);
   return encode(0x30, concat(Uint8Array.of(0x02, 0x01, 0x00), algorithm, encode(0x04, pkcs1)));
 }
 
 /** Opens an EncryptedPrivateKeyInfo (PBES2: PBKDF2 + AES-CBC) with the passphrase → PKCS#8 bytes. */
-export async function decryptPkcs8(der, passphrase) {
+async function decryptPkcs8(der, passphrase) {
   const [algorithm, encrypted] = children(der, read(der));
   const [schemeId, schemeParams] = children(der, algorithm);
   const scheme = oid(der, schemeId);

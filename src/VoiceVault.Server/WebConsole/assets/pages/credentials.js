@@ -6,7 +6,7 @@ import { navigate } from '../app.js';
 const PATH = '/v1/Credentials/PublicKeys';
 
 /** A private key must never be sent anywhere: this page refuses it before any request is made. */
-export function looksPrivate(text) {
+function looksPrivate(text) {
   return /-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(text) || /PRIVATE KEY/.test(text.slice(0, 200));
 }
 

@@ -1,4 +1,4 @@
-import { h, field, message, replace, table, when, announce, dialog } from '../lib/dom.js';
+import { h, field, message, replace, when, announce, dialog } from '../lib/dom.js';
 import { get, accountPath, ApiError } from '../lib/api.js';
 import { importPrivateKey, KeyFileError } from '../lib/privatekey.js';
 import { readDetails, unwrap, open, fetchMedia, DecryptError, MAX_BYTES } from '../lib/recording.js';
