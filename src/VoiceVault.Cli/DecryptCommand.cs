@@ -9,7 +9,7 @@ internal static class DecryptCommand
     public static Command Create()
     {
         var input = new Argument<string?>("INPUT") { Description = "The encrypted recording ('-' for stdin).", Arity = ArgumentArity.ZeroOrOne };
-        var key = new Option<FileInfo?>("--key") { Description = "The private key (PKCS#1, PKCS#8 or encrypted PKCS#8; PEM or DER)." };
+        var key = Options.PrivateKey();
         var keyring = new Option<DirectoryInfo?>("--keyring") { Description = "A keyring directory: private keys filed by public-key SID." };
         var details = new Option<FileInfo?>("--details") { Description = "The encryption details: a Recording resource JSON, its encryption_details, or a callback's EncryptionDetails." };
         var cek = new Option<string?>("--cek") { Description = "The wrapped CEK (base64), instead of --details." };

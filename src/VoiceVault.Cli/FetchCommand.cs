@@ -25,7 +25,7 @@ internal static class FetchCommand
     public static Command Create()
     {
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Where recordings go: DIR/AC…/yyyy-mm-dd/RE….wav and RE….json.", Required = true };
-        var key = new Option<FileInfo?>("--key") { Description = "The private key (PKCS#1, PKCS#8 or encrypted PKCS#8; PEM or DER)." };
+        var key = Options.PrivateKey();
         var keyring = new Option<DirectoryInfo?>("--keyring") { Description = "A keyring directory: private keys filed by public-key SID (for recordings wrapped to several keys)." };
         var baseUrl = new Option<string>("--base-url") { Description = "The API: Twilio, or a VoiceVault.", DefaultValueFactory = _ => "https://api.twilio.com" };
         var subaccounts = new Option<bool>("--subaccounts") { Description = "Also every subaccount of the account." };

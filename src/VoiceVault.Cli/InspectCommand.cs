@@ -12,15 +12,15 @@ internal static class InspectCommand
     public static Command Create()
     {
         var files = new Argument<FileInfo[]>("FILE") { Description = "Details JSON, key files or media files.", Arity = ArgumentArity.OneOrMore };
-        var key = new Option<FileInfo?>("--key") { Description = "A private key to check against each details file and key file." };
+        var key = Options.PrivateKey("A private key to check against each details file and key file");
         var passphraseFile = Options.PassphraseFile();
         var json = Options.Json();
         var command = new Command("inspect", "Show what a details JSON or key file holds, its key fingerprint, and whether --key matches.") { files, key, passphraseFile, json };
         command.SetAction(parse => Program.Guard(() =>
         {
             var passphrase = Passphrase.Source(parse.GetValue(passphraseFile));
-            var keyFile = parse.GetValue(key);
-            using var privateKey = keyFile is null ? null : KeyFile.LoadPrivateKey(Program.ReadInput(keyFile.FullName, "key file"), passphrase);
+            var keyArgument = parse.GetValue(key);
+            using var privateKey = keyArgument is null ? null : KeyChoice.Load(keyArgument, passphrase);
             var reports = new List<Dictionary<string, object?>>();
             bool allMatch = true;
             foreach (var file in parse.GetValue(files)!)

@@ -3,7 +3,10 @@ using VoiceVault.Crypto;
 
 namespace VoiceVault.Cli;
 
-/// <summary>The private key a decryption uses: one key file (--key) or a keyring directory (--keyring).</summary>
+/// <summary>
+/// The private key a decryption uses: one key (--key: a file or a PKCS#11 URI) or a keyring
+/// directory (--keyring).
+/// </summary>
 internal sealed class KeyChoice : IDisposable
 {
     private readonly RSA? _key;
@@ -15,7 +18,7 @@ internal sealed class KeyChoice : IDisposable
         _keyring = keyring;
     }
 
-    public static KeyChoice From(FileInfo? key, DirectoryInfo? keyring, FileInfo? passphraseFile)
+    public static KeyChoice From(string? key, DirectoryInfo? keyring, FileInfo? passphraseFile)
     {
         if ((key is null) == (keyring is null))
         {
@@ -23,9 +26,14 @@ internal sealed class KeyChoice : IDisposable
         }
         var passphrase = Passphrase.Source(passphraseFile);
         return key is not null
-            ? new KeyChoice(KeyFile.LoadPrivateKey(Program.ReadInput(key.FullName, "key file"), passphrase), null)
+            ? new KeyChoice(Load(key, passphrase), null)
             : new KeyChoice(null, Keyring.Open(keyring!.FullName, passphrase));
     }
+
+    /// <summary>A private key from a file, or from a token when <paramref name="key"/> is a PKCS#11 URI.</summary>
+    public static RSA Load(string key, Func<char[]?> passphrase) => Pkcs11Uri.Looks(key)
+        ? Pkcs11Key.Open(key)
+        : KeyFile.LoadPrivateKey(Program.ReadInput(Path.GetFullPath(key), "key file"), passphrase);
 
     /// <summary>Unwraps the CEK; <c>Note</c> says when a keyring had to try its keys to find it.</summary>
     public (ContentKey Key, string? KeySid, string? Note) Unwrap(EncryptionDetails details)

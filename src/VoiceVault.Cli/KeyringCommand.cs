@@ -16,14 +16,17 @@ internal static class KeyringCommand
     private static Command Add()
     {
         var directory = new Option<DirectoryInfo>("--keyring") { Description = "The keyring directory (created if missing, mode 0700).", Required = true };
-        var keyFile = new Argument<FileInfo>("KEY") { Description = "The private key file to add." };
+        var keyFile = new Argument<string>("KEY") { Description = "The private key file to add, or the PKCS#11 URI of a key in a token (the keyring keeps the URI, never the PIN)." };
         var sid = new Option<string?>("--sid") { Description = "The CR… SID of its public key credential (default: the key's local SID)." };
         var passphraseFile = Options.PassphraseFile();
         var command = new Command("add", "Add a private key to a keyring.") { directory, keyFile, sid, passphraseFile };
         command.SetAction(parse => Program.Guard(() =>
         {
             var keyring = Keyring.Open(parse.GetValue(directory)!.FullName, Passphrase.Source(parse.GetValue(passphraseFile)), create: true);
-            var entry = keyring.Add(Program.ReadInput(parse.GetValue(keyFile)!.FullName, "key file"), parse.GetValue(sid));
+            var key = parse.GetValue(keyFile)!;
+            var entry = Pkcs11Uri.Looks(key)
+                ? keyring.AddToken(key, parse.GetValue(sid))
+                : keyring.Add(Program.ReadInput(Path.GetFullPath(key), "key file"), parse.GetValue(sid));
             Console.Error.WriteLine($"added {entry.Sid} ({entry.Fingerprint}) as {Path.Combine(keyring.Directory, entry.File)}");
             return 0;
         }));

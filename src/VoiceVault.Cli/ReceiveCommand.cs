@@ -23,7 +23,7 @@ internal static class ReceiveCommand
         var listen = new Option<string>("--listen") { Description = "Where to listen, HOST:PORT (e.g. 127.0.0.1:8080).", Required = true };
         var publicUrl = new Option<string>("--public-url") { Description = "The callback URL as configured at the source (signatures are checked over it).", Required = true };
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Where recordings go, as fetch writes them.", Required = true };
-        var key = new Option<FileInfo?>("--key") { Description = "The private key." };
+        var key = Options.PrivateKey();
         var keyring = new Option<DirectoryInfo?>("--keyring") { Description = "A keyring directory." };
         var baseUrl = new Option<string>("--base-url") { Description = "The API the recordings are fetched from.", DefaultValueFactory = _ => "https://api.twilio.com" };
         var deleteAfter = new Option<bool>("--delete-after") { Description = "Delete each recording at the source once its local copy verified." };

@@ -23,7 +23,7 @@ internal static class RewrapCommand
         var from = new Option<string?>("--from") { Description = "The public key SID (CR…) recordings are wrapped to now (required for a vault; for files, only those wrapped to it)." };
         var toKey = new Option<FileInfo>("--to-public-key") { Description = "The new public key (PEM), already registered with the vault.", Required = true };
         var toSid = new Option<string>("--to-sid") { Description = "The new public key's SID (CR…) at the vault.", Required = true };
-        var key = new Option<FileInfo?>("--key") { Description = "The old private key (PKCS#1, PKCS#8 or encrypted PKCS#8; PEM or DER)." };
+        var key = Options.PrivateKey("The old private key");
         var keyring = new Option<DirectoryInfo?>("--keyring") { Description = "A keyring holding the old private key." };
         var baseUrl = new Option<string?>("--base-url") { Description = "The vault (when no DETAILS files are given)." };
         var subaccounts = new Option<bool>("--subaccounts") { Description = "Also every subaccount of the account." };

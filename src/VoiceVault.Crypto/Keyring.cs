@@ -91,18 +91,7 @@ public sealed class Keyring
     public KeyringEntry Add(ReadOnlySpan<byte> keyFile, string? sid = null)
     {
         using var rsa = KeyFile.LoadPrivateKey(keyFile, _passphrase);
-        sid ??= KeyFile.LocalSid(rsa);
-        if (!EncryptionDetailsSid.IsValid(sid))
-        {
-            throw new KeyFormatException($"'{sid}' is not a public-key SID (CR followed by 32 lower-case hex digits)");
-        }
-        var fingerprint = KeyFile.Fingerprint(rsa);
-        var existing = _entries.FirstOrDefault(e => e.Sid == sid);
-        if (existing is not null && existing.Fingerprint != fingerprint)
-        {
-            throw new KeyFormatException($"the keyring already holds a different key under {sid} ({existing.Fingerprint})", "remove it first, or check the SID");
-        }
-        var entry = new KeyringEntry(sid, fingerprint, sid + ".pem");
+        var (entry, existing) = Entry(rsa, sid, ".pem");
         var info = KeyFile.Describe(keyFile);
         var pem = info.Encoding == "PEM"
             ? Encoding.UTF8.GetBytes(ExtractPem(Encoding.UTF8.GetString(keyFile)))
@@ -113,6 +102,50 @@ public sealed class Keyring
                 _ => "PRIVATE KEY",
             }, info.Der) + "\n");
         PrivateFile.WriteAllBytes(Path.Combine(Directory, entry.File), pem);
+        return Save(entry, existing);
+    }
+
+    /// <summary>
+    /// Files a key that stays in a PKCS#11 token under <paramref name="sid"/> (or its local SID):
+    /// the keyring keeps only the URI (<c>CR….pkcs11</c>), never a PIN.
+    /// </summary>
+    public KeyringEntry AddToken(string uri, string? sid = null)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        var parsed = Pkcs11Uri.Parse(uri);
+        if (parsed.Redacted != parsed.Text)
+        {
+            throw new KeyFormatException("a keyring does not store PINs, and this URI carries one (pin-value=)",
+                $"use pin-source=FILE in the URI, or set {Pkcs11Uri.PinVariable} when the keyring is used");
+        }
+        using var key = Pkcs11Key.Open(parsed.Text);
+        var (entry, existing) = Entry(key, sid, ".pkcs11");
+        PrivateFile.WriteAllBytes(Path.Combine(Directory, entry.File), Encoding.UTF8.GetBytes(parsed.Text + "\n"));
+        return Save(entry, existing);
+    }
+
+    private (KeyringEntry Entry, KeyringEntry? Existing) Entry(RSA key, string? sid, string extension)
+    {
+        sid ??= KeyFile.LocalSid(key);
+        if (!EncryptionDetailsSid.IsValid(sid))
+        {
+            throw new KeyFormatException($"'{sid}' is not a public-key SID (CR followed by 32 lower-case hex digits)");
+        }
+        var fingerprint = KeyFile.Fingerprint(key);
+        var existing = _entries.FirstOrDefault(e => e.Sid == sid);
+        if (existing is not null && existing.Fingerprint != fingerprint)
+        {
+            throw new KeyFormatException($"the keyring already holds a different key under {sid} ({existing.Fingerprint})", "remove it first, or check the SID");
+        }
+        if (existing is not null && existing.File != sid + extension)
+        {
+            throw new KeyFormatException($"the keyring holds this key under {sid} already, as {existing.File}");
+        }
+        return (new KeyringEntry(sid, fingerprint, sid + extension), existing);
+    }
+
+    private KeyringEntry Save(KeyringEntry entry, KeyringEntry? existing)
+    {
         if (existing is null)
         {
             _entries.Add(entry);
@@ -160,21 +193,25 @@ public sealed class Keyring
             "add the private key: voicevault keyring add --keyring DIR KEY.pem --sid CR…");
     }
 
-    private RSA Load(KeyringEntry entry) =>
-        _loaded.GetOrAdd(entry.Sid, _ => new Lazy<RSA>(() => KeyFile.LoadPrivateKey(File.ReadAllBytes(Path.Combine(Directory, entry.File)), _passphrase))).Value;
+    private RSA Load(KeyringEntry entry) => _loaded.GetOrAdd(entry.Sid, _ => new Lazy<RSA>(() => LoadFile(Path.Combine(Directory, entry.File)))).Value;
+
+    // A .pkcs11 file holds the URI of a key in a token; any other, the key.
+    private RSA LoadFile(string path) => path.EndsWith(".pkcs11", StringComparison.Ordinal)
+        ? Pkcs11Key.Open(File.ReadAllText(path))
+        : KeyFile.LoadPrivateKey(File.ReadAllBytes(path), _passphrase);
 
     // Key files copied into the directory by hand are filed by the SID their name carries.
     private void AdoptUnindexedFiles()
     {
         bool changed = false;
-        foreach (var path in System.IO.Directory.EnumerateFiles(Directory, "CR*.pem").Order(StringComparer.Ordinal))
+        foreach (var path in System.IO.Directory.EnumerateFiles(Directory, "CR*.pem").Concat(System.IO.Directory.EnumerateFiles(Directory, "CR*.pkcs11")).Order(StringComparer.Ordinal))
         {
             var sid = Path.GetFileNameWithoutExtension(path);
             if (!EncryptionDetailsSid.IsValid(sid) || _entries.Any(e => e.Sid == sid))
             {
                 continue;
             }
-            using var rsa = KeyFile.LoadPrivateKey(File.ReadAllBytes(path), _passphrase);
+            using var rsa = LoadFile(path);
             _entries.Add(new KeyringEntry(sid, KeyFile.Fingerprint(rsa), Path.GetFileName(path)));
             changed = true;
         }
