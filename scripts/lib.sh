@@ -47,3 +47,13 @@ ensure_python_cryptography() {
 # copy_tree DIR: the working tree's files (tracked, and untracked ones git does not ignore) into
 # DIR, for tools that rewrite sources or build outputs there (mutation testing).
 copy_tree() { git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$1"; }
+
+# openCryptoki's software token (slot 3), the PKCS#11 token here that runs OAEP-SHA256 inside
+# itself: installed if missing, its directories made, its slot daemon started if not running.
+ensure_opencryptoki() {
+  command -v pkcsslotd >/dev/null || apt_install opencryptoki
+  if command -v systemd-tmpfiles >/dev/null; then
+    systemd-tmpfiles --create /usr/lib/tmpfiles.d/opencryptoki.conf >/dev/null 2>&1 || true
+  fi
+  pgrep -x pkcsslotd >/dev/null || pkcsslotd
+}

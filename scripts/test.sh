@@ -8,7 +8,8 @@
 # (PostgreSQL + S3); then its Twilio SDK suites a third time through HAProxy in front of three
 # instances (VOICEVAULT_TEST_CLUSTER=3; HAProxy from Debian, installed if missing), with the
 # console's browser journeys (headless Chromium from Debian, installed if missing). PKCS#11 tests
-# use throwaway SoftHSM2 tokens (Debian's softhsm2 and opensc, installed if missing).
+# use throwaway SoftHSM2 tokens and openCryptoki's software token (Debian's softhsm2, opencryptoki
+# and opensc, installed if missing; openCryptoki's slot daemon started).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -20,6 +21,7 @@ command -v haproxy >/dev/null || apt_install haproxy
 # Keys in a PKCS#11 token: SoftHSM2 is the token, OpenSC's pkcs11-tool a second client that reads it.
 command -v softhsm2-util >/dev/null || apt_install softhsm2
 command -v pkcs11-tool >/dev/null || apt_install opensc
+ensure_opencryptoki          # a token with OAEP-SHA256 inside it (SoftHSM2 2.6 has SHA-1 only)
 # The console's tests drive Debian's headless Chromium (VOICEVAULT_CHROMIUM names another).
 [ -n "${VOICEVAULT_CHROMIUM:-}" ] || command -v chromium >/dev/null || apt_install chromium
 

@@ -229,6 +229,13 @@ public sealed class Pkcs11Key : RSA
     // A session runs one operation at a time: unwraps from parallel downloads take turns.
     private byte[] Unwrap(ReadOnlySpan<byte> wrapped)
     {
+        // A block not below this key's modulus was made for another key; tokens differ in what
+        // they answer to it (SoftHSM2: CKR_GENERAL_ERROR), so it is not sent.
+        if (new System.Numerics.BigInteger(wrapped, isUnsigned: true, isBigEndian: true)
+            >= new System.Numerics.BigInteger(_public.Modulus, isUnsigned: true, isBigEndian: true))
+        {
+            throw new CryptographicException("the wrapped CEK is not below this key's modulus");
+        }
         lock (_gate)
         {
             ObjectDisposedException.ThrowIf(_closed, this);
@@ -249,7 +256,7 @@ public sealed class Pkcs11Key : RSA
             {
                 return _module.Decrypt(_session, Mechanism.OaepSha256, _handle, wrapped);
             }
-            catch (Pkcs11Error e) when (e.Code is CKR_ENCRYPTED_DATA_INVALID or CKR_ENCRYPTED_DATA_LEN_RANGE)
+            catch (Pkcs11Error e) when (NotThisKeys(e))
             {
                 throw new CryptographicException($"the token could not unwrap the CEK ({e.CodeName})", e);
             }
@@ -289,19 +296,12 @@ public sealed class Pkcs11Key : RSA
 
         public byte[] ProcessBlock(byte[] inBuf, int inOff, int inLen)
         {
-            // A block not below this key's modulus was made for another key; tokens differ in
-            // what they answer to it (SoftHSM2: CKR_GENERAL_ERROR), so it is not sent.
-            if (new System.Numerics.BigInteger(inBuf.AsSpan(inOff, inLen), isUnsigned: true, isBigEndian: true)
-                >= new System.Numerics.BigInteger(key._public.Modulus, isUnsigned: true, isBigEndian: true))
-            {
-                throw new InvalidCipherTextException("the block is not below this key's modulus");
-            }
             byte[] block;
             try
             {
                 block = key._module.Decrypt(key._session, Mechanism.RawRsa, key._handle, inBuf.AsSpan(inOff, inLen));
             }
-            catch (Pkcs11Error e) when (e.Code is CKR_ENCRYPTED_DATA_INVALID or CKR_ENCRYPTED_DATA_LEN_RANGE)
+            catch (Pkcs11Error e) when (NotThisKeys(e))
             {
                 throw new InvalidCipherTextException($"the token refused the block ({e.CodeName})");
             }
@@ -318,6 +318,12 @@ public sealed class Pkcs11Key : RSA
             return block;
         }
     }
+
+    // A decryption the token started and then failed: the wrap is not this key's (or damaged).
+    // Tokens answer that differently: the standard's CKR_ENCRYPTED_DATA_INVALID, or openCryptoki's
+    // CKR_FUNCTION_FAILED; a device, session or login failure stays a token failure.
+    private static bool NotThisKeys(Pkcs11Error e) =>
+        e.Function == "C_Decrypt" && e.Code is CKR_ENCRYPTED_DATA_INVALID or CKR_ENCRYPTED_DATA_LEN_RANGE or CKR_FUNCTION_FAILED;
 
     private static bool HostOaepWanted(Func<string, string?> environment) => environment(OaepVariable)?.Trim().ToLowerInvariant() switch
     {

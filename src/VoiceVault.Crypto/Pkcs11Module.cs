@@ -7,6 +7,8 @@ namespace VoiceVault.Crypto;
 /// <summary>A PKCS#11 function returned something other than CKR_OK.</summary>
 internal sealed class Pkcs11Error(string function, nuint code) : Exception($"{function} returned {Pkcs11Module.Name(code)}")
 {
+    public string Function => function;
+
     public nuint Code => code;
 
     public string CodeName => Pkcs11Module.Name(code);
@@ -33,7 +35,7 @@ internal sealed unsafe class Pkcs11Module
 {
     // Return values (pkcs11t.h) this code names or reacts to.
     public const nuint CKR_OK = 0, CKR_ARGUMENTS_BAD = 0x7, CKR_ATTRIBUTE_SENSITIVE = 0x11, CKR_ATTRIBUTE_TYPE_INVALID = 0x12,
-        CKR_ENCRYPTED_DATA_INVALID = 0x40, CKR_ENCRYPTED_DATA_LEN_RANGE = 0x41, CKR_KEY_FUNCTION_NOT_PERMITTED = 0x68,
+        CKR_FUNCTION_FAILED = 0x6, CKR_ENCRYPTED_DATA_INVALID = 0x40, CKR_ENCRYPTED_DATA_LEN_RANGE = 0x41, CKR_KEY_FUNCTION_NOT_PERMITTED = 0x68,
         CKR_MECHANISM_INVALID = 0x70, CKR_MECHANISM_PARAM_INVALID = 0x71, CKR_PIN_INCORRECT = 0xA0, CKR_PIN_EXPIRED = 0xA3,
         CKR_PIN_LOCKED = 0xA4, CKR_USER_ALREADY_LOGGED_IN = 0x100, CKR_BUFFER_TOO_SMALL = 0x150, CKR_CRYPTOKI_ALREADY_INITIALIZED = 0x191;
 

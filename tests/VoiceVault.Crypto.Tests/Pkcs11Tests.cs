@@ -74,6 +74,8 @@ public sealed class Pkcs11Tests
         var damaged = (byte[])wrapped.Clone();
         damaged[^1] ^= 1;
         Assert.Throws<KeyMismatchException>(() => KeyWrap.Unwrap(key, damaged));
+        // A block above the modulus (another key's wrap often is) is a mismatch, not a token failure.
+        Assert.Throws<KeyMismatchException>(() => KeyWrap.Unwrap(key, Enumerable.Repeat((byte)0xff, wrapped.Length).ToArray()));
         // A CEK wrapped with SHA-1 OAEP is not a recording key's wrap, though the token could read it.
         Assert.Throws<KeyMismatchException>(() => KeyWrap.Unwrap(key, OpensslWrap(key, cek, "sha1")));
     }
