@@ -226,8 +226,7 @@ internal static class FetchCommand
             {
                 // The decryptor writes 64 KiB at a time; gathered into 1 MiB writes, the file
                 // system (and the thread pool that serves async writes) sees a sixteenth as many.
-                // Not disposed: that would close the output before it is committed.
-                var gathered = new BufferedStream(target.Stream, 1 << 20);
+                using var gathered = new GatheredWrites(target.Stream);
                 await RecordingDecryptor.DecryptAsync(media, gathered, key, details.Iv, cancellationToken);
                 await gathered.FlushAsync(cancellationToken);
             }
