@@ -30,6 +30,22 @@ public static class VaultApp
         // ./data by default, and would wake on every media write (measured: ~5 % of the CPU at
         // 100 uploads/s). Configuration is read once at start; restart to change it.
         var builder = WebApplication.CreateBuilder(["--hostBuilder:reloadConfigOnChange=false", .. args]);
+        // Log defaults, under every other source so that configuration can change them: no request
+        // line with its query at Information (ASP.NET Core's hosting log writes both, and a query may
+        // carry a callback URL with credentials), and HttpClient's own per-request lines (the full
+        // URL of every callback, at Information) kept quiet.
+        builder.Configuration.Sources.Insert(0, new Microsoft.Extensions.Configuration.Memory.MemoryConfigurationSource
+        {
+            InitialData = new Dictionary<string, string?>
+            {
+                ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
+                ["Logging:LogLevel:System.Net.Http.HttpClient"] = "Warning",
+                ["Logging:LogLevel:Microsoft.Extensions.Http"] = "Warning",
+                // Nothing of the vault uses ASP.NET Core's Data Protection (sessions and CSRF tokens are
+                // its own); its start-up warnings about an unpersisted key ring would only mislead.
+                ["Logging:LogLevel:Microsoft.AspNetCore.DataProtection"] = "Error",
+            },
+        });
         if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]))
         {
             builder.WebHost.UseUrls("http://127.0.0.1:5080");
@@ -78,7 +94,23 @@ public static class VaultApp
         builder.Services.AddHostedService(services => services.GetRequiredService<CallbackDispatcher>());
         builder.Services.AddSingleton<InstanceLease>();
         builder.Services.AddHostedService(services => services.GetRequiredService<InstanceLease>());
-        builder.Services.AddHttpClient(nameof(CallbackDispatcher), http => http.Timeout = TimeSpan.FromSeconds(15));
+        // Callbacks go where account holders say, so only to addresses the vault may call, never
+        // through a proxy, never after a redirect; the receiver's answer is judged by its status.
+        var callbackAddresses = CallbackAddresses.From(builder.Configuration);
+        builder.Services.AddSingleton(callbackAddresses);
+        builder.Services.AddHttpClient(nameof(CallbackDispatcher), http => http.Timeout = TimeSpan.FromSeconds(15))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseProxy = false,
+                UseCookies = false,
+                ConnectCallback = callbackAddresses.ConnectAsync,
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                MaxResponseHeadersLength = 16,
+                MaxResponseDrainSize = 0,
+                // Connections live a minute: an address checked at connect time is not reused for ever.
+                PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+            });
         var consoleOptions = builder.Configuration.GetSection(VaultOptions.Section + ":Console").Get<ConsoleOptions>() ?? new ConsoleOptions();
         consoleOptions.Validate();
         builder.Services.AddSingleton(consoleOptions);

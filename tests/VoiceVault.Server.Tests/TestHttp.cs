@@ -25,11 +25,11 @@ internal static class TestHttp
     }
 
     /// <summary>A small HTTP server on a loopback port answering every request with <paramref name="handler"/>: a stand-in for a party the tests cannot reach.</summary>
-    public static async Task<LocalServer> ServeAsync(RequestDelegate handler)
+    public static async Task<LocalServer> ServeAsync(RequestDelegate handler, string address = "127.0.0.1")
     {
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.WebHost.UseUrls($"http://{address}:0");
         var app = builder.Build();
         app.Run(handler);
         await app.StartAsync();

@@ -44,7 +44,8 @@ internal sealed partial class VaultProcess : IDisposable
     public static async Task<VaultProcess> StartAsync(string dataDir, string sid, string token, params string[] extraArgs)
     {
         var start = new ProcessStartInfo("dotnet", [Path.Combine(AppContext.BaseDirectory, "VoiceVault.Server.dll"), "--urls", "http://127.0.0.1:0",
-            "--VoiceVault:DataDir", dataDir, "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. TestDatabase.ArgsFor(dataDir), .. TestMedia.ArgsFor(dataDir), .. extraArgs])
+            "--VoiceVault:DataDir", dataDir, "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. TestDatabase.ArgsFor(dataDir), .. TestMedia.ArgsFor(dataDir),
+            "--VoiceVault:Webhooks:AllowedNetworks", "127.0.0.0/8", .. extraArgs])
         { RedirectStandardOutput = true, RedirectStandardError = true };
         var process = Process.Start(start)!;
         string? address = null;

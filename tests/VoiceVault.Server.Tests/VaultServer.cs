@@ -60,7 +60,9 @@ public sealed class VaultServer : IAsyncDisposable
         token ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
         var logs = new ConcurrentQueue<string>();
         var app = VaultApp.Build(["--urls", "http://127.0.0.1:0", "--VoiceVault:DataDir", dataDir,
-            "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. TestDatabase.ArgsFor(dataDir), .. TestMedia.ArgsFor(dataDir), .. extraArgs ?? []], builder =>
+            "--VoiceVault:Bootstrap:AccountSid", sid, "--VoiceVault:Bootstrap:AuthToken", token, .. TestDatabase.ArgsFor(dataDir), .. TestMedia.ArgsFor(dataDir),
+            // The tests' receivers listen on loopback, which a vault does not call unless told to.
+            "--VoiceVault:Webhooks:AllowedNetworks", "127.0.0.0/8", .. extraArgs ?? []], builder =>
         {
             builder.Logging.ClearProviders();
             builder.Logging.SetMinimumLevel(LogLevel.Debug);

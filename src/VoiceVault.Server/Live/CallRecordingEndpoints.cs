@@ -16,11 +16,11 @@ public static class CallRecordingEndpoints
     public static void MapCallRecordingEndpoints(this IEndpointRouteBuilder app)
     {
         app.MapPost("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", async (string sid, string callSid, HttpContext context,
-            AccountDirectory accounts, LiveCalls calls, VaultOptions options) =>
+            AccountDirectory accounts, LiveCalls calls, VaultOptions options, Webhooks.CallbackAddresses addresses) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             var form = await context.Request.ReadFormAsync();
-            var parameters = RecordingParameters.From(new QueryCollection(form.ToDictionary(p => p.Key, p => p.Value)));
+            var parameters = RecordingParameters.From(new QueryCollection(form.ToDictionary(p => p.Key, p => p.Value)), addresses);
             var trim = LiveRecordingRequest.ParseTrim(form["Trim"].ToString());
             var call = calls.Find(account.Sid, callSid) ?? throw NotLive(callSid);
             var recording = await call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, RecordingSource.StartCallRecordingApi));

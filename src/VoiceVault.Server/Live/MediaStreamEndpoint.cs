@@ -35,7 +35,7 @@ public static class MediaStreamEndpoint
     }
 
     private static async Task<IResult> StreamAsync(HttpContext context, string? accountSid, AccountDirectory accounts, TwilioLinks links, LiveCalls calls,
-        LiveMetrics metrics, VaultOptions options, ILoggerFactory logs)
+        LiveMetrics metrics, VaultOptions options, ILoggerFactory logs, Webhooks.CallbackAddresses addresses)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -44,13 +44,13 @@ public static class MediaStreamEndpoint
         var account = accountSid is null ? (await accounts.FindAsync(context.Caller().AccountSid))! : await context.AccountInScopeAsync(accounts, accountSid);
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
         var session = new Session(socket, account, StreamSignatureAuthenticationHandler.LinkedTwilioAccount(context), links, calls, metrics, options,
-            logs.CreateLogger("VoiceVault.Ingest.MediaStream"));
+            addresses, logs.CreateLogger("VoiceVault.Ingest.MediaStream"));
         await session.RunAsync(context.RequestAborted);
         return Results.Empty;
     }
 
     private sealed class Session(WebSocket socket, Account account, string? linkedTwilioAccount, TwilioLinks links, LiveCalls calls, LiveMetrics metrics,
-        VaultOptions options, ILogger log)
+        VaultOptions options, Webhooks.CallbackAddresses addresses, ILogger log)
     {
         // Sized for Twilio's messages (about 400 bytes, 160 bytes of audio); grown for larger ones up to the limits.
         private byte[] _message = ArrayPool<byte>.Shared.Rent(2048);
@@ -234,7 +234,7 @@ public static class MediaStreamEndpoint
             bool trim;
             try
             {
-                parameters = RecordingParameters.From(new QueryCollection(start.CustomParameters.ToDictionary(p => p.Key, p => new StringValues(p.Value))));
+                parameters = RecordingParameters.From(new QueryCollection(start.CustomParameters.ToDictionary(p => p.Key, p => new StringValues(p.Value))), addresses);
                 trim = LiveRecordingRequest.ParseTrim(start.CustomParameters.GetValueOrDefault("Trim"));
             }
             catch (ApiException e)

@@ -15,7 +15,7 @@ namespace VoiceVault.Server.Webhooks;
 /// </summary>
 public sealed class CallbackDispatcher(
     IOutboxStore outbox, AccountDirectory accounts, TimeProvider clock, ILogger<CallbackDispatcher> log, IHttpClientFactory httpClients,
-    VaultMetrics metrics) : BackgroundService, ICallbackSender
+    VaultMetrics metrics, IVaultDatabase database, INotificationStore notifications) : BackgroundService, ICallbackSender
 {
     private static readonly TimeSpan Lease = RecordingLifecycle.CallbackLease;
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(5);
@@ -212,9 +212,13 @@ public sealed class CallbackDispatcher(
         return outbox.ClaimDueAsync(now, now + Lease, 64, cancellationToken);
     }
 
+    /// <summary>Twilio's "HTTP retrieval failure": a webhook the receiver did not take.</summary>
+    public const int DeliveryFailedCode = 11200;
+
     private async Task DeliverAsync(OutboxMessage row, CancellationToken cancellationToken)
     {
         string? error;
+        bool refused = false;
         var clockStart = Stopwatch.GetTimestamp();
         var parameters = StatusCallback.Decode(row.Payload);
         var status = parameters.FirstOrDefault(p => p.Key == "RecordingStatus").Value ?? "?";
@@ -237,9 +241,18 @@ public sealed class CallbackDispatcher(
                         metrics.CallbackDispatchSeconds.Observe(Stopwatch.GetElapsedTime(row.CommittedAt));
                     }
                 }
-                using var response = await http.SendAsync(request, cancellationToken);
-                error = response.IsSuccessStatusCode ? null : $"HTTP {(int)response.StatusCode}";
+                // Judged by its status alone: the body is never read.
+                using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+                int code = (int)response.StatusCode;
+                error = response.IsSuccessStatusCode ? null
+                    : code is >= 300 and < 400 ? $"HTTP {code}, a redirect{(response.Headers.Location is { } to ? " to " + CallbackUrl.Shown(to.IsAbsoluteUri ? to.ToString() : new Uri(request.RequestUri!, to).ToString()) : "")}, which the vault does not follow"
+                    : $"HTTP {code}";
             }
+        }
+        catch (HttpRequestException e) when (e.InnerException is CallbackRefusedException refusal)
+        {
+            error = refusal.Message;
+            refused = true;
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -250,7 +263,7 @@ public sealed class CallbackDispatcher(
         catch (Exception e)
         {
             // Whatever went wrong, the attempt is recorded and the row retried: never left leased.
-            error = e is TaskCanceledException ? "timed out" : $"{e.GetType().Name}: {e.Message}";
+            error = e is TaskCanceledException ? "timed out" : e.InnerException is { } inner and not HttpRequestException ? $"{e.Message} ({inner.Message})" : e.Message;
         }
         metrics.CallbackDeliveries.Add(1, error is null ? "delivered" : "failed");
         if (error is null)
@@ -262,27 +275,43 @@ public sealed class CallbackDispatcher(
         var now = clock.GetUtcNow();
         var attempts = row.Attempts + 1;
         var delay = TimeSpan.FromTicks(Math.Min(MaxDelay.Ticks, FirstRetry.Ticks * (1L << (int)Math.Min(attempts - 1, 20))));
-        bool giveUp = now - row.DateCreated > GiveUpAfter;
+        // A refused address stays refused: no retry. Anything else is retried for 24 hours.
+        bool giveUp = refused || now - row.DateCreated > GiveUpAfter;
         await outbox.RetryLaterAsync(row.Seq, attempts, error, giveUp ? GaveUp : now + delay);
+        var next = refused ? "not retried" : giveUp ? "giving up after 24 h" : $"retrying in {delay.TotalSeconds:0.#} s";
         log.LogWarning("Callback of {RecordingSid} to {Host} failed ({Error}), attempt {Attempts}; {Next}",
-            row.RecordingSid, SafeHost(row.Url), error, attempts, giveUp ? "giving up after 24 h" : $"retrying in {delay.TotalSeconds:0.#} s");
+            row.RecordingSid, SafeHost(row.Url), error, attempts, next);
+        // The account hears of it in its debugger: at the first failure (while retries go on) and when
+        // the vault stops trying. The URL is shown without credentials or query.
+        if (attempts == 1 || giveUp)
+        {
+            var callSid = parameters.FirstOrDefault(p => p.Key == "CallSid").Value;
+            var message = $"The {status} status callback of recording {row.RecordingSid} to {CallbackUrl.Shown(row.Url)} ({row.Method}) failed: {error}; {next}.";
+            await database.WriteAsync(scope => notifications.AddAsync(scope, Sid.New("NO"),
+                new NewNotification(row.AccountSid, callSid, DeliveryFailedCode, giveUp ? NotificationLevel.Error : NotificationLevel.Warning, message), now));
+        }
     }
 
     private static HttpRequestMessage Build(OutboxMessage row, List<KeyValuePair<string, string>> parameters, string token)
     {
+        // Credentials in the URL become Basic auth; the URL requested and signed is the one the
+        // receiver sees on its request line, without them.
+        var given = new Uri(row.Url);
+        var target = CallbackUrl.WithoutCredentials(row.Url);
         HttpRequestMessage request;
         string signature;
         if (row.Method.Equals("GET", StringComparison.OrdinalIgnoreCase))
         {
-            var url = row.Url + (row.Url.Contains('?', StringComparison.Ordinal) ? "&" : "?") + StatusCallback.Encode(parameters);
+            var url = target + (target.Contains('?', StringComparison.Ordinal) ? "&" : "?") + StatusCallback.Encode(parameters);
             request = new HttpRequestMessage(HttpMethod.Get, url);
             signature = TwilioSignature.Sign(token, url, []);
         }
         else
         {
-            request = new HttpRequestMessage(HttpMethod.Post, row.Url) { Content = new FormUrlEncodedContent(parameters) };
-            signature = TwilioSignature.Sign(token, row.Url, parameters);
+            request = new HttpRequestMessage(HttpMethod.Post, target) { Content = new FormUrlEncodedContent(parameters) };
+            signature = TwilioSignature.Sign(token, target, parameters);
         }
+        request.Headers.Authorization = CallbackUrl.Credentials(given);
         request.Headers.Add("X-Twilio-Signature", signature);
         request.Headers.UserAgent.ParseAdd("VoiceVault/0.1");
         return request;

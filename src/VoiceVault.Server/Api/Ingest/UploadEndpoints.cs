@@ -21,7 +21,7 @@ public static class UploadEndpoints
     {
         app.MapPut("/v1/Ingest/Calls/{callSid}/Recording", async (string callSid, HttpContext context, AccountDirectory accounts,
             RecordingLifecycle lifecycle, IMediaStore media, MasterKey masterKey,
-            VaultOptions options, VaultMetrics metrics, IHostApplicationLifetime lifetime, ILoggerFactory logs) =>
+            VaultOptions options, VaultMetrics metrics, IHostApplicationLifetime lifetime, ILoggerFactory logs, Webhooks.CallbackAddresses addresses) =>
         {
             var log = logs.CreateLogger("VoiceVault.Ingest.Upload");
             var accountSid = context.Caller().AccountSid;
@@ -29,7 +29,7 @@ public static class UploadEndpoints
             {
                 throw ApiException.BadParameter($"CallSid '{callSid}' is not a call SID (CA followed by 32 lower-case hex digits)", 20001);
             }
-            var callback = RecordingParameters.From(context.Request.Query);
+            var callback = RecordingParameters.From(context.Request.Query, addresses);
 
             var head = new byte[HeadSize];
             int headLength = await context.Request.Body.ReadAtLeastAsync(head, HeadSize, throwOnEndOfStream: false, context.RequestAborted);
@@ -96,12 +96,21 @@ public static class UploadEndpoints
 /// <summary>The Recording* parameters shared by both ingest paths.</summary>
 public sealed record RecordingParameters(string? Url, string Method, string Events, string Channels, string Track)
 {
-    public static RecordingParameters From(IQueryCollection query)
+    public static RecordingParameters From(IQueryCollection query, Webhooks.CallbackAddresses addresses)
     {
         string? url = query.TryGetValue("RecordingStatusCallback", out var u) && !string.IsNullOrEmpty(u) ? u.ToString() : null;
-        if (url is not null && (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https")))
+        if (url is not null)
         {
-            throw ApiException.BadParameter($"RecordingStatusCallback '{url}' is not an absolute http(s) URL", 21609);
+            // The URL is not echoed: it may carry credentials (user:password@), which no answer repeats.
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https") || parsed.IdnHost.Length == 0)
+            {
+                throw ApiException.BadParameter(
+                    "RecordingStatusCallback is not an absolute http or https URL" + (parsed is { Scheme: var scheme } && scheme is not ("http" or "https") ? $" (its scheme is {scheme})" : ""), 21609);
+            }
+            if (addresses.RefusalOfLiteral(parsed) is { } why)
+            {
+                throw ApiException.BadParameter($"RecordingStatusCallback {Webhooks.CallbackUrl.Shown(url)} is refused: {why}, which the vault does not call", 21609);
+            }
         }
         var method = query.TryGetValue("RecordingStatusCallbackMethod", out var m) && !string.IsNullOrEmpty(m) ? m.ToString().ToUpperInvariant() : "POST";
         if (method is not ("GET" or "POST"))
