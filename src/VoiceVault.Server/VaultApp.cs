@@ -24,6 +24,9 @@ namespace VoiceVault.Server;
 /// <summary>Builds the vault: services, the middleware order, and every resource's endpoints.</summary>
 public static class VaultApp
 {
+    /// <summary>Proxies (addresses or CIDRs) whose X-Forwarded-For and X-Forwarded-Proto are believed.</summary>
+    public const string TrustedProxiesKey = "VoiceVault:TrustedProxies";
+
     public static WebApplication Build(string[] args, Action<WebApplicationBuilder>? configure = null)
     {
         // No configuration file watcher: it watches the content root recursively, which holds
@@ -74,7 +77,7 @@ public static class VaultApp
         // the database client, the runtime), in Prometheus' text format.
         var meters = new OwnMeters();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(VaultMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "Npgsql", "System.Runtime")
+            .AddMeter(VaultMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.RateLimiting", "System.Net.Http", "Npgsql", "System.Runtime")
             .AddView(meters.StreamOf)
             .AddPrometheusExporter());
         builder.Services.AddSingleton(MasterKey.Load(options));
@@ -115,6 +118,8 @@ public static class VaultApp
         consoleOptions.Validate();
         builder.Services.AddSingleton(consoleOptions);
         builder.Services.AddSingleton<ConsoleSessions>();
+        builder.Services.AddSingleton<AuthenticationThrottle>();
+        AccountLimits.Add(builder.Services, options.Limits);
         builder.Services.AddAuthentication(BasicAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthenticationHandler.SchemeName, null)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.SchemeName, null)
@@ -141,13 +146,33 @@ public static class VaultApp
         });
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
 
+        var trustedProxies = CallbackAddresses.Networks(builder.Configuration, TrustedProxiesKey);
         var app = builder.Build();
         meters.Factory = app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
+        if (trustedProxies.Count > 0)
+        {
+            // The client's address (for the failed-authentication limits) and scheme come from
+            // X-Forwarded-For/-Proto only when the connection is from a proxy named as trusted;
+            // from anyone else those headers are ignored.
+            var forwarded = new ForwardedHeadersOptions
+            {
+                ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
+                ForwardLimit = 1,
+            };
+            forwarded.KnownIPNetworks.Clear();
+            forwarded.KnownProxies.Clear();
+            foreach (var network in trustedProxies)
+            {
+                forwarded.KnownIPNetworks.Add(network);
+            }
+            app.UseForwardedHeaders(forwarded);
+        }
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = TimeSpan.FromSeconds(20) });
         app.UseMiddleware<ApiErrorMiddleware>();
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseRateLimiter();
         app.UseMiddleware<CsrfMiddleware>();
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthResource("ok"))).ExcludeFromDescription().AllowAnonymous();
         app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();

@@ -55,6 +55,30 @@ public sealed class VaultOptions
 
     public BootstrapOptions Bootstrap { get; set; } = new();
 
+    /// <summary>What one client or one account may do at once (VoiceVault:Limits:…); per instance.</summary>
+    public LimitOptions Limits { get; set; } = new();
+
+    public sealed class LimitOptions
+    {
+        /// <summary>Failed authentications one client address may make in a burst…</summary>
+        public int FailedAuthenticationsPerAddress { get; set; } = 10;
+
+        /// <summary>…and how many more each minute after it.</summary>
+        public int FailedAuthenticationsPerAddressPerMinute { get; set; } = 10;
+
+        /// <summary>Failed authentications against one account (or API key) from all addresses together, in a burst…</summary>
+        public int FailedAuthenticationsPerAccount { get; set; } = 100;
+
+        /// <summary>…and how many more each minute after it.</summary>
+        public int FailedAuthenticationsPerAccountPerMinute { get; set; } = 30;
+
+        /// <summary>Uploads one account may have in progress at once.</summary>
+        public int ConcurrentUploadsPerAccount { get; set; } = 16;
+
+        /// <summary>Live media streams one account may have open at once.</summary>
+        public int ConcurrentStreamsPerAccount { get; set; } = 200;
+    }
+
     public sealed class BootstrapOptions
     {
         public string? AccountSid { get; set; }

@@ -28,6 +28,15 @@ public sealed class ApiException(int code, int status, string message) : Excepti
     public static ApiException BadParameter(string message, int code = 20001) => new(code, 400, message);
 
     public static ApiException Unauthenticated() => new(20003, 401, "Authenticate");
+
+    /// <summary>When a 429 may be tried again (the Retry-After header), if this is one.</summary>
+    public TimeSpan? RetryAfter { get; init; }
+
+    /// <summary>429 with Twilio's "too many requests" code 20429, and when to try again.</summary>
+    public static ApiException TooMany(string message, TimeSpan retryAfter) => new(20429, 429, message) { RetryAfter = retryAfter };
+
+    /// <summary>The Retry-After header's value: whole seconds, at least one.</summary>
+    public static string Seconds(TimeSpan wait) => Math.Max(1, (int)Math.Ceiling(wait.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
 
 public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMiddleware> log)
@@ -40,6 +49,10 @@ public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMid
         }
         catch (ApiException e) when (!context.Response.HasStarted)
         {
+            if (e.RetryAfter is { } wait)
+            {
+                context.Response.Headers.RetryAfter = ApiException.Seconds(wait);
+            }
             await Write(context, ApiError.Of(e.Code, e.Status, e.Message));
         }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)

@@ -14,9 +14,11 @@ namespace VoiceVault.Server.Api;
 /// Wrong or missing credentials answer 401 with Twilio's code 20003 and never reach an endpoint.
 /// </summary>
 public sealed class BasicAuthenticationHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder,
-    AccountDirectory accounts) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    AccountDirectory accounts, AuthenticationThrottle throttle) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     public const string SchemeName = "Basic";
+
+    private TimeSpan? _throttled;
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -25,22 +27,47 @@ public sealed class BasicAuthenticationHandler(IOptionsMonitor<AuthenticationSch
         {
             return AuthenticateResult.NoResult();
         }
-        string decoded;
+        string? decoded;
         try
         {
             decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header[6..].Trim()));
         }
         catch (FormatException)
         {
-            return AuthenticateResult.Fail("Basic credentials that are not base64");
+            decoded = null;
         }
-        int colon = decoded.IndexOf(':', StringComparison.Ordinal);
-        var caller = colon <= 0 ? null : await accounts.AuthenticateAsync(decoded[..colon], decoded[(colon + 1)..]);
-        return caller is null ? AuthenticateResult.Fail("Wrong credentials") : AuthenticateResult.Success(Access.Ticket(caller, SchemeName));
+        int colon = decoded?.IndexOf(':', StringComparison.Ordinal) ?? -1;
+        var user = colon > 0 ? decoded![..colon] : null;
+        // A caller out of tries is not even checked: its guess, right or wrong, teaches it nothing.
+        if (throttle.Refusal(Context, user) is { } wait)
+        {
+            _throttled = wait;
+            return AuthenticateResult.Fail("Too many failed authentications");
+        }
+        var caller = user is null ? null : await accounts.AuthenticateAsync(user, decoded![(colon + 1)..]);
+        if (caller is null)
+        {
+            throttle.Failed(Context, user);
+            return AuthenticateResult.Fail(decoded is null ? "Basic credentials that are not base64" : "Wrong credentials");
+        }
+        throttle.Succeeded(Context, user!);
+        return AuthenticateResult.Success(Access.Ticket(caller, SchemeName));
     }
 
-    protected override Task HandleChallengeAsync(AuthenticationProperties properties) =>
-        Response.HasStarted ? Task.CompletedTask : ApiErrorMiddleware.Write(Context, ApiError.Of(20003, 401, "Authenticate"));
+    protected override Task HandleChallengeAsync(AuthenticationProperties properties)
+    {
+        if (Response.HasStarted)
+        {
+            return Task.CompletedTask;
+        }
+        if (_throttled is { } wait)
+        {
+            Response.Headers.RetryAfter = ApiException.Seconds(wait);
+            var tooMany = AuthenticationThrottle.TooMany(wait);
+            return ApiErrorMiddleware.Write(Context, ApiError.Of(tooMany.Code, tooMany.Status, tooMany.Message));
+        }
+        return ApiErrorMiddleware.Write(Context, ApiError.Of(20003, 401, "Authenticate"));
+    }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         Response.HasStarted ? Task.CompletedTask : ApiErrorMiddleware.Write(Context, ApiError.Of(20403, 403, "Forbidden"));

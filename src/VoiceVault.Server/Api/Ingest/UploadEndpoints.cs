@@ -82,7 +82,7 @@ public static class UploadEndpoints
             {
                 CryptographicOperations.ZeroMemory(head);
             }
-        }).WithTags("Ingest");
+        }).WithTags("Ingest").RequireRateLimiting(AccountLimits.Uploads);
     }
 
     // The body broke (over the size limit, connection reset, client gone): not an encryption
