@@ -59,7 +59,7 @@ start_vault() {
   local name=$1; shift
   rm -rf "$out/$name-data"
   dotnet src/VoiceVault.Server/bin/Release/net10.0/VoiceVault.Server.dll --urls http://127.0.0.1:5091 --VoiceVault:DataDir "$out/$name-data" \
-    --VoiceVault:Bootstrap:AccountSid "$AC" --VoiceVault:Bootstrap:AuthToken "$TOKEN" --Logging:LogLevel:Default Warning "$@" > "$out/$name.log" 2>&1 & vault=$!; pids+=($vault)
+    --VoiceVault:Bootstrap:AccountSid "$AC" --VoiceVault:Bootstrap:AuthToken "$TOKEN" --VoiceVault:Webhooks:AllowedNetworks 127.0.0.0/8 --Logging:LogLevel:Default Warning "$@" > "$out/$name.log" 2>&1 & vault=$!; pids+=($vault)
   wait_http http://127.0.0.1:5091/healthz
   enable_encryption http://127.0.0.1:5091 "$AC" "$TOKEN" "$out"
 }

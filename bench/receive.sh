@@ -20,7 +20,7 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 sid=AC$(openssl rand -hex 16); token=$(openssl rand -hex 16)
 base=http://127.0.0.1:$(free_port); rport=$(free_port)
 dotnet src/VoiceVault.Server/bin/Release/net10.0/VoiceVault.Server.dll --urls "$base" --VoiceVault:DataDir "$out/vault" \
-  --VoiceVault:Bootstrap:AccountSid "$sid" --VoiceVault:Bootstrap:AuthToken "$token" >"$out/vault.log" 2>&1 & pids+=($!)
+  --VoiceVault:Bootstrap:AccountSid "$sid" --VoiceVault:Bootstrap:AuthToken "$token" --VoiceVault:Webhooks:AllowedNetworks 127.0.0.0/8 >"$out/vault.log" 2>&1 & pids+=($!)
 wait_http "$base/healthz"
 enable_encryption "$base" "$sid" "$token" "$out"
 hook=http://127.0.0.1:$rport/hooks/recordings

@@ -20,7 +20,7 @@ build src/VoiceVault.Server bench/Stream.Sink bench/Stream.Load
 dotnet bench/Stream.Sink/bin/Release/net10.0/Stream.Sink.dll --urls http://127.0.0.1:5092 > "$out/sink.log" 2>&1 & sink=$!; pids+=($sink)
 AC=AC$(openssl rand -hex 16); TOKEN=$(openssl rand -hex 16)
 dotnet src/VoiceVault.Server/bin/Release/net10.0/VoiceVault.Server.dll --urls http://127.0.0.1:5093 --VoiceVault:DataDir "$out/vault-data" \
-  --VoiceVault:Bootstrap:AccountSid "$AC" --VoiceVault:Bootstrap:AuthToken "$TOKEN" --Logging:LogLevel:Default Warning > "$out/vault.log" 2>&1 & vault=$!; pids+=($vault)
+  --VoiceVault:Bootstrap:AccountSid "$AC" --VoiceVault:Bootstrap:AuthToken "$TOKEN" --VoiceVault:Webhooks:AllowedNetworks 127.0.0.0/8 --Logging:LogLevel:Default Warning > "$out/vault.log" 2>&1 & vault=$!; pids+=($vault)
 wait_http http://127.0.0.1:5092/frames; wait_http http://127.0.0.1:5093/healthz
 enable_encryption http://127.0.0.1:5093 "$AC" "$TOKEN" "$out"
 load=bench/Stream.Load/bin/Release/net10.0/Stream.Load.dll

@@ -4,7 +4,8 @@
 # front of them (round robin, no sticky sessions, health-checked) — the shape of a production
 # deployment, on loopback. Prints the one URL to use and the main account's credentials.
 #   scripts/run-cluster.sh [N]        N instances (default 3); Ctrl-C stops and removes everything
-# Environment: CLUSTER_PORT (default 5080), CLUSTER_DIR (default /tmp/voicevault-cluster).
+# Environment: CLUSTER_PORT (default 5080), CLUSTER_DIR (default /tmp/voicevault-cluster),
+# CLUSTER_CALLBACK_NETWORKS (networks status callbacks may reach; default 127.0.0.0/8).
 # Installs what is missing from Debian (postgresql, radosgw ceph-mon ceph-osd, haproxy).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,9 @@ require_dotnet
 N=${1:-3}
 PORT=${CLUSTER_PORT:-5080}
 D=${CLUSTER_DIR:-/tmp/voicevault-cluster}
+# Everything here is on loopback, callback receivers included; a real deployment allows no more
+# than the networks its receivers live in (docs/security.md).
+CALLBACK_NETWORKS=${CLUSTER_CALLBACK_NETWORKS-127.0.0.0/8}
 [ -e "$D" ] && { echo "run-cluster.sh: $D exists (another cluster running?); stop it or remove it" >&2; exit 1; }
 command -v haproxy >/dev/null || apt_install haproxy >&2
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -51,6 +55,7 @@ for i in $(seq 1 "$N"); do
     --VoiceVault:Database postgres --VoiceVault:Media s3 --VoiceVault:S3:ServiceUrl "$VOICEVAULT_S3_URL" \
     --VoiceVault:S3:Bucket voicevault --VoiceVault:S3:ForcePathStyle true --VoiceVault:S3:CreateBucket true \
     --VoiceVault:PublicBaseUrl "http://127.0.0.1:$PORT" \
+    --VoiceVault:Webhooks:AllowedNetworks "$CALLBACK_NETWORKS" \
     --VoiceVault:Bootstrap:AccountSid "$SID" --VoiceVault:Bootstrap:AuthToken "$TOKEN" >"$D/vault$i.log" 2>&1 &
   pids+=($!)
   # The first creates the schema, the bucket and the main account; the others then join.
