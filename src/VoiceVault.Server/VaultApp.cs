@@ -145,6 +145,7 @@ public static class VaultApp
             openApi.AddDocumentTransformer<OpenApiDescription>();
         });
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
+        VaultTls.Configure(builder);
 
         var trustedProxies = CallbackAddresses.Networks(builder.Configuration, TrustedProxiesKey);
         var app = builder.Build();
