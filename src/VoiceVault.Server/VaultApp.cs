@@ -144,7 +144,16 @@ public static class VaultApp
             openApi.AddSchemaTransformer<Schemas>();
             openApi.AddDocumentTransformer<OpenApiDescription>();
         });
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxUploadBytes);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            // Small bodies everywhere but the upload endpoint (its own limit: MaxUploadBytes); the
+            // header limits are Kestrel's (32 KiB, 100 headers); slow clients are cut off.
+            var limits = options.Limits;
+            kestrel.Limits.MaxRequestBodySize = limits.MaxRequestBodyBytes;
+            kestrel.Limits.RequestHeadersTimeout = TimeSpan.FromSeconds(limits.RequestHeadersTimeoutSeconds);
+            kestrel.Limits.MinRequestBodyDataRate = new Microsoft.AspNetCore.Server.Kestrel.Core.MinDataRate(limits.MinRequestBodyBytesPerSecond, TimeSpan.FromSeconds(5));
+            kestrel.AddServerHeader = false;
+        });
         VaultTls.Configure(builder);
 
         var trustedProxies = CallbackAddresses.Networks(builder.Configuration, TrustedProxiesKey);

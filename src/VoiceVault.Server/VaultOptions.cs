@@ -77,6 +77,15 @@ public sealed class VaultOptions
 
         /// <summary>Live media streams one account may have open at once.</summary>
         public int ConcurrentStreamsPerAccount { get; set; } = 200;
+
+        /// <summary>The largest request body but an upload's (which <see cref="MaxUploadBytes"/> bounds).</summary>
+        public long MaxRequestBodyBytes { get; set; } = 1 << 20;
+
+        /// <summary>How long a client may take to send its request headers (a slow-loris client is cut off after it).</summary>
+        public int RequestHeadersTimeoutSeconds { get; set; } = 15;
+
+        /// <summary>The slowest a request body may arrive, in bytes a second, after a 5 s grace.</summary>
+        public int MinRequestBodyBytesPerSecond { get; set; } = 240;
     }
 
     public sealed class BootstrapOptions

@@ -19,7 +19,7 @@ public static class CallRecordingEndpoints
             AccountDirectory accounts, LiveCalls calls, VaultOptions options, Webhooks.CallbackAddresses addresses) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
-            var form = await context.Request.ReadFormAsync();
+            var form = await context.ReadFormAsync();
             var parameters = RecordingParameters.From(new QueryCollection(form.ToDictionary(p => p.Key, p => p.Value)), addresses);
             var trim = LiveRecordingRequest.ParseTrim(form["Trim"].ToString());
             var call = calls.Find(account.Sid, callSid) ?? throw NotLive(callSid);
@@ -37,7 +37,7 @@ public static class CallRecordingEndpoints
             {
                 throw ApiException.NotFound($"/Accounts/{sid}/Calls/{callSid}/Recordings/{recordingSid}");
             }
-            var form = await context.Request.ReadFormAsync();
+            var form = await context.ReadFormAsync();
             var status = form["Status"].ToString();
             var skip = form["PauseBehavior"].ToString() switch
             {

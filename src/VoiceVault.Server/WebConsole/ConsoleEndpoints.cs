@@ -17,7 +17,8 @@ public sealed record SessionResource(string AccountSid, string? ParentSid, strin
 /// <summary>How many recordings are wrapped to a public key (the delete warning).</summary>
 public sealed record KeyUsageResource(string PublicKeySid, int Recordings);
 
-[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+// The one JSON the vault reads is a flat sign-in object: nesting deeper than that is refused early.
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, MaxDepth = 4)]
 [JsonSerializable(typeof(SignIn))]
 [JsonSerializable(typeof(SessionResource))]
 [JsonSerializable(typeof(KeyUsageResource))]

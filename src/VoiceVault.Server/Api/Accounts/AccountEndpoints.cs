@@ -20,7 +20,7 @@ public static class AccountEndpoints
             {
                 throw new ApiException(20403, 403, "A subaccount cannot create subaccounts");
             }
-            var name = FormFields.FriendlyName(await context.Request.ReadFormAsync()) ?? "";
+            var name = FormFields.FriendlyName(await context.ReadFormAsync()) ?? "";
             var (account, _) = await accounts.CreateAsync(self.Sid, string.IsNullOrEmpty(name) ? $"SubAccount Created at {Dates.Rfc2822(DateTimeOffset.UtcNow)}" : name);
             return TypedResults.Created((string?)null, Json(account, accounts));
         });
@@ -43,7 +43,7 @@ public static class AccountEndpoints
         api.MapPost("/{sid}.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
-            var form = await context.Request.ReadFormAsync();
+            var form = await context.ReadFormAsync();
             string? name = FormFields.FriendlyName(form);
             AccountStatus? status = null;
             if (form.TryGetValue("Status", out var s))
@@ -68,7 +68,7 @@ public static class AccountEndpoints
         api.MapPost("/{sid}/Keys.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
-            var form = await context.Request.ReadFormAsync();
+            var form = await context.ReadFormAsync();
             var (key, secret) = await accounts.CreateApiKeyAsync(account.Sid, FormFields.FriendlyName(form) ?? "");
             var date = Dates.Rfc2822(key.DateCreated);
             return TypedResults.Created((string?)null, new NewApiKeyResource(key.Sid, key.FriendlyName, date, date, secret));

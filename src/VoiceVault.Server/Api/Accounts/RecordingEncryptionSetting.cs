@@ -21,7 +21,7 @@ public static class RecordingEncryptionEndpoints
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
             var current = await settings.EffectiveAsync(account);
-            var form = await context.Request.ReadFormAsync();
+            var form = await context.ReadFormAsync();
             bool enabled = current.Enabled;
             if (form.TryGetValue("Enabled", out var e))
             {

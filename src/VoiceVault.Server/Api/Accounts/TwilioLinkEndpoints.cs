@@ -18,7 +18,7 @@ public static class TwilioLinkEndpoints
         api.MapPost("", async Task<Results<Created<TwilioLinkResource>, Ok<TwilioLinkResource>>> (string sid, HttpContext context, AccountDirectory accounts, TwilioLinks links) =>
         {
             var account = await context.AccountInScopeAsync(accounts, sid);
-            var form = await context.Request.ReadFormAsync();
+            var form = await context.ReadFormAsync();
             var twilioAccountSid = form["TwilioAccountSid"].ToString();
             if (!Sid.Is(twilioAccountSid, "AC"))
             {

@@ -21,7 +21,7 @@ public static class PublicKeyEndpoints
 
         api.MapPost("", async (HttpContext context, AccountDirectory accounts, IPublicKeyStore keys, TimeProvider clock) =>
         {
-            var form = await context.Request.ReadFormAsync();
+            var form = await context.ReadFormAsync();
             var caller = context.Caller();
             var owner = form.TryGetValue("AccountSid", out var a) && !string.IsNullOrEmpty(a)
                 ? (await context.AccountInScopeAsync(accounts, a.ToString())).Sid
@@ -66,7 +66,7 @@ public static class PublicKeyEndpoints
         api.MapPost("/{sid}", async (string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys, TimeProvider clock) =>
         {
             var key = await InScopeAsync(sid, context, accounts, keys);
-            var name = FormFields.FriendlyName(await context.Request.ReadFormAsync()) ?? key.FriendlyName;
+            var name = FormFields.FriendlyName(await context.ReadFormAsync()) ?? key.FriendlyName;
             return TypedResults.Ok(Json(await keys.RenameAsync(key.Sid, name, clock.GetUtcNow()) ?? throw ApiException.NotFound($"{Path}/{sid}"), context));
         });
 

@@ -24,6 +24,11 @@ public static class UploadEndpoints
             VaultOptions options, VaultMetrics metrics, IHostApplicationLifetime lifetime, ILoggerFactory logs, Webhooks.CallbackAddresses addresses) =>
         {
             var log = logs.CreateLogger("VoiceVault.Ingest.Upload");
+            // The one large body the vault takes: bounded by MaxUploadBytes, not the small default.
+            if (context.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodyLimit)
+            {
+                bodyLimit.MaxRequestBodySize = options.MaxUploadBytes;
+            }
             var accountSid = context.Caller().AccountSid;
             if (!Sid.Is(callSid, "CA"))
             {

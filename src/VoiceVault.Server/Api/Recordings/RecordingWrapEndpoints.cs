@@ -34,7 +34,7 @@ public static class RecordingWrapEndpoints
         {
             throw ApiException.BadParameter($"Recording {sid} is not encrypted to a customer key: there is no CEK wrap to add to", 20001);
         }
-        var form = await context.Request.ReadFormAsync();
+        var form = await context.ReadFormAsync();
         var keySid = form["PublicKeySid"].ToString();
         var account = await accounts.FindAsync(recording.AccountSid) ?? throw ApiException.NotFound($"/v1/Recordings/{sid}");
         var key = Sid.Is(keySid, "CR") ? await keys.FindAsync(keySid) : null;
