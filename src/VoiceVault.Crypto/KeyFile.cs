@@ -151,8 +151,21 @@ public static class KeyFile
         }
     }
 
+    /// <summary>
+    /// The most PBKDF2 (or PKCS#12 PBE) iterations an encrypted key may ask for: ten times what
+    /// current tools write (OpenSSL 2,048 by default, .NET and <c>voicevault keygen</c> 600,000), and
+    /// about 9 s of work here. A damaged or hostile file asking for two billion would take half an hour.
+    /// </summary>
+    public const long MaxKeyDerivationIterations = 10_000_000;
+
     private static RSA ImportEncrypted(KeyFileInfo info, Func<char[]?>? passphrase)
     {
+        if (Iterations(info.Der!) is > MaxKeyDerivationIterations and var iterations)
+        {
+            throw new KeyFormatException(
+                $"{info.Description} asks for {iterations:N0} key-derivation iterations, more than the {MaxKeyDerivationIterations:N0} this tool will run (the file is damaged, or made to waste time)",
+                "re-encrypt the key with a usual count: openssl pkcs8 -topk8 -v2 aes-256-cbc -iter 600000 -in KEY.pem -out NEW.pem");
+        }
         var secret = passphrase?.Invoke() ?? throw new KeyFormatException(
             $"found {info.Description}, and no passphrase was given",
             "set VOICEVAULT_PASSPHRASE, use --passphrase-file FILE, or run on a terminal to be asked");
@@ -176,6 +189,46 @@ public static class KeyFile
         finally
         {
             Array.Clear(secret);
+        }
+    }
+
+    // The iteration count of an EncryptedPrivateKeyInfo's PBES2/PBKDF2 or PBES1/PKCS#12 parameters;
+    // null when the structure is not one of those (the import then says what is wrong).
+    private static long? Iterations(byte[] der)
+    {
+        try
+        {
+            var info = new AsnReader(der, AsnEncodingRules.BER).ReadSequence();
+            var algorithm = info.ReadSequence();
+            var oid = algorithm.ReadObjectIdentifier();
+            AsnReader parameters;
+            if (oid == "1.2.840.113549.1.5.13")
+            {
+                // PBES2: { keyDerivationFunc { PBKDF2, { salt, iterationCount, … } }, encryptionScheme }
+                var kdf = algorithm.ReadSequence().ReadSequence();
+                if (kdf.ReadObjectIdentifier() != "1.2.840.113549.1.5.12")
+                {
+                    return null;
+                }
+                parameters = kdf.ReadSequence();
+                parameters.ReadEncodedValue();
+            }
+            else if (oid.StartsWith("1.2.840.113549.1.5.", StringComparison.Ordinal) || oid.StartsWith("1.2.840.113549.1.12.1.", StringComparison.Ordinal))
+            {
+                // PBES1 and PKCS#12 PBE: { salt, iterationCount }
+                parameters = algorithm.ReadSequence();
+                parameters.ReadOctetString();
+            }
+            else
+            {
+                return null;
+            }
+            var count = parameters.ReadInteger();
+            return count > long.MaxValue ? long.MaxValue : (long)count;
+        }
+        catch (AsnContentException)
+        {
+            return null;
         }
     }
 

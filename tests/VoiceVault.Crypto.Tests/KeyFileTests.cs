@@ -86,6 +86,73 @@ public sealed class KeyFileTests
         Assert.Contains("wrong passphrase", e.Message, StringComparison.Ordinal);
     }
 
+    // The same encrypted key with its iteration count rewritten (PBES2/PBKDF2 or PKCS#12 PBE).
+    private static byte[] WithIterations(byte[] der, long iterations)
+    {
+        var info = new System.Formats.Asn1.AsnReader(der, System.Formats.Asn1.AsnEncodingRules.DER).ReadSequence();
+        var algorithm = info.ReadSequence();
+        var data = info.ReadOctetString();
+        var oid = algorithm.ReadObjectIdentifier();
+        var writer = new System.Formats.Asn1.AsnWriter(System.Formats.Asn1.AsnEncodingRules.DER);
+        using (writer.PushSequence())
+        {
+            using (writer.PushSequence())
+            {
+                writer.WriteObjectIdentifier(oid);
+                var parameters = algorithm.ReadSequence();
+                using (writer.PushSequence())
+                {
+                    if (oid == "1.2.840.113549.1.5.13")
+                    {
+                        var kdf = parameters.ReadSequence();
+                        using (writer.PushSequence())
+                        {
+                            writer.WriteObjectIdentifier(kdf.ReadObjectIdentifier());
+                            var pbkdf2 = kdf.ReadSequence();
+                            using (writer.PushSequence())
+                            {
+                                writer.WriteOctetString(pbkdf2.ReadOctetString());
+                                pbkdf2.ReadInteger();
+                                writer.WriteInteger(iterations);
+                                while (pbkdf2.HasData)
+                                {
+                                    writer.WriteEncodedValue(pbkdf2.ReadEncodedValue().Span);
+                                }
+                            }
+                        }
+                        writer.WriteEncodedValue(parameters.ReadEncodedValue().Span);
+                    }
+                    else
+                    {
+                        writer.WriteOctetString(parameters.ReadOctetString());
+                        parameters.ReadInteger();
+                        writer.WriteInteger(iterations);
+                    }
+                }
+            }
+            writer.WriteOctetString(data);
+        }
+        return writer.Encode();
+    }
+
+    [Theory]
+    [InlineData(PbeEncryptionAlgorithm.Aes256Cbc)]
+    [InlineData(PbeEncryptionAlgorithm.TripleDes3KeyPkcs12)]
+    public void A_key_asking_for_billions_of_iterations_is_refused_before_any_work(PbeEncryptionAlgorithm algorithm)
+    {
+        // Found by bench/fuzz.sh (pkcs8-passphrase): 2^31 - 1 PBKDF2 rounds took half an hour of CPU.
+        var hash = algorithm == PbeEncryptionAlgorithm.Aes256Cbc ? HashAlgorithmName.SHA256 : HashAlgorithmName.SHA1;
+        var der = TestData.Key.ExportEncryptedPkcs8PrivateKey(Secret, new PbeParameters(algorithm, hash, 10));
+        bool asked = false;
+        var e = Assert.Throws<KeyFormatException>(() => KeyFile.LoadPrivateKey(WithIterations(der, int.MaxValue), () => { asked = true; return (char[])Secret.Clone(); }));
+        Assert.Contains("asks for 2,147,483,647 key-derivation iterations", e.Message, StringComparison.Ordinal);
+        Assert.Contains("openssl pkcs8", e.Hint, StringComparison.Ordinal);
+        Assert.False(asked);
+        // At the limit it is still tried (and here fails on the rewritten count, as a wrong passphrase would).
+        Assert.DoesNotContain("iterations", Assert.Throws<KeyFormatException>(() =>
+            KeyFile.LoadPrivateKey(WithIterations(der, 11), () => (char[])Secret.Clone())).Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void A_missing_passphrase_says_where_to_give_one()
     {

@@ -27,6 +27,16 @@ public sealed class MediaStreamParserTests
     }
 
     [Fact]
+    public void A_string_that_is_not_utf8_is_a_protocol_error_not_a_crash()
+    {
+        // Found by bench/fuzz.sh (media-stream-message): the event name's bytes end in 0xFF.
+        var input = Convert.FromBase64String("eyJldmVudCI6ImR0bWZi/yI=");
+        var e = Assert.Throws<MediaStreamProtocolException>(() => new MediaStreamParser().Read(input, out _));
+        Assert.Equal(WebSocketCloseStatus.InvalidPayloadData, e.Status);
+        Assert.Contains("not valid UTF-8", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Escaped_base64_and_members_in_any_order_are_read()
     {
         var parser = new MediaStreamParser();

@@ -73,6 +73,11 @@ public sealed class MediaStreamParser
         {
             throw new MediaStreamProtocolException($"malformed JSON ({e.Message.Split('.')[0]})", WebSocketCloseStatus.InvalidPayloadData);
         }
+        catch (InvalidOperationException)
+        {
+            // A string that is not UTF-8 (found by fuzzing: {"event":"dtmfb\xFF"}).
+            throw new MediaStreamProtocolException("a string in the message is not valid UTF-8", WebSocketCloseStatus.InvalidPayloadData);
+        }
         return kind ?? throw new MediaStreamProtocolException("a message without 'event'", WebSocketCloseStatus.InvalidPayloadData);
     }
 

@@ -96,7 +96,7 @@ public static class RecordingEndpoints
         return TypedResults.Ok(page.ToV2010(new RecordingList(page.Items.Select(r => RecordingJson.Of(r, options, callScoped)).ToList()), path, extra));
     }
 
-    private static DateTimeOffset ParseDate(string value, string name) =>
+    internal static DateTimeOffset ParseDate(string value, string name) =>
         DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var parsed)
             ? parsed
             : throw ApiException.BadParameter($"{name} must be a date (YYYY-MM-DD) or an ISO 8601 time; got '{value}'", 20001);
@@ -202,9 +202,9 @@ public static class RecordingEndpoints
         return Results.Empty;
     }
 
-    private sealed record ByteRange(long Start, long Length, bool Valid);
+    internal sealed record ByteRange(long Start, long Length, bool Valid);
 
-    private static ByteRange? ParseRange(string header, long length)
+    internal static ByteRange? ParseRange(string header, long length)
     {
         if (string.IsNullOrEmpty(header) || !RangeHeaderValue.TryParse(header, out var parsed) || parsed.Unit != "bytes" || parsed.Ranges.Count != 1)
         {
