@@ -166,7 +166,7 @@ public sealed class CallbackAddresses
     public string? RefusalOfLiteral(Uri url)
     {
         ArgumentNullException.ThrowIfNull(url);
-        return url.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 && IPAddress.TryParse(url.IdnHost.Trim('[', ']'), out var address)
+        return url.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 && IPAddress.TryParse(url.Host.Trim('[', ']'), out var address)
             ? Refusal(address)
             : null;
     }

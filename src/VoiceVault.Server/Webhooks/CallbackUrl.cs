@@ -31,9 +31,26 @@ public static class CallbackUrl
 
     /// <summary>The URL as logs and notifications show it: scheme, host, port and path; no credentials, no query.</summary>
     public static string Shown(string url) =>
-        Uri.TryCreate(url, UriKind.Absolute, out var parsed)
-            ? $"{parsed.Scheme}://{parsed.IdnHost}{(parsed.IsDefaultPort ? "" : ":" + parsed.Port)}{parsed.AbsolutePath}"
+        Uri.TryCreate(url, UriKind.Absolute, out var parsed) && Host(parsed) is { } host
+            ? $"{parsed.Scheme}://{host}{(parsed.IsDefaultPort ? "" : ":" + parsed.Port)}{parsed.AbsolutePath}"
             : "(not a URL)";
+
+    /// <summary>
+    /// The host as it goes on the wire (punycode for international names); null when it is not a
+    /// name IDNA allows — <see cref="Uri.IdnHost"/> throws for those (found by fuzzing).
+    /// </summary>
+    public static string? Host(Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        try
+        {
+            return url.IdnHost;
+        }
+        catch (UriFormatException)
+        {
+            return null;
+        }
+    }
 
     /// <summary>Basic credentials from the URL's user info, if it has any.</summary>
     public static AuthenticationHeaderValue? Credentials(Uri url)

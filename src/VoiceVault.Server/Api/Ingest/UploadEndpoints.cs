@@ -107,7 +107,7 @@ public sealed record RecordingParameters(string? Url, string Method, string Even
         if (url is not null)
         {
             // The URL is not echoed: it may carry credentials (user:password@), which no answer repeats.
-            if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https") || parsed.IdnHost.Length == 0)
+            if (!Uri.TryCreate(url, UriKind.Absolute, out var parsed) || parsed.Scheme is not ("http" or "https") || Webhooks.CallbackUrl.Host(parsed) is not { Length: > 0 })
             {
                 throw ApiException.BadParameter(
                     "RecordingStatusCallback is not an absolute http or https URL" + (parsed is { Scheme: var scheme } && scheme is not ("http" or "https") ? $" (its scheme is {scheme})" : ""), 21609);
