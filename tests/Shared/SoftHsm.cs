@@ -30,6 +30,8 @@ internal sealed class SoftHsm : IDisposable
         {
             throw new InvalidOperationException("setenv(SOFTHSM2_CONF) failed");
         }
+        // The module keeps it open until the process ends; then nothing of it is left behind.
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => store.Dispose();
         return store;
     });
 
