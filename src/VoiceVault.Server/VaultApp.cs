@@ -85,6 +85,7 @@ public static class VaultApp
         builder.Services.AddSingleton<AccountDirectory>();
         builder.Services.AddSingleton<TwilioLinks>();
         builder.Services.AddSingleton<EncryptionSettings>();
+        builder.Services.AddSingleton<CallbackUrlSeal>();
         builder.Services.AddSingleton<RecordingLifecycle>();
         builder.Services.AddSingleton<CallbackDispatcher>();
         builder.Services.AddSingleton<ICallbackSender>(services => services.GetRequiredService<CallbackDispatcher>());

@@ -125,7 +125,7 @@ public sealed class GuaranteeTests
         var s = vault.Services;
         var lifecycle = new Core.RecordingLifecycle(s.GetRequiredService<IVaultDatabase>(), s.GetRequiredService<IRecordingStore>(),
             s.GetRequiredService<INotificationStore>(), new RefusingOutbox(), s.GetRequiredService<IPublicKeyStore>(),
-            s.GetRequiredService<Core.ICallbackSender>(), s.GetRequiredService<VaultOptions>(), TimeProvider.System);
+            s.GetRequiredService<Core.ICallbackSender>(), s.GetRequiredService<VaultOptions>(), TimeProvider.System, s.GetRequiredService<Core.CallbackUrlSeal>());
         var callSid = Audio.CallSid();
         await Assert.ThrowsAsync<IOException>(() => lifecycle.CreateAsync(new NewRecording(vault.AccountSid, callSid, RecordingSource.StartCallRecordingApi, "both", 1,
             "https://example.com/hook", "POST", "in-progress completed"), RecordingStatus.InProgress));

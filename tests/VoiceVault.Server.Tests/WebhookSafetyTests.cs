@@ -181,5 +181,12 @@ public sealed class WebhookSafetyTests
         {
             Assert.DoesNotContain(secret, everything, StringComparison.Ordinal);
         }
+        // At rest too: the database (its WAL, or the PostgreSQL schema) and the media store hold the URL sealed.
+        foreach (var (path, content) in vault.DataFiles())
+        {
+            var text = Encoding.Latin1.GetString(content);
+            Assert.False(text.Contains(Uri.EscapeDataString(password), StringComparison.Ordinal) || text.Contains("hook-user", StringComparison.Ordinal),
+                $"{path} holds the callback URL's credentials");
+        }
     }
 }

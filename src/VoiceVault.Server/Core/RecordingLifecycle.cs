@@ -12,7 +12,7 @@ namespace VoiceVault.Server.Core;
 /// Uploads, live calls and the instance lease are adapters that call these methods.
 /// </summary>
 public sealed class RecordingLifecycle(IVaultDatabase database, IRecordingStore recordings, INotificationStore notifications, IOutboxStore outbox,
-    IPublicKeyStore keys, ICallbackSender callbacks, VaultOptions options, TimeProvider clock)
+    IPublicKeyStore keys, ICallbackSender callbacks, VaultOptions options, TimeProvider clock, CallbackUrlSeal callbackUrls)
 {
     /// <summary>The media store's key of a recording's ciphertext.</summary>
     public static string MediaKeyOf(Recording recording) => $"{recording.AccountSid}/{recording.Sid}";
@@ -66,7 +66,8 @@ public sealed class RecordingLifecycle(IVaultDatabase database, IRecordingStore 
         return ChangeAsync(async (scope, now) =>
         {
             // Unfinished until this instance ends it; if the instance dies, another ends it (InstanceLease).
-            return await recordings.CreateAsync(scope, sid, recording, status, options.InstanceId, now);
+            return await recordings.CreateAsync(scope, sid, recording with { CallbackUrl = callbackUrls.Seal(recording.AccountSid, recording.CallbackUrl) },
+                status, options.InstanceId, now);
         }, null);
     }
 

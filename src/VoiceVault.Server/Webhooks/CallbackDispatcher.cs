@@ -15,7 +15,7 @@ namespace VoiceVault.Server.Webhooks;
 /// </summary>
 public sealed class CallbackDispatcher(
     IOutboxStore outbox, AccountDirectory accounts, TimeProvider clock, ILogger<CallbackDispatcher> log, IHttpClientFactory httpClients,
-    VaultMetrics metrics, IVaultDatabase database, INotificationStore notifications) : BackgroundService, ICallbackSender
+    VaultMetrics metrics, IVaultDatabase database, INotificationStore notifications, CallbackUrlSeal callbackUrls) : BackgroundService, ICallbackSender
 {
     private static readonly TimeSpan Lease = RecordingLifecycle.CallbackLease;
     private static readonly TimeSpan MaxDelay = TimeSpan.FromMinutes(5);
@@ -219,6 +219,17 @@ public sealed class CallbackDispatcher(
     {
         string? error;
         bool refused = false;
+        // Opened here and nowhere else: the row as stored holds a URL with credentials sealed.
+        try
+        {
+            row = row with { Url = callbackUrls.Open(row.AccountSid, row.Url) };
+        }
+        catch (InvalidOperationException e)
+        {
+            log.LogError("Callback of {RecordingSid}: {Error}; not retried", row.RecordingSid, e.Message);
+            await outbox.RetryLaterAsync(row.Seq, row.Attempts + 1, e.Message, GaveUp);
+            return;
+        }
         var clockStart = Stopwatch.GetTimestamp();
         var parameters = StatusCallback.Decode(row.Payload);
         var status = parameters.FirstOrDefault(p => p.Key == "RecordingStatus").Value ?? "?";
