@@ -112,10 +112,17 @@ public static class MediaStreamEndpoint
                 try
                 {
                     await socket.CloseOutputAsync(close, outcome.Length > 120 ? outcome[..120] : outcome, timeout.Token);
+                    // The closing handshake: what the peer sent meanwhile is read (and dropped) until
+                    // its own close. Closing the connection with its messages unread would reset
+                    // it, and a reset can destroy our close frame before the peer reads it.
+                    var drain = new byte[4096];
+                    while (socket.State == WebSocketState.CloseSent && (await socket.ReceiveAsync(drain, timeout.Token)).MessageType != WebSocketMessageType.Close)
+                    {
+                    }
                 }
                 catch (Exception e) when (e is WebSocketException or OperationCanceledException)
                 {
-                    // The peer is gone; nothing left to tell it.
+                    // The peer is gone, or did not answer the close in time; nothing left to tell it.
                 }
             }
         }
