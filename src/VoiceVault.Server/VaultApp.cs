@@ -157,7 +157,7 @@ public static class VaultApp
         });
         VaultTls.Configure(builder);
 
-        var trustedProxies = CallbackAddresses.Networks(builder.Configuration, TrustedProxiesKey);
+        var trustedProxies = ConfiguredNetworks.Read(builder.Configuration, TrustedProxiesKey);
         var app = builder.Build();
         meters.Factory = app.Services.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>();
         if (trustedProxies.Count > 0)

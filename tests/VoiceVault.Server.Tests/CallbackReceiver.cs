@@ -14,7 +14,7 @@ public sealed class CallbackReceiver : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    public sealed record Received(string Method, string Url, string? Signature, Dictionary<string, string> Parameters);
+    public sealed record Received(string Method, string Url, string? Signature, Dictionary<string, string> Parameters, string? Authorization = null);
 
     private CallbackReceiver(WebApplication app)
     {
@@ -30,6 +30,9 @@ public sealed class CallbackReceiver : IAsyncDisposable
     public string Mode { get; set; } = "ok";
 
     public int Failures;
+
+    /// <summary>When set, answers a received callback (recorded all the same); null leaves it the usual 200.</summary>
+    public Func<HttpContext, IResult?>? Answer { get; set; }
 
     public static async Task<CallbackReceiver> StartAsync()
     {
@@ -74,8 +77,9 @@ public sealed class CallbackReceiver : IAsyncDisposable
             {
                 await hold.Task.WaitAsync(context.RequestAborted);
             }
-            self.Requests.Enqueue(new Received(context.Request.Method, url, context.Request.Headers["X-Twilio-Signature"].ToString(), parameters));
-            return Results.Ok();
+            self.Requests.Enqueue(new Received(context.Request.Method, url, context.Request.Headers["X-Twilio-Signature"].ToString(), parameters,
+                context.Request.Headers.Authorization.FirstOrDefault()));
+            return self.Answer?.Invoke(context) ?? Results.Ok();
         });
         await app.StartAsync();
         receiver = new CallbackReceiver(app);

@@ -23,11 +23,13 @@ internal sealed class MediaStream : IAsyncDisposable
 
     public static Task<MediaStream> ConnectAsync(VaultServer vault, string user, string password) => ConnectAsync(vault.BaseUri, user, password);
 
-    public static async Task<MediaStream> ConnectAsync(Uri vault, string user, string password)
+    /// <summary>Opens a stream with Basic credentials: ws://, or wss:// to an https vault (<paramref name="options"/> sets, say, which certificates to trust).</summary>
+    public static async Task<MediaStream> ConnectAsync(Uri vault, string user, string password, Action<ClientWebSocketOptions>? options = null)
     {
         var stream = new MediaStream();
         stream._socket.Options.SetRequestHeader("Authorization", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
-        await stream._socket.ConnectAsync(new Uri($"ws://{vault.Authority}/v1/Ingest/MediaStream"), CancellationToken.None);
+        options?.Invoke(stream._socket.Options);
+        await stream._socket.ConnectAsync(new Uri($"{(vault.Scheme == "https" ? "wss" : "ws")}://{vault.Authority}/v1/Ingest/MediaStream"), CancellationToken.None);
         await stream.SendAsync(new { @event = "connected", protocol = "Call", version = "1.0.0" });
         return stream;
     }

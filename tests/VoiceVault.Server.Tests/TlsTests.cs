@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Security;
-using System.Net.WebSockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -108,29 +107,17 @@ public sealed class TlsTests
         Assert.Equal(HttpStatusCode.Created, uploaded.StatusCode);
 
         // A live call over wss://, as Twilio's Media Streams would send it.
-        using (var socket = new ClientWebSocket())
+        await using (var stream = await MediaStream.ConnectAsync(vault.BaseUri, vault.AccountSid, vault.AuthToken,
+            options => options.RemoteCertificateValidationCallback = (_, certificate, _, errors) => pki.Validate(certificate, errors)))
         {
-            socket.Options.RemoteCertificateValidationCallback = (_, certificate, _, errors) => pki.Validate(certificate, errors);
-            socket.Options.SetRequestHeader("Authorization", "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes($"{vault.AccountSid}:{vault.AuthToken}")));
-            await socket.ConnectAsync(new Uri($"wss://{vault.BaseUri.Authority}/v1/Ingest/MediaStream"), CancellationToken.None);
-            var callSid = Audio.CallSid();
-            var streamSid = "MZ" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-            async Task SendAsync(object message) =>
-                await socket.SendAsync(JsonSerializer.SerializeToUtf8Bytes(message), WebSocketMessageType.Text, true, CancellationToken.None);
-            await SendAsync(new { @event = "connected", protocol = "Call", version = "1.0.0" });
-            await SendAsync(new
-            {
-                @event = "start", sequenceNumber = "1", streamSid,
-                start = new { streamSid, accountSid = vault.AccountSid, callSid, tracks = new[] { "inbound" }, customParameters = new Dictionary<string, string>(),
-                    mediaFormat = new { encoding = "audio/x-mulaw", sampleRate = 8000, channels = 1 } },
-            });
+            await stream.StartAsync();
             for (int i = 0; i < 50; i++)
             {
-                await SendAsync(new { @event = "media", sequenceNumber = (2 + i).ToString(System.Globalization.CultureInfo.InvariantCulture), streamSid,
-                    media = new { track = "inbound", chunk = (1 + i).ToString(System.Globalization.CultureInfo.InvariantCulture), timestamp = (i * 20).ToString(System.Globalization.CultureInfo.InvariantCulture), payload = Convert.ToBase64String(MediaStream.Frame()) } });
+                await stream.MediaAsync("inbound", i * 20, MediaStream.Frame());
             }
-            await SendAsync(new { @event = "stop", sequenceNumber = "52", streamSid, stop = new { accountSid = vault.AccountSid, callSid } });
-            await Eventually.TrueAsync(async () => (await RecordingResource.ReadAsync(callSid: callSid, client: twilio)).Any(r => r.Status.ToString() == "completed"), "the live call's recording completes");
+            await stream.StopAsync();
+            await Eventually.TrueAsync(async () => (await RecordingResource.ReadAsync(callSid: stream.CallSid, client: twilio)).Any(r => r.Status.ToString() == "completed"),
+                "the live call's recording completes");
         }
         var recordings = (await RecordingResource.ReadAsync(client: twilio)).ToList();
         Assert.Equal(2, recordings.Count);

@@ -19,25 +19,6 @@ public sealed class WebhookSafetyTests
 {
     private static readonly string[] NoNetworks = ["--VoiceVault:Webhooks:AllowedNetworks", ""];
 
-    /// <summary>A receiver on loopback that keeps what it was sent and answers with <paramref name="answer"/>.</summary>
-    private sealed class Receiver
-    {
-        public ConcurrentQueue<(string Url, string? Authorization, string? Signature, Dictionary<string, string> Form)> Requests { get; } = new();
-
-        public static async Task<(Receiver Receiver, LocalServer Server)> StartAsync(Func<HttpContext, IResult>? answer = null)
-        {
-            var receiver = new Receiver();
-            var server = await TestHttp.ServeAsync(async context =>
-            {
-                var form = context.Request.HasFormContentType ? (await context.Request.ReadFormAsync()).ToDictionary(p => p.Key, p => p.Value.ToString()) : [];
-                receiver.Requests.Enqueue(($"{context.Request.Scheme}://{context.Request.Host}{context.Request.Path}{context.Request.QueryString}",
-                    context.Request.Headers.Authorization.FirstOrDefault(), context.Request.Headers["X-Twilio-Signature"].FirstOrDefault(), form));
-                await (answer?.Invoke(context) ?? Results.Ok()).ExecuteAsync(context);
-            });
-            return (receiver, server);
-        }
-    }
-
     private static async Task<List<NotificationResource>> NotificationsAsync(VaultServer vault) =>
         [.. await NotificationResource.ReadAsync(client: vault.Twilio())];
 
@@ -87,17 +68,16 @@ public sealed class WebhookSafetyTests
     [Fact]
     public async Task A_host_name_that_resolves_to_the_vaults_own_network_is_refused_when_connecting_said_in_a_notification_and_not_retried()
     {
-        var (receiver, server) = await Receiver.StartAsync();
-        await using var serving = server;
+        await using var receiver = await CallbackReceiver.StartAsync();
         await using var vault = await VaultServer.StartAsync(extraArgs: NoNetworks);
-        int port = new Uri(server.Url).Port;
+        int port = new Uri(receiver.Url).Port;
         // localhost (loopback by /etc/hosts) and this machine's own name (127.0.1.1 on Debian, or its
         // interface's private address): names the API cannot judge, the connection can.
         var names = new[] { "localhost", Dns.GetHostName() };
         foreach (var name in names)
         {
             var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1),
-                "RecordingStatusCallback=" + Uri.EscapeDataString($"http://{name}:{port}/hook"));
+                "RecordingStatusCallback=" + Uri.EscapeDataString($"http://{name}:{port}/callbacks"));
             Assert.Equal(HttpStatusCode.Created, status);
         }
         await Eventually.TrueAsync(async () => (await NotificationsAsync(vault)).Count(n => n.ErrorCode == "11200") == names.Length, "a notification per refused callback");
@@ -123,17 +103,17 @@ public sealed class WebhookSafetyTests
         await using var blocked = await TestHttp.ServeAsync(context => { elsewhere.Enqueue(context.Request.Path); return Task.CompletedTask; }, "127.0.0.2");
         {
             var blockedUrl = blocked.Url + "/internal";
-            var (receiver, server) = await Receiver.StartAsync(context => context.Request.Path == "/moved" ? Results.Redirect(blockedUrl) : Results.Ok());
-            await using var serving = server;
+            await using var receiver = await CallbackReceiver.StartAsync();
+            receiver.Answer = context => context.Request.Query.ContainsKey("moved") ? Results.Redirect(blockedUrl) : null;
             await using var vault = await VaultServer.StartAsync(extraArgs: ["--VoiceVault:Webhooks:AllowedNetworks", "127.0.0.1/32"]);
 
             var (status, _) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1),
-                "RecordingStatusCallback=" + Uri.EscapeDataString(server.Url + "/hook"));
+                "RecordingStatusCallback=" + Uri.EscapeDataString(receiver.Url));
             Assert.Equal(HttpStatusCode.Created, status);
-            await Eventually.TrueAsync(() => receiver.Requests.Any(r => r.Url.EndsWith("/hook", StringComparison.Ordinal)), "the allowed receiver is called");
+            await Eventually.TrueAsync(() => receiver.Requests.Any(r => r.Url == receiver.Url), "the allowed receiver is called");
 
             (status, _) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1),
-                "RecordingStatusCallback=" + Uri.EscapeDataString(server.Url + "/moved"));
+                "RecordingStatusCallback=" + Uri.EscapeDataString(receiver.Url + "?moved=1"));
             Assert.Equal(HttpStatusCode.Created, status);
             await Eventually.TrueAsync(async () => (await NotificationsAsync(vault)).Any(n => n.ErrorCode == "11200"), "the redirect is reported");
             var notification = Assert.Single(await NotificationsAsync(vault));
@@ -152,26 +132,26 @@ public sealed class WebhookSafetyTests
     public async Task Credentials_in_a_callback_url_are_sent_as_basic_auth_signed_without_and_appear_in_no_log_notification_or_answer()
     {
         int calls = 0;
-        var (receiver, server) = await Receiver.StartAsync(_ => Interlocked.Increment(ref calls) == 1 ? Results.StatusCode(503) : Results.Ok());
-        await using var serving = server;
+        await using var receiver = await CallbackReceiver.StartAsync();
+        receiver.Answer = _ => Interlocked.Increment(ref calls) == 1 ? Results.StatusCode(503) : null;
         await using var vault = await VaultServer.StartAsync();
         const string password = "pa:ss@w0rd/Secret";
-        var hook = server.Url.Replace("http://", $"http://hook-user:{Uri.EscapeDataString(password)}@", StringComparison.Ordinal) + "/hook?tenant=7";
+        var hook = receiver.Url.Replace("http://", $"http://hook-user:{Uri.EscapeDataString(password)}@", StringComparison.Ordinal) + "?tenant=7";
         var (status, body) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1), "RecordingStatusCallback=" + Uri.EscapeDataString(hook));
         Assert.Equal(HttpStatusCode.Created, status);
         var recordingSid = body.GetProperty("sid").GetString()!;
         await Eventually.TrueAsync(() => receiver.Requests.Count == 2, "a failed attempt, then the delivery");
 
-        foreach (var (url, authorization, signature, form) in receiver.Requests)
+        foreach (var request in receiver.Requests)
         {
-            Assert.Equal("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("hook-user:" + password)), authorization);
-            Assert.Equal(server.Url + "/hook?tenant=7", url);
+            Assert.Equal("Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes("hook-user:" + password)), request.Authorization);
+            Assert.Equal(receiver.Url + "?tenant=7", request.Url);
             // Signed over the URL the receiver sees, so Twilio's validators accept it there.
-            Assert.Equal(Core.TwilioSignature.Sign(vault.AuthToken, url, form.ToList()), signature);
+            Assert.Equal(Core.TwilioSignature.Sign(vault.AuthToken, request.Url, request.Parameters.ToList()), request.Signature);
         }
         var notification = Assert.Single(await NotificationsAsync(vault));
         Assert.Contains("HTTP 503", notification.MessageText, StringComparison.Ordinal);
-        Assert.Contains(server.Url + "/hook", notification.MessageText, StringComparison.Ordinal);
+        Assert.Contains(receiver.Url, notification.MessageText, StringComparison.Ordinal);
 
         using var http = vault.Http(vault.AccountSid, vault.AuthToken);
         var everything = string.Join("\n", vault.Logs) + JsonSerializer.Serialize(await NotificationsAsync(vault)) +

@@ -28,9 +28,7 @@ public static class AccountLimits
                 var message = policy == Streams
                     ? $"This account already has {limits.ConcurrentStreamsPerAccount} media streams open (VoiceVault:Limits:ConcurrentStreamsPerAccount); end one first"
                     : $"This account already has {limits.ConcurrentUploadsPerAccount} uploads in progress (VoiceVault:Limits:ConcurrentUploadsPerAccount); wait for one to finish";
-                context.Response.Headers.RetryAfter = "1";
-                var error = ApiException.TooMany(message, TimeSpan.FromSeconds(1));
-                return new ValueTask(ApiErrorMiddleware.Write(context, ApiError.Of(error.Code, error.Status, error.Message)));
+                return new ValueTask(ApiErrorMiddleware.Write(context, ApiException.TooMany(message, TimeSpan.FromSeconds(1))));
             };
         });
     }

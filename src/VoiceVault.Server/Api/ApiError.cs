@@ -49,11 +49,7 @@ public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMid
         }
         catch (ApiException e) when (!context.Response.HasStarted)
         {
-            if (e.RetryAfter is { } wait)
-            {
-                context.Response.Headers.RetryAfter = ApiException.Seconds(wait);
-            }
-            await Write(context, ApiError.Of(e.Code, e.Status, e.Message));
+            await Write(context, e);
         }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)
         {
@@ -65,6 +61,17 @@ public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMid
             log.LogError(e, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
             await Write(context, ApiError.Of(20500, 500, "An internal server error occurred"));
         }
+    }
+
+    /// <summary>Answers with <paramref name="e"/>, and its Retry-After when it has one.</summary>
+    public static Task Write(HttpContext context, ApiException e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        if (e.RetryAfter is { } wait)
+        {
+            context.Response.Headers.RetryAfter = ApiException.Seconds(wait);
+        }
+        return Write(context, ApiError.Of(e.Code, e.Status, e.Message));
     }
 
     public static Task Write(HttpContext context, ApiError error)

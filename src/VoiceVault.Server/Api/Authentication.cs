@@ -60,13 +60,7 @@ public sealed class BasicAuthenticationHandler(IOptionsMonitor<AuthenticationSch
         {
             return Task.CompletedTask;
         }
-        if (_throttled is { } wait)
-        {
-            Response.Headers.RetryAfter = ApiException.Seconds(wait);
-            var tooMany = AuthenticationThrottle.TooMany(wait);
-            return ApiErrorMiddleware.Write(Context, ApiError.Of(tooMany.Code, tooMany.Status, tooMany.Message));
-        }
-        return ApiErrorMiddleware.Write(Context, ApiError.Of(20003, 401, "Authenticate"));
+        return ApiErrorMiddleware.Write(Context, _throttled is { } wait ? AuthenticationThrottle.TooMany(wait) : ApiException.Unauthenticated());
     }
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>

@@ -55,35 +55,7 @@ public sealed class CallbackAddresses
     public CallbackAddresses(IEnumerable<IPNetwork> allowed) => _allowed = [.. allowed];
 
     /// <summary>The allowed networks from configuration.</summary>
-    public static CallbackAddresses From(IConfiguration configuration) => new(Networks(configuration, AllowedNetworksKey));
-
-    /// <summary>
-    /// Networks from a configuration key: a list, or one comma- or space-separated value; CIDRs, or
-    /// single addresses (a host's /32 or /128).
-    /// </summary>
-    public static List<IPNetwork> Networks(IConfiguration configuration, string key)
-    {
-        ArgumentNullException.ThrowIfNull(configuration);
-        var section = configuration.GetSection(key);
-        var values = section.Value is { } single ? [single] : section.GetChildren().Select(c => c.Value ?? "").ToArray();
-        var networks = new List<IPNetwork>();
-        foreach (var text in values.SelectMany(v => v.Split([',', ' ', ';'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
-        {
-            if (IPNetwork.TryParse(text, out var network))
-            {
-                networks.Add(network);
-            }
-            else if (IPAddress.TryParse(text, out var address))
-            {
-                networks.Add(new IPNetwork(address, address.AddressFamily == AddressFamily.InterNetwork ? 32 : 128));
-            }
-            else
-            {
-                throw new InvalidOperationException($"{key}: '{text}' is neither an address nor a network in CIDR notation (e.g. 10.1.0.0/16 or fd00::/8)");
-            }
-        }
-        return networks;
-    }
+    public static CallbackAddresses From(IConfiguration configuration) => new(ConfiguredNetworks.Read(configuration, AllowedNetworksKey));
 
     /// <summary>Why <paramref name="address"/> may not be called; null when it may.</summary>
     public string? Refusal(IPAddress address)
