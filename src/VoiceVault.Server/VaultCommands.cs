@@ -59,12 +59,13 @@ public static class VaultCommands
                     }
                     Console.WriteLine($"Copying the embedded vault in {options.DataDir} into PostgreSQL (media stays in {Path.Combine(options.DataDir, "media")}).");
                     var copied = await new EmbeddedToPostgres(Path.Combine(options.DataDir, "vault.db"), connection, Console.Out).RunAsync();
-                    if (copied.All(t => t.Verified))
+                    if (copied.Verified)
                     {
-                        Console.WriteLine("Every table verified: same rows, same checksums. Start the vault with --VoiceVault:Database postgres and the same data folder.");
+                        Console.WriteLine($"Every table verified: same rows, same checksums ({copied.Copied.Count} copied, {copied.LeftOut.Count} left out on purpose, as listed). " +
+                            "Start the vault with --VoiceVault:Database postgres and the same data folder.");
                         return 0;
                     }
-                    Console.Error.WriteLine($"error: {string.Join(", ", copied.Where(t => !t.Verified).Select(t => t.Table))} differ between SQLite and PostgreSQL\n" +
+                    Console.Error.WriteLine($"error: {string.Join(", ", copied.Copied.Where(t => !t.Verified).Select(t => t.Table))} differ between SQLite and PostgreSQL\n" +
                         "hint: stop the embedded vault (it is still writing) and run the copy again; it converges on the source");
                     return 1;
             }

@@ -14,25 +14,37 @@ public sealed record TableCopy(string Table, long SourceRows, long TargetRows, s
     public bool Verified => SourceRows == TargetRows && SourceChecksum == TargetChecksum;
 }
 
+/// <summary>What the copy did: the tables it copied and verified, and the tables it left out on purpose with why.</summary>
+public sealed record CopyReport(IReadOnlyList<TableCopy> Copied, IReadOnlyList<(string Table, string Reason)> LeftOut)
+{
+    public bool Verified => Copied.All(t => t.Verified);
+}
+
 /// <summary>
-/// Copies an embedded vault's metadata (its SQLite database) into PostgreSQL: every table, parents
-/// before children, in batches, as upserts on each table's key — so running it again, after an
-/// interruption or after the source changed, converges on the source instead of failing or
-/// duplicating. Then counts and checksums every table on both sides (rows in key order, values in
-/// one canonical form). Media is not touched: the copy's vault reads the same media folder.
+/// Copies an embedded vault's metadata (its SQLite database) into PostgreSQL: every table of the
+/// schema, as the database's own catalogue lists them — parents before children by their foreign
+/// keys, each upserted on its primary key in batches, so running it again after an interruption or
+/// after the source changed converges on the source instead of failing or duplicating. Then counts
+/// and checksums every table on both sides (rows in key order, values in one canonical form).
+/// Nothing is listed by hand but <see cref="LeftOut"/>: a table a new migration adds is copied
+/// without anyone remembering to, and a table one side has and the other lacks stops the copy.
+/// Media is not touched: the copy's vault reads the same media folder.
 /// </summary>
 public sealed class EmbeddedToPostgres(string sqliteFile, string postgresConnection, TextWriter progress)
 {
     private const int Batch = 500;
 
-    // Parents first (foreign keys); the key each table is upserted and ordered on.
-    private static readonly (string Table, string Key)[] Tables =
-    [
-        ("accounts", "seq"), ("twilio_links", "account_sid"), ("api_keys", "seq"), ("public_keys", "seq"), ("encryption_settings", "account_sid"), ("recordings", "seq"),
-        ("notifications", "seq"), ("outbox", "seq"), ("instances", "id"), ("recording_owners", "recording_sid"),
-    ];
+    /// <summary>The tables that are not copied, on purpose, and why. Every other table is.</summary>
+    public static readonly IReadOnlyDictionary<string, string> LeftOut = new Dictionary<string, string>(StringComparer.Ordinal)
+    {
+        ["schema_migrations"] = "each backend records its own migrations; PostgreSQL is migrated to the same version before the copy",
+        ["console_sessions"] = "console sign-ins belong to the vault that issued them; users sign in again on the new one",
+        ["live_calls"] = "a live call lives as long as the instance streaming it, and the embedded vault is stopped",
+    };
 
-    public async Task<IReadOnlyList<TableCopy>> RunAsync(CancellationToken cancellationToken = default)
+    private sealed record Table(string Name, IReadOnlyList<string> Key, IReadOnlyDictionary<string, string> Columns, bool HasIdentity);
+
+    public async Task<CopyReport> RunAsync(CancellationToken cancellationToken = default)
     {
         if (!File.Exists(sqliteFile))
         {
@@ -47,56 +59,145 @@ public sealed class EmbeddedToPostgres(string sqliteFile, string postgresConnect
             throw new InvalidOperationException($"The embedded database is at schema version {sourceVersion}; this VoiceVault copies version {known}. " +
                 "Start the embedded vault with this VoiceVault once (it migrates), stop it, then copy.");
         }
-        await using var target = new NpgsqlDataSourceBuilder(postgresConnection).Build();
         using (var database = new Postgres.PostgresVaultDatabase(postgresConnection))
         {
             await database.MigrateAsync();
         }
-        var results = new List<TableCopy>();
+        await using var target = new NpgsqlDataSourceBuilder(postgresConnection).Build();
         await using var db = await target.OpenConnectionAsync(cancellationToken);
-        foreach (var (table, key) in Tables)
+        var tables = await SchemaAsync(source, db, cancellationToken);
+
+        var copied = new List<TableCopy>();
+        foreach (var table in tables)
         {
-            var columns = await ColumnsAsync(db, table, cancellationToken);
-            long copied = await CopyTableAsync(source, db, table, key, columns, cancellationToken);
-            if (columns.ContainsKey("seq"))
+            long count = await CopyTableAsync(source, db, table, cancellationToken);
+            if (table.HasIdentity)
             {
                 // The identity goes on after the highest copied seq, so new rows keep their lists' order.
-                await using var reseed = new NpgsqlCommand($"SELECT setval(pg_get_serial_sequence('{table}', 'seq'), GREATEST((SELECT MAX(seq) FROM {table}), 1))", db);
+                await using var reseed = new NpgsqlCommand($"SELECT setval(pg_get_serial_sequence('{table.Name}', 'seq'), GREATEST((SELECT MAX(seq) FROM {table.Name}), 1))", db);
                 await reseed.ExecuteNonQueryAsync(cancellationToken);
             }
-            var (sourceRows, sourceSum) = await ChecksumAsync(source, table, key, columns, cancellationToken);
-            var (targetRows, targetSum) = await ChecksumAsync(db, table, key, columns, cancellationToken);
-            var result = new TableCopy(table, sourceRows, targetRows, sourceSum, targetSum);
-            results.Add(result);
-            progress.WriteLine($"{table,-20} {copied,9} copied  {sourceRows,9} rows in SQLite  {targetRows,9} in PostgreSQL  {(result.Verified ? "verified" : "DIFFERENT")}");
+            var (sourceRows, sourceSum) = await ChecksumAsync(source, table, cancellationToken);
+            var (targetRows, targetSum) = await ChecksumAsync(db, table, cancellationToken);
+            var result = new TableCopy(table.Name, sourceRows, targetRows, sourceSum, targetSum);
+            copied.Add(result);
+            progress.WriteLine($"{table.Name,-20} {count,9} copied  {sourceRows,9} rows in SQLite  {targetRows,9} in PostgreSQL  {(result.Verified ? "verified" : "DIFFERENT")}");
         }
-        return results;
-    }
-
-    // PostgreSQL's column types decide how each SQLite value is written.
-    private static async Task<Dictionary<string, string>> ColumnsAsync(NpgsqlConnection db, string table, CancellationToken cancellationToken)
-    {
-        var columns = new Dictionary<string, string>(StringComparer.Ordinal);
-        await using var query = new NpgsqlCommand("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = @table ORDER BY ordinal_position", db);
-        query.Parameters.AddWithValue("table", table);
-        await using var reader = await query.ExecuteReaderAsync(cancellationToken);
-        while (await reader.ReadAsync(cancellationToken))
+        var leftOut = LeftOut.OrderBy(t => t.Key, StringComparer.Ordinal).Select(t => (t.Key, t.Value)).ToList();
+        foreach (var (table, reason) in leftOut)
         {
-            columns[reader.GetString(0)] = reader.GetString(1);
+            progress.WriteLine($"{table,-20} not copied: {reason}");
         }
-        return columns;
+        return new CopyReport(copied, leftOut);
     }
 
-    private async Task<long> CopyTableAsync(SqliteConnection source, NpgsqlConnection db, string table, string key, Dictionary<string, string> columns, CancellationToken cancellationToken)
+    /// <summary>
+    /// The tables to copy, parents first, read from PostgreSQL's catalogue (keys, foreign keys, column
+    /// types) and checked against SQLite's: both sides must have the same tables with the same columns.
+    /// </summary>
+    private static async Task<IReadOnlyList<Table>> SchemaAsync(SqliteConnection source, NpgsqlConnection db, CancellationToken cancellationToken)
     {
-        var names = columns.Keys.ToList();
-        var updates = names.Where(n => n != key).Select(n => $"{n} = excluded.{n}").ToList();
-        var insert = $"INSERT INTO {table} ({string.Join(", ", names)}) {(columns.ContainsKey("seq") ? "OVERRIDING SYSTEM VALUE " : "")}" +
+        var sqliteTables = new SortedDictionary<string, SortedSet<string>>(StringComparer.Ordinal);
+        await using (var query = source.CreateCommand())
+        {
+            query.CommandText = "SELECT m.name, c.name FROM sqlite_master m JOIN pragma_table_info(m.name) c WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+            await using var reader = await query.ExecuteReaderAsync(cancellationToken);
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                (sqliteTables.TryGetValue(reader.GetString(0), out var set) ? set : sqliteTables[reader.GetString(0)] = new(StringComparer.Ordinal)).Add(reader.GetString(1));
+            }
+        }
+
+        var columns = new SortedDictionary<string, Dictionary<string, string>>(StringComparer.Ordinal);
+        var identities = new HashSet<string>(StringComparer.Ordinal);
+        await using (var query = new NpgsqlCommand("SELECT c.table_name, c.column_name, c.data_type, c.is_identity FROM information_schema.columns c " +
+            "JOIN information_schema.tables t ON t.table_schema = c.table_schema AND t.table_name = c.table_name " +
+            "WHERE c.table_schema = current_schema() AND t.table_type = 'BASE TABLE' ORDER BY c.table_name, c.ordinal_position", db))
+        await using (var reader = await query.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                var table = reader.GetString(0);
+                (columns.TryGetValue(table, out var map) ? map : columns[table] = new(StringComparer.Ordinal))[reader.GetString(1)] = reader.GetString(2);
+                if (reader.GetString(3) == "YES")
+                {
+                    identities.Add(table);
+                }
+            }
+        }
+
+        var onlySqlite = sqliteTables.Keys.Except(columns.Keys).ToList();
+        var onlyPostgres = columns.Keys.Except(sqliteTables.Keys).ToList();
+        if (onlySqlite.Count > 0 || onlyPostgres.Count > 0)
+        {
+            throw new InvalidOperationException("The two schemas differ, so a copy would lose data: " +
+                string.Join("; ", onlySqlite.Select(t => $"table {t} is only in SQLite").Concat(onlyPostgres.Select(t => $"table {t} is only in PostgreSQL"))) +
+                ". Each migration must create the same tables on both backends.");
+        }
+        foreach (var (table, names) in sqliteTables)
+        {
+            if (!names.SetEquals(columns[table].Keys))
+            {
+                throw new InvalidOperationException($"Table {table} has columns ({string.Join(", ", names)}) in SQLite but ({string.Join(", ", columns[table].Keys.Order(StringComparer.Ordinal))}) in PostgreSQL; " +
+                    "each migration must give both backends the same columns.");
+            }
+        }
+
+        var keys = new Dictionary<string, List<string>>(StringComparer.Ordinal);
+        await using (var query = new NpgsqlCommand("SELECT t.relname, a.attname FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid " +
+            "JOIN pg_namespace n ON n.oid = t.relnamespace JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = ANY(i.indkey) " +
+            "WHERE i.indisprimary AND n.nspname = current_schema() ORDER BY t.relname, array_position(i.indkey::int2[], a.attnum)", db))
+        await using (var reader = await query.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                (keys.TryGetValue(reader.GetString(0), out var list) ? list : keys[reader.GetString(0)] = []).Add(reader.GetString(1));
+            }
+        }
+
+        var parents = columns.Keys.ToDictionary(t => t, _ => new SortedSet<string>(StringComparer.Ordinal), StringComparer.Ordinal);
+        await using (var query = new NpgsqlCommand("SELECT child.relname, parent.relname FROM pg_constraint c JOIN pg_class child ON child.oid = c.conrelid " +
+            "JOIN pg_class parent ON parent.oid = c.confrelid JOIN pg_namespace n ON n.oid = c.connamespace WHERE c.contype = 'f' AND n.nspname = current_schema()", db))
+        await using (var reader = await query.ExecuteReaderAsync(cancellationToken))
+        {
+            while (await reader.ReadAsync(cancellationToken))
+            {
+                // A table that refers to itself (a subaccount to its parent) is ordered by its key: parents were made first.
+                if (reader.GetString(0) != reader.GetString(1))
+                {
+                    parents[reader.GetString(0)].Add(reader.GetString(1));
+                }
+            }
+        }
+
+        var ordered = new List<Table>();
+        var placed = new HashSet<string>(StringComparer.Ordinal);
+        while (placed.Count < columns.Count)
+        {
+            var ready = columns.Keys.FirstOrDefault(t => !placed.Contains(t) && parents[t].IsSubsetOf(placed))
+                ?? throw new InvalidOperationException($"The foreign keys of {string.Join(", ", columns.Keys.Where(t => !placed.Contains(t)))} form a cycle; no copy order exists.");
+            placed.Add(ready);
+            if (LeftOut.ContainsKey(ready))
+            {
+                continue;
+            }
+            var key = keys.TryGetValue(ready, out var k) ? k
+                : throw new InvalidOperationException($"Table {ready} has no primary key in PostgreSQL, so a copy cannot be run again safely; give it one in a migration.");
+            ordered.Add(new Table(ready, key, columns[ready], identities.Contains(ready)));
+        }
+        return ordered;
+    }
+
+    private async Task<long> CopyTableAsync(SqliteConnection source, NpgsqlConnection db, Table table, CancellationToken cancellationToken)
+    {
+        var names = table.Columns.Keys.ToList();
+        var updates = names.Where(n => !table.Key.Contains(n)).Select(n => $"{n} = excluded.{n}").ToList();
+        var insert = $"INSERT INTO {table.Name} ({string.Join(", ", names)}) {(table.HasIdentity ? "OVERRIDING SYSTEM VALUE " : "")}" +
             $"VALUES ({string.Join(", ", names.Select((_, i) => "$" + (i + 1).ToString(CultureInfo.InvariantCulture)))}) " +
-            $"ON CONFLICT ({key}) DO {(updates.Count == 0 ? "NOTHING" : "UPDATE SET " + string.Join(", ", updates))}";
+            $"ON CONFLICT ({string.Join(", ", table.Key)}) DO {(updates.Count == 0 ? "NOTHING" : "UPDATE SET " + string.Join(", ", updates))}";
         long copied = 0;
         await using var read = source.CreateCommand();
-        read.CommandText = $"SELECT {string.Join(", ", names)} FROM {table} ORDER BY {key}";
+        read.CommandText = $"SELECT {string.Join(", ", names)} FROM {table.Name} ORDER BY {string.Join(", ", table.Key)}";
         await using var reader = await read.ExecuteReaderAsync(cancellationToken);
         var batch = new NpgsqlBatch(db);
         while (true)
@@ -107,7 +208,7 @@ public sealed class EmbeddedToPostgres(string sqliteFile, string postgresConnect
                 var command = new NpgsqlBatchCommand(insert);
                 for (int i = 0; i < names.Count; i++)
                 {
-                    command.Parameters.Add(ToPostgres(reader.GetValue(i), columns[names[i]], table, names[i]));
+                    command.Parameters.Add(ToPostgres(reader.GetValue(i), table.Columns[names[i]], table.Name, names[i]));
                 }
                 batch.BatchCommands.Add(command);
             }
@@ -164,15 +265,16 @@ public sealed class EmbeddedToPostgres(string sqliteFile, string postgresConnect
         "integer" => NpgsqlDbType.Integer,
         "bigint" => NpgsqlDbType.Bigint,
         "bytea" => NpgsqlDbType.Bytea,
-        _ => NpgsqlDbType.Text,
+        "text" => NpgsqlDbType.Text,
+        _ => throw new InvalidOperationException($"The copy does not know PostgreSQL's {type}; teach EmbeddedToPostgres how SQLite holds it."),
     };
 
     /// <summary>Rows and a SHA-256 of every row in key order, each value in one form whichever backend holds it.</summary>
-    private static async Task<(long Rows, string Checksum)> ChecksumAsync(DbConnection db, string table, string key, Dictionary<string, string> columns, CancellationToken cancellationToken)
+    private static async Task<(long Rows, string Checksum)> ChecksumAsync(DbConnection db, Table table, CancellationToken cancellationToken)
     {
-        var names = columns.Keys.ToList();
+        var names = table.Columns.Keys.ToList();
         await using var command = db.CreateCommand();
-        command.CommandText = $"SELECT {string.Join(", ", names)} FROM {table} ORDER BY {key}";
+        command.CommandText = $"SELECT {string.Join(", ", names)} FROM {table.Name} ORDER BY {string.Join(", ", table.Key)}";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken);
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         long rows = 0;
@@ -182,7 +284,7 @@ public sealed class EmbeddedToPostgres(string sqliteFile, string postgresConnect
             line.Clear();
             for (int i = 0; i < names.Count; i++)
             {
-                line.Append(Canonical(reader.GetValue(i), columns[names[i]])).Append('\u001f');
+                line.Append(Canonical(reader.GetValue(i), table.Columns[names[i]])).Append('\u001f');
             }
             hash.AppendData(Encoding.UTF8.GetBytes(line.Append('\u001e').ToString()));
             rows++;
