@@ -1,3 +1,4 @@
+using VoiceVault.Server.Core;
 using System.Net;
 using System.Net.Sockets;
 
@@ -31,7 +32,8 @@ public static class ConfiguredNetworks
             }
             else
             {
-                throw new InvalidOperationException($"{key}: '{text}' is neither an address nor a network in CIDR notation (e.g. 10.1.0.0/16 or fd00::/8)");
+                throw new StartupException($"{key}: '{text}' is neither an address nor a network in CIDR notation",
+                    $"write addresses or networks separated by commas, e.g. {key}=10.1.0.0/16,fd00::/8,192.0.2.7");
             }
         }
         return networks;

@@ -243,7 +243,7 @@ public static class VaultApp
                 services.AddHostedService(p => p.GetRequiredService<PostgresSignals>());
                 break;
             default:
-                throw new InvalidOperationException($"VoiceVault:Database '{options.Database}' is not a backend: use sqlite (the default) or postgres.");
+                throw new StartupException($"VoiceVault:Database '{options.Database}' is not a backend", "use sqlite (the default) or postgres");
         }
         services.AddSingleton<IAccountStore, SqlAccountStore>();
         services.AddSingleton<IPublicKeyStore, SqlPublicKeyStore>();
@@ -263,7 +263,7 @@ public static class VaultApp
                 services.TryAddSingleton<IMediaStore>(_ => new S3MediaStore(options.S3));
                 break;
             default:
-                throw new InvalidOperationException($"VoiceVault:Media '{options.Media}' is not a media store: use files (the default) or s3.");
+                throw new StartupException($"VoiceVault:Media '{options.Media}' is not a media store", "use files (the default) or s3");
         }
     }
 
@@ -288,7 +288,7 @@ public static class VaultApp
         var sid = options.Bootstrap.AccountSid;
         if (sid is not null && !Sid.Is(sid, "AC"))
         {
-            throw new InvalidOperationException($"VoiceVault:Bootstrap:AccountSid '{sid}' is not an account SID (AC + 32 lower-case hex digits).");
+            throw new StartupException($"VoiceVault:Bootstrap:AccountSid '{sid}' is not an account SID", "give AC followed by 32 lower-case hex digits, or leave it out for a random one");
         }
         var (account, token) = await accounts.CreateAsync(null, "Main account", sid, options.Bootstrap.AuthToken);
         if (options.Bootstrap.AuthToken is null)

@@ -1,3 +1,4 @@
+using VoiceVault.Server.Core;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
@@ -38,13 +39,13 @@ public static class VaultTls
     {
         if (string.IsNullOrEmpty(certificatePath) || string.IsNullOrEmpty(keyPath))
         {
-            throw new InvalidOperationException($"{Section} needs both CertificatePath (the certificate PEM) and KeyPath (its private key PEM)");
+            throw new StartupException($"{Section} needs both CertificatePath (the certificate PEM) and KeyPath (its private key PEM)", "give VoiceVault:Tls:CertificatePath (the certificate PEM, intermediates after it) and VoiceVault:Tls:KeyPath (its unencrypted private key PEM), both readable by the vault");
         }
         foreach (var (path, what) in new[] { (certificatePath, "CertificatePath"), (keyPath, "KeyPath") })
         {
             if (!File.Exists(path))
             {
-                throw new InvalidOperationException($"{Section}:{what} '{path}' does not exist");
+                throw new StartupException($"{Section}:{what} '{path}' does not exist", "give VoiceVault:Tls:CertificatePath (the certificate PEM, intermediates after it) and VoiceVault:Tls:KeyPath (its unencrypted private key PEM), both readable by the vault");
             }
         }
         X509Certificate2 certificate;
@@ -54,8 +55,8 @@ public static class VaultTls
         }
         catch (CryptographicException e)
         {
-            throw new InvalidOperationException(
-                $"{Section}: '{certificatePath}' and '{keyPath}' are not a PEM certificate and its unencrypted private key ({e.Message})", e);
+            throw new StartupException(
+                $"{Section}: '{certificatePath}' and '{keyPath}' are not a PEM certificate and its unencrypted private key ({e.Message})", "give VoiceVault:Tls:CertificatePath (the certificate PEM, intermediates after it) and VoiceVault:Tls:KeyPath (its unencrypted private key PEM), both readable by the vault", e);
         }
         var chain = new X509Certificate2Collection();
         chain.ImportFromPemFile(certificatePath);
@@ -63,7 +64,7 @@ public static class VaultTls
         var intermediates = new X509Certificate2Collection(chain.Skip(1).ToArray());
         if (certificate.NotAfter < DateTime.Now)
         {
-            throw new InvalidOperationException($"{Section}: the certificate in '{certificatePath}' expired on {certificate.NotAfter:yyyy-MM-dd}");
+            throw new StartupException($"{Section}: the certificate in '{certificatePath}' expired on {certificate.NotAfter:yyyy-MM-dd}", "renew the certificate and restart the vault");
         }
         return (certificate, intermediates);
     }

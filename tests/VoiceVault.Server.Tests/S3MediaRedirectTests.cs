@@ -95,7 +95,7 @@ public sealed class S3MediaRedirectTests
     [InlineData(7 * 24 * 3600 + 1)]
     public void A_redirect_lifetime_S3_cannot_sign_is_refused_at_start(int seconds)
     {
-        var error = Assert.Throws<InvalidOperationException>(() => new S3MediaStore(new S3Options { ServiceUrl = "http://127.0.0.1:1", Bucket = "b", MediaRedirectSeconds = seconds }));
+        var error = Assert.Throws<Core.StartupException>(() => new S3MediaStore(new S3Options { ServiceUrl = "http://127.0.0.1:1", Bucket = "b", MediaRedirectSeconds = seconds }));
         Assert.Contains("VoiceVault:S3:MediaRedirectSeconds", error.Message, StringComparison.Ordinal);
     }
 }

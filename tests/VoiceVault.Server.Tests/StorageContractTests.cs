@@ -79,7 +79,7 @@ public abstract class StorageContractTests : IAsyncLifetime
             Assert.Equal(latest, await Migrations.VersionAsync(db));
             await db.ExecuteAsync("INSERT INTO schema_migrations (version, name, applied_at) VALUES (@v, 'from-the-future', @T0)", new { v = latest + 1, T0 });
         }
-        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => Database.MigrateAsync());
+        var refused = await Assert.ThrowsAsync<Core.StartupException>(() => Database.MigrateAsync());
         Assert.Contains($"schema version {latest + 1}, newer than this VoiceVault knows ({latest})", refused.Message, StringComparison.Ordinal);
     }
 

@@ -154,7 +154,7 @@ public sealed class TlsTests
             (["--VoiceVault:Tls:CertificatePath", pki.CertificatePath, "--VoiceVault:Tls:KeyPath", otherKey], "are not a PEM certificate and its unencrypted private key"),
         })
         {
-            var e = await Assert.ThrowsAsync<InvalidOperationException>(() => VaultServer.StartAsync(extraArgs: ["--urls", "https://127.0.0.1:0", .. args]));
+            var e = await Assert.ThrowsAsync<Core.StartupException>(() => VaultServer.StartAsync(extraArgs: ["--urls", "https://127.0.0.1:0", .. args]));
             Assert.Contains(says, e.Message, StringComparison.Ordinal);
         }
     }

@@ -26,9 +26,22 @@ public sealed class MasterKey : IDisposable
     /// <summary>Loads the key from configuration (base64) or from <c>master.key</c> in the data folder, creating it (0600) on first start.</summary>
     public static MasterKey Load(VaultOptions options)
     {
+        const string Hint = "VoiceVault:MasterKey is the base64 of 32 random bytes (openssl rand -base64 32); leave it out to keep the key in the data folder's master.key";
         if (!string.IsNullOrWhiteSpace(options.MasterKey))
         {
-            return new MasterKey(Convert.FromBase64String(options.MasterKey));
+            var configured = new byte[32];
+            if (!Convert.TryFromBase64String(options.MasterKey.Trim(), configured, out int length) || length != 32)
+            {
+                throw new StartupException("VoiceVault:MasterKey is not the base64 of 32 bytes", Hint);
+            }
+            try
+            {
+                return new MasterKey(configured);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(configured);
+            }
         }
         var path = Path.Combine(options.DataDir, "master.key");
         if (!File.Exists(path))
@@ -51,6 +64,11 @@ public sealed class MasterKey : IDisposable
             }
         }
         var bytes = File.ReadAllBytes(path);
+        if (bytes.Length != 32)
+        {
+            CryptographicOperations.ZeroMemory(bytes);
+            throw new StartupException($"The master key file {path} holds {bytes.Length} bytes, not 32", "restore the file from your backup (without it nothing sealed with it opens), or give VoiceVault:MasterKey");
+        }
         try
         {
             return new MasterKey(bytes);

@@ -21,15 +21,15 @@ public sealed class ConsoleOptions
     {
         if (IdleMinutes is < 1 or > 24 * 60)
         {
-            throw new InvalidOperationException($"VoiceVault:Console:IdleMinutes is {IdleMinutes}; it is 1 to 1440 (a day).");
+            throw new StartupException($"VoiceVault:Console:IdleMinutes is {IdleMinutes}", "give 1 to 1440 minutes (a day)");
         }
         if (AbsoluteHours is < 1 or > 30 * 24)
         {
-            throw new InvalidOperationException($"VoiceVault:Console:AbsoluteHours is {AbsoluteHours}; it is 1 to 720 (thirty days).");
+            throw new StartupException($"VoiceVault:Console:AbsoluteHours is {AbsoluteHours}", "give 1 to 720 hours (thirty days)");
         }
         if (AbsoluteHours * 60 < IdleMinutes)
         {
-            throw new InvalidOperationException($"VoiceVault:Console:AbsoluteHours ({AbsoluteHours} h) is shorter than IdleMinutes ({IdleMinutes} min).");
+            throw new StartupException($"VoiceVault:Console:AbsoluteHours ({AbsoluteHours} h) is shorter than IdleMinutes ({IdleMinutes} min)", "make AbsoluteHours at least IdleMinutes / 60");
         }
     }
 }

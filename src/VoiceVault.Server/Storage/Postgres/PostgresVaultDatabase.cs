@@ -1,3 +1,4 @@
+using VoiceVault.Server.Core;
 using System.Data.Common;
 using Npgsql;
 using VoiceVault.Server.Storage.Sql;
@@ -20,7 +21,7 @@ public sealed class PostgresVaultDatabase : IVaultDatabase, IAsyncDisposable, ID
     {
         if (string.IsNullOrWhiteSpace(connectionString))
         {
-            throw new InvalidOperationException("VoiceVault:Database is postgres but ConnectionStrings:VoiceVault is empty; " +
+            throw new StartupException("VoiceVault:Database is postgres but ConnectionStrings:VoiceVault is empty",
                 "set it to an Npgsql connection string, e.g. Host=db;Username=voicevault;Password=…;Database=voicevault");
         }
         var builder = new NpgsqlDataSourceBuilder(connectionString);

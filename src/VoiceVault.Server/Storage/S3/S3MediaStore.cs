@@ -1,3 +1,4 @@
+using VoiceVault.Server.Core;
 using System.Buffers;
 using System.Net;
 using Amazon.Runtime;
@@ -34,15 +35,15 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
     {
         if (string.IsNullOrWhiteSpace(options.Bucket))
         {
-            throw new InvalidOperationException("VoiceVault:Media is s3 but VoiceVault:S3:Bucket is not set: name the bucket that holds the media.");
+            throw new StartupException("VoiceVault:Media is s3 but VoiceVault:S3:Bucket is not set", "name the bucket that holds the media: VoiceVault:S3:Bucket=NAME");
         }
         if (options.PartSizeMiB is < 5 or > 5120)
         {
-            throw new InvalidOperationException($"VoiceVault:S3:PartSizeMiB is {options.PartSizeMiB}; S3 parts are 5 to 5120 MiB.");
+            throw new StartupException($"VoiceVault:S3:PartSizeMiB is {options.PartSizeMiB}", "S3 parts are 5 to 5120 MiB");
         }
         if (options.MediaRedirectSeconds is < 0 or > MaxPresignedSeconds)
         {
-            throw new InvalidOperationException($"VoiceVault:S3:MediaRedirectSeconds is {options.MediaRedirectSeconds}; it is 0 (off) to {MaxPresignedSeconds} (the seven days a pre-signed S3 URL may last).");
+            throw new StartupException($"VoiceVault:S3:MediaRedirectSeconds is {options.MediaRedirectSeconds}", $"give 0 (off) to {MaxPresignedSeconds} (the seven days a pre-signed S3 URL may last)");
         }
         _s3 = s3;
         _bucket = options.Bucket;
@@ -90,13 +91,14 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
         }
         catch (AmazonS3Exception e)
         {
-            throw new InvalidOperationException(e.ErrorCode == "NoSuchBucket"
-                ? $"The S3 bucket '{_bucket}' does not exist at {_endpoint}: create it, or start with VoiceVault:S3:CreateBucket=true."
-                : $"The S3 bucket '{_bucket}' cannot be used: {e.StatusCode} {e.ErrorCode}: {e.Message}", e);
+            throw e.ErrorCode == "NoSuchBucket"
+                ? new StartupException($"The S3 bucket '{_bucket}' does not exist at {_endpoint}", "create it, or start once with VoiceVault:S3:CreateBucket=true", e)
+                : new StartupException($"The S3 bucket '{_bucket}' cannot be used: {(int)e.StatusCode} {e.ErrorCode} {e.Message}".TrimEnd(),
+                    "check VoiceVault:S3 (ServiceUrl, Bucket, Region) and the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)", e);
         }
         catch (HttpRequestException e)
         {
-            throw new InvalidOperationException($"The S3 endpoint cannot be reached: {e.Message}", e);
+            throw new StartupException($"The S3 endpoint {_endpoint} cannot be reached: {e.Message}", "check VoiceVault:S3:ServiceUrl and that the store is running", e);
         }
     }
 

@@ -53,8 +53,8 @@ public static class Migrations
         int current = await db.ExecuteScalarAsync<int?>("SELECT MAX(version) FROM schema_migrations", transaction: tx) ?? 0;
         if (current > migrations.Count)
         {
-            throw new InvalidOperationException($"The {backend} database is at schema version {current}, newer than this VoiceVault knows ({migrations.Count}); " +
-                "run the newer VoiceVault (migrations only go forward).");
+            throw new Core.StartupException($"The {backend} database is at schema version {current}, newer than this VoiceVault knows ({migrations.Count})",
+                "run the newer VoiceVault (migrations only go forward)");
         }
         var applied = new List<int>();
         foreach (var migration in migrations.Where(m => m.Version > current))
