@@ -69,6 +69,19 @@ public sealed class ClusterTests
         var stored = await http.GetByteArrayAsync($"/2010-04-01/Accounts/{sid}/Recordings/{recordingSid}");
         Assert.Equal(LiveRecordingControlTests.Mono(frames[50..100].Concat(frames[150..200])), Customer.Decrypt(rsa, EncryptionDetails.Parse(recording.GetRawText()), stored));
 
+        // The Twilio SDK with no option set sends no body at all; through HAProxy to the instance
+        // that does not hold the call, it starts a recording as it does on the one that does.
+        var haproxyConfig = Path.Combine(instance.DataDir, "haproxy-b.cfg");
+        using (var balancer = await Balancer.StartAsync([b.BaseUri], haproxyConfig))
+        {
+            var viaSdk = await Twilio.Rest.Api.V2010.Account.Call.RecordingResource.CreateAsync(pathCallSid: stream.CallSid,
+                client: VaultServer.TwilioAt(balancer.Url, sid, token));
+            Assert.Equal(Twilio.Rest.Api.V2010.Account.Call.RecordingResource.StatusEnum.InProgress, viaSdk.Status);
+            using var bare = TestHttp.Client(balancer.Url, sid, token);
+            var noBody = await bare.PostAsync(calls + ".json", null);
+            Assert.True(noBody.StatusCode == HttpStatusCode.Created, await noBody.Content.ReadAsStringAsync());
+        }
+
         // A request already sent on once is answered where it lands, and a call no instance holds is 21220 everywhere.
         var second = await PostAsync(b, sid, token, calls + ".json", [], HttpStatusCode.Created);
         Assert.Equal("in-progress", second.GetProperty("status").GetString());

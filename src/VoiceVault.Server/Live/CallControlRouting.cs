@@ -33,7 +33,8 @@ public sealed class CallControlRouting(LiveCalls calls, IInstanceStore instances
         {
             return await next(invocation);
         }
-        var form = await context.Request.ReadFormAsync(context.RequestAborted);
+        // Read as the endpoint reads it: no body is no parameters (the Twilio SDK sends none when no option is set).
+        var form = await context.ReadFormAsync();
         using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(new Uri(owner), context.Request.Path + context.Request.QueryString))
         {
             Content = new FormUrlEncodedContent(form.SelectMany(field => field.Value.Select(value => KeyValuePair.Create(field.Key, value ?? "")))),
