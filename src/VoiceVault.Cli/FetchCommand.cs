@@ -9,7 +9,7 @@ using VoiceVault.Crypto;
 namespace VoiceVault.Cli;
 
 /// <summary>
-/// <c>voicevault fetch</c> (SPEC §10): every recording of an account (and its subaccounts) from any
+/// <c>voicevault fetch</c> (docs/api.md §10): every recording of an account (and its subaccounts) from any
 /// Twilio-compatible API, downloaded in parallel, verified, decrypted and written atomically as
 /// <c>DIR/AC…/yyyy-mm-dd/RE….wav</c> beside <c>RE….json</c>, in one streamed pass per recording.
 /// What is there already is skipped; a dropped download resumes by Range; a killed run leaves only

@@ -10,7 +10,7 @@ using Microsoft.Extensions.Logging;
 namespace VoiceVault.Cli;
 
 /// <summary>
-/// <c>voicevault receive</c> (SPEC §10): a small server for recording status callbacks. A callback
+/// <c>voicevault receive</c> (docs/api.md §10): a small server for recording status callbacks. A callback
 /// is accepted only with a valid <c>X-Twilio-Signature</c> over <c>--public-url</c> (the URL
 /// configured as RecordingStatusCallback, so it works behind a proxy); a completed recording is
 /// written to the durable queue and answered 200 at once; workers then fetch, verify, decrypt and

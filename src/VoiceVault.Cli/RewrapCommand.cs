@@ -7,7 +7,7 @@ using VoiceVault.Crypto;
 namespace VoiceVault.Cli;
 
 /// <summary>
-/// <c>voicevault rewrap</c> (SPEC §10, §7a): key rotation without touching audio. For every
+/// <c>voicevault rewrap</c> (docs/api.md §10, §7a): key rotation without touching audio. For every
 /// recording of a vault whose newest wrap is to <c>--from</c>, the CEK is unwrapped with the old
 /// private key, proven by verifying the recording's tag with it (the media is read, never
 /// written anywhere), wrapped to the new public key and posted as the recording's newest wrap.

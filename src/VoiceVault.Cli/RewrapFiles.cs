@@ -115,7 +115,7 @@ internal static class RewrapFiles
         return "rewrapped";
     }
 
-    /// <summary>Sets the key SID and the wrap under whichever spellings the object uses (SPEC §2), adding the REST one if it uses none.</summary>
+    /// <summary>Sets the key SID and the wrap under whichever spellings the object uses (docs/format.md), adding the REST one if it uses none.</summary>
     private static JsonObject Replace(JsonObject details, string sid, string wrapped)
     {
         bool named = false, set = false;

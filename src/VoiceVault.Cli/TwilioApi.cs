@@ -40,7 +40,7 @@ internal sealed class TwilioApi : IDisposable
     public int MaxAttempts { get; init; } = 8;
 
     /// <summary>
-    /// Twilio's conventions (SPEC §10): TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, or TWILIO_API_KEY +
+    /// Twilio's conventions (docs/api.md §10): TWILIO_ACCOUNT_SID + TWILIO_AUTH_TOKEN, or TWILIO_API_KEY +
     /// TWILIO_API_SECRET with TWILIO_ACCOUNT_SID naming the account.
     /// </summary>
     public static TwilioApi FromEnvironment(string baseUrl)
@@ -236,7 +236,7 @@ internal sealed class TwilioApi : IDisposable
     public void Dispose() => _http.Dispose();
 }
 
-/// <summary>Twilio's SIDs: two upper-case letters and 32 lower-case hex digits (SPEC §3).</summary>
+/// <summary>Twilio's SIDs: two upper-case letters and 32 lower-case hex digits (docs/api.md §3).</summary>
 internal static class Sids
 {
     public static bool Is(string value, string prefix) =>

@@ -10,7 +10,6 @@ using VoiceVault.Server.Live;
 using VoiceVault.Server.Api.Notifications;
 using VoiceVault.Server.Operations;
 using VoiceVault.Server.Api.Recordings;
-using VoiceVault.Server.Storage;
 using VoiceVault.Server.Storage.Files;
 using VoiceVault.Server.Storage.Postgres;
 using VoiceVault.Server.Storage.S3;
@@ -225,7 +224,7 @@ public static class VaultApp
                 : null;
     }
 
-    /// <summary>The metadata backend (SPEC §11: <c>VoiceVault:Database</c>) with its stores, and the media store.</summary>
+    /// <summary>The metadata backend (docs/api.md §11: <c>VoiceVault:Database</c>) with its stores, and the media store.</summary>
     private static void AddStorage(WebApplicationBuilder builder, VaultOptions options)
     {
         var services = builder.Services;

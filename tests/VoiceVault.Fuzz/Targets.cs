@@ -8,6 +8,7 @@ using VoiceVault.Crypto;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Api.Ingest;
 using VoiceVault.Server.Api.Recordings;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Live;
 using VoiceVault.Server.Webhooks;
 

@@ -9,7 +9,7 @@ using VoiceVault.Crypto;
 
 namespace VoiceVault.Server.Tests;
 
-/// <summary>SPEC §9: the documented failure behaviour, end to end, with callbacks and notifications.</summary>
+/// <summary>docs/api.md §9: the documented failure behaviour, end to end, with callbacks and notifications.</summary>
 public sealed class FailureTests
 {
     [Fact]
@@ -66,7 +66,7 @@ public sealed class FailureTests
         Assert.Equal(HttpStatusCode.Created, status);
         var sid = body.GetProperty("sid").GetString()!;
         var recording = await RecordingResource.FetchAsync(pathSid: sid, client: vault.Twilio());
-        // "failed" is SPEC §9's status; the SDK's enum (Twilio's list) carries it as a string.
+        // "failed" is docs/api.md §9's status; the SDK's enum (Twilio's list) carries it as a string.
         Assert.Equal("failed", recording.Status.ToString());
         Assert.Equal(16104, recording.ErrorCode);
         Assert.Null(recording.EncryptionDetails);
@@ -150,13 +150,12 @@ public sealed class FailureTests
         await using var vault = await VaultServer.StartAsync();
         await using var receiver = await CallbackReceiver.StartAsync();
         var lifecycle = vault.Services.GetRequiredService<Core.RecordingLifecycle>();
-        var recording = await lifecycle.CreateAsync(new Storage.NewRecording(vault.AccountSid, Audio.CallSid(), Storage.RecordingSource.StartCallRecordingApi, "both", 1,
-            receiver.Url, "POST", "failed absent completed"), Storage.RecordingStatus.InProgress);
+        var recording = await lifecycle.CreateAsync(TestRecordings.New(vault.AccountSid, Audio.CallSid(), receiver.Url, "failed absent completed"), Core.RecordingStatus.InProgress);
         // Two instances ending the same recording of a dead third one, say: the first one wins.
         var first = await lifecycle.FailAsync(recording, "first ending");
         var second = await lifecycle.EndAbsentAsync(recording);
         var third = await lifecycle.FailAsync(recording, "third ending");
-        Assert.Equal(Storage.RecordingStatus.Failed, first.Status);
+        Assert.Equal(Core.RecordingStatus.Failed, first.Status);
         Assert.Equal(first, second);
         Assert.Equal(first, third);
         Assert.Equal("failed", Assert.Single(await receiver.WaitForAsync(1)).Parameters["RecordingStatus"]);

@@ -3,7 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Twilio.Rest.Api.V2010;
 using Twilio.Rest.Api.V2010.Account;
 using VoiceVault.Crypto;
-using VoiceVault.Server.Storage;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage.Files;
 
 namespace VoiceVault.Server.Tests;
@@ -127,8 +127,7 @@ public sealed class GuaranteeTests
             s.GetRequiredService<INotificationStore>(), new RefusingOutbox(), s.GetRequiredService<IPublicKeyStore>(),
             s.GetRequiredService<Core.ICallbackSender>(), s.GetRequiredService<VaultOptions>(), TimeProvider.System, s.GetRequiredService<Core.CallbackUrlSeal>());
         var callSid = Audio.CallSid();
-        await Assert.ThrowsAsync<IOException>(() => lifecycle.CreateAsync(new NewRecording(vault.AccountSid, callSid, RecordingSource.StartCallRecordingApi, "both", 1,
-            "https://example.com/hook", "POST", "in-progress completed"), RecordingStatus.InProgress));
+        await Assert.ThrowsAsync<IOException>(() => lifecycle.CreateAsync(TestRecordings.New(vault.AccountSid, callSid, "https://example.com/hook", "in-progress completed"), RecordingStatus.InProgress));
         Assert.Empty(await s.GetRequiredService<IRecordingStore>().PageAsync(new RecordingFilter(vault.AccountSid, callSid), new PageCursor(10)));
         Assert.Equal("0", await TestDatabase.ScalarAsync(vault.DataDir, "SELECT COUNT(*) FROM recordings"));
     }

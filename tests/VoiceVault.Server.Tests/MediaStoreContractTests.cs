@@ -1,4 +1,4 @@
-using VoiceVault.Server.Storage;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage.Files;
 
 namespace VoiceVault.Server.Tests;

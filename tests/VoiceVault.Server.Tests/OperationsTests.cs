@@ -1,7 +1,7 @@
 using System.Net;
 using Dapper;
 using VoiceVault.Server.Operations;
-using VoiceVault.Server.Storage;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage.Sqlite;
 
 namespace VoiceVault.Server.Tests;

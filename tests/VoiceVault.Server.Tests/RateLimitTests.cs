@@ -7,7 +7,7 @@ using System.Text.Json;
 namespace VoiceVault.Server.Tests;
 
 /// <summary>
-/// Guessing and hogging (SPEC §13): a burst of wrong passwords from one address ends in 429s with
+/// Guessing and hogging (docs/api.md §13): a burst of wrong passwords from one address ends in 429s with
 /// Retry-After while the right password from another address still works; the console's sign-in
 /// is held to the same limits; X-Forwarded-For counts only from a trusted proxy; one account's
 /// uploads and live streams are capped, with a clear answer, without touching another account.

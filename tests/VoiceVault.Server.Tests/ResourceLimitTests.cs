@@ -6,7 +6,7 @@ using System.Text.Json;
 namespace VoiceVault.Server.Tests;
 
 /// <summary>
-/// Bounds on what one request may make the vault hold (SPEC §13): body sizes, form fields, header
+/// Bounds on what one request may make the vault hold (docs/api.md §13): body sizes, form fields, header
 /// sizes, JSON depth, uploads past their limit, and clients that send a byte a second — each
 /// refused with a clear answer or cut off, while everyone else is served.
 /// </summary>

@@ -7,7 +7,7 @@ using VoiceVault.Crypto;
 
 namespace VoiceVault.Server.Tests;
 
-/// <summary>Key rotation without touching audio (SPEC §7a, §10): the vault's wraps and `voicevault rewrap`.</summary>
+/// <summary>Key rotation without touching audio (docs/api.md §7a, §10): the vault's wraps and `voicevault rewrap`.</summary>
 public sealed class RewrapTests
 {
     private static Task<(int Exit, string Stdout, string Stderr)> ToolAsync(VaultServer vault, params string[] args) =>

@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using Dapper;
 using VoiceVault.Server.Operations;
-using VoiceVault.Server.Storage;
+using VoiceVault.Server.Core;
 using VoiceVault.Server.Storage.Postgres;
 using VoiceVault.Server.Storage.Sql;
 using VoiceVault.Server.Storage.Sqlite;
@@ -66,8 +66,7 @@ public abstract class StorageContractTests : IAsyncLifetime
 
     private Task<Recording> RecordingAsync(string accountSid, string? callSid = null, RecordingStatus status = RecordingStatus.InProgress, DateTimeOffset? at = null,
         string? owner = "me") =>
-        Database.WriteAsync(scope => Recordings.CreateAsync(scope, NewSid("RE"), new NewRecording(accountSid, callSid ?? NewSid("CA"), RecordingSource.StartCallRecordingApi,
-            "both", 1, "https://example.com/cb", "POST", "completed failed"), status, owner, at ?? T0));
+        Database.WriteAsync(scope => Recordings.CreateAsync(scope, NewSid("RE"), TestRecordings.New(accountSid, callSid ?? NewSid("CA"), "https://example.com/cb", "completed failed"), status, owner, at ?? T0));
 
     [Fact]
     public async Task Migrating_again_applies_nothing_and_a_newer_schema_is_refused()
@@ -81,6 +80,49 @@ public abstract class StorageContractTests : IAsyncLifetime
         }
         var refused = await Assert.ThrowsAsync<Core.StartupException>(() => Database.MigrateAsync());
         Assert.Contains($"schema version {latest + 1}, newer than this VoiceVault knows ({latest})", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_database_allows_exactly_the_recording_statuses_the_core_spells()
+    {
+        var recording = await RecordingAsync((await AccountAsync()).Sid);
+        await using var db = await Database.OpenAsync();
+        // What the schema says (PostgreSQL's CHECK, SQLite's triggers) names the same words as the one table of statuses.
+        var clauses = Database.Name == "postgres"
+            ? (await db.QueryAsync<string>("SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid " +
+                "WHERE t.relname = 'recordings' AND c.contype = 'c' AND pg_get_constraintdef(c.oid) LIKE '%status%' AND t.relnamespace = to_regnamespace(current_schema())")).ToList()
+            : (await db.QueryAsync<string>("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'recordings' AND name LIKE 'recordings_status_%'")).ToList();
+        Assert.Equal(Database.Name == "postgres" ? 1 : 2, clauses.Count);
+        foreach (var clause in clauses)
+        {
+            var words = System.Text.RegularExpressions.Regex.Matches(clause.Split("BEGIN")[0], "'([a-z-]+)'").Select(m => m.Groups[1].Value).Order(StringComparer.Ordinal);
+            Assert.Equal(Spelling.RecordingStatuses.Select(s => s.Text).Order(StringComparer.Ordinal), words);
+        }
+        // And it holds: a status outside them is refused, on insert and on update; every one of them is taken.
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => db.ExecuteAsync("UPDATE recordings SET status = 'stopped' WHERE sid = @Sid", new { recording.Sid }));
+        foreach (var (_, text) in Spelling.RecordingStatuses)
+        {
+            Assert.Equal(1, await db.ExecuteAsync("UPDATE recordings SET status = @text WHERE sid = @Sid", new { text, recording.Sid }));
+        }
+        await Assert.ThrowsAnyAsync<System.Data.Common.DbException>(() => db.ExecuteAsync(
+            "INSERT INTO recordings (sid, account_sid, call_sid, status, channels, source, track, start_time, callback_method, callback_events, date_created, date_updated) " +
+            "SELECT 'RE0', account_sid, call_sid, 'recording', channels, source, track, start_time, callback_method, callback_events, date_created, date_updated FROM recordings WHERE sid = @Sid",
+            new { recording.Sid }));
+    }
+
+    [Fact]
+    public async Task A_recordings_retention_dates_are_none_until_set_and_read_back_to_the_millisecond()
+    {
+        var recording = await RecordingAsync((await AccountAsync()).Sid);
+        Assert.Equal((null, null), (recording.DeleteAfter, recording.RetainUntil));
+        var (deleteAfter, retainUntil) = (T0.AddDays(90), T0.AddYears(7));
+        await using (var db = await Database.OpenAsync())
+        {
+            await SqlRows.ExecuteAsync(db, "UPDATE recordings SET delete_after = @deleteAfter, retain_until = @retainUntil WHERE sid = @Sid",
+                new { deleteAfter, retainUntil, recording.Sid });
+        }
+        var found = await Recordings.FindAsync(recording.Sid);
+        Assert.Equal((deleteAfter, retainUntil), (found!.DeleteAfter, found.RetainUntil));
     }
 
     [Fact]
@@ -198,7 +240,11 @@ public abstract class StorageContractTests : IAsyncLifetime
 
         var paused = await Database.WriteAsync(scope => Recordings.SetUnfinishedStatusAsync(scope, recording.Sid, RecordingStatus.Paused, T0));
         Assert.Equal(RecordingStatus.Paused, paused!.Status);
-        var media = new StoredMedia($"{account.Sid}/{recording.Sid}", 5_000_000_000, 2, 3600, MediaKeyMode.Customer, "CR1", [7, 7], [8, 8], null);
+        var media = new StoredMedia
+        {
+            MediaKey = $"{account.Sid}/{recording.Sid}", MediaSize = 5_000_000_000, Channels = 2, Duration = 3600, KeyMode = MediaKeyMode.Customer,
+            PublicKeySid = "CR1", EncryptedCek = [7, 7], Iv = [8, 8],
+        };
         var completed = await Database.WriteAsync(scope => Recordings.CompleteAsync(scope, recording.Sid, media, T0.AddHours(1)));
         Assert.Equal((RecordingStatus.Completed, 5_000_000_000L, 2, 3600, MediaKeyMode.Customer, "CR1"),
             (completed.Status, completed.MediaSize!.Value, completed.Channels, completed.Duration!.Value, completed.KeyMode!.Value, completed.PublicKeySid));
@@ -269,7 +315,7 @@ public abstract class StorageContractTests : IAsyncLifetime
         var sid = NewSid("RE");
         await Assert.ThrowsAnyAsync<Exception>(() => Database.WriteAsync(async scope =>
         {
-            await Recordings.CreateAsync(scope, sid, new NewRecording(account.Sid, NewSid("CA"), RecordingSource.StartCallRecordingApi, "both", 1, null, "POST", ""),
+            await Recordings.CreateAsync(scope, sid, TestRecordings.New(account.Sid, NewSid("CA")),
                 RecordingStatus.Processing, "me", T0);
             await Notifications.AddAsync(scope, NewSid("NO"), new NewNotification(account.Sid, null, 16104, NotificationLevel.Error, "m"), T0);
             throw new InvalidOperationException("the unit fails after its statements");

@@ -5,12 +5,12 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Twilio.Rest.Api.V2010.Account;
-using VoiceVault.Server.Storage;
+using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Tests;
 
 /// <summary>
-/// A tenant chooses the URLs the vault calls (SPEC §13): callbacks never reach the vault's own
+/// A tenant chooses the URLs the vault calls (docs/api.md §13): callbacks never reach the vault's own
 /// network — not by an IP literal in any spelling, not by a host name that resolves there, not by
 /// a redirect — unless an allowed network says so; credentials in a callback URL go to the
 /// receiver as Basic auth and nowhere else; a refused delivery says why and is not retried.

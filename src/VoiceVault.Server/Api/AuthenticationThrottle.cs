@@ -6,7 +6,7 @@ using VoiceVault.Server.Core;
 namespace VoiceVault.Server.Api;
 
 /// <summary>
-/// Guessing credentials is slowed to a crawl (SPEC §13): each failed authentication takes a token
+/// Guessing credentials is slowed to a crawl (docs/api.md §13): each failed authentication takes a token
 /// from its client address's bucket and from its account's (or API key's), and a caller whose
 /// bucket is empty is answered 429 (code 20429, Retry-After) before its credentials are even
 /// looked at. The address bucket is small, so one guesser stops long before the account's bucket

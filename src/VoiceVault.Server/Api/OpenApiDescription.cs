@@ -143,6 +143,12 @@ public sealed class Schemas : IOpenApiSchemaTransformer
 
     public Task TransformAsync(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
+        // A recording's status is one of the core's words (the console reads them from here).
+        if (context.JsonPropertyInfo is { Name: "status", DeclaringType: var declaring } && declaring == typeof(RecordingResource))
+        {
+            schema.Enum = [.. Core.Spelling.RecordingStatuses.Select(s => (System.Text.Json.Nodes.JsonNode)s.Text)];
+            return Task.CompletedTask;
+        }
         if (context.JsonPropertyInfo is not null || context.JsonTypeInfo.Type.Namespace != typeof(ApiError).Namespace || schema.Properties is null)
         {
             return Task.CompletedTask;

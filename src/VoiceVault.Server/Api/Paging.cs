@@ -10,7 +10,7 @@ namespace VoiceVault.Server.Api;
 public sealed record PageRequest(int PageSize, int Page, long? After, long? Before)
 {
     /// <summary>The rows this page needs from storage.</summary>
-    public Storage.PageCursor Cursor => new(PageSize, After, Before);
+    public Core.PageCursor Cursor => new(PageSize, After, Before);
 
     public static PageRequest From(IQueryCollection query)
     {

@@ -24,10 +24,33 @@ public sealed record TwilioLinkResource(string AccountSid, string TwilioAccountS
 public sealed record RecordingEncryptionResource(string AccountSid, bool Enabled, string? PublicKeySid, string? InheritedFrom, string? DateUpdated, string Uri);
 
 /// <summary>A Recording; under a call's path it also says which track it holds, as Twilio's does.</summary>
-public sealed record RecordingResource(string AccountSid, string ApiVersion, string CallSid, string? ConferenceSid, string DateCreated, string DateUpdated,
-    string StartTime, string? Duration, string Sid, string? Price, string PriceUnit, string Status, int Channels, string Source, int? ErrorCode, string Uri,
-    EncryptionDetailsResource? EncryptionDetails, RecordingSubresourceUris SubresourceUris, string MediaUrl,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Track);
+/// <summary>Twilio's Recording resource; the fields in Twilio's order (the JSON keeps it). Built by name.</summary>
+public sealed record RecordingResource
+{
+    public required string AccountSid { get; init; }
+    public string ApiVersion { get; init; } = "2010-04-01";
+    public required string CallSid { get; init; }
+    public string? ConferenceSid { get; init; }
+    public required string DateCreated { get; init; }
+    public required string DateUpdated { get; init; }
+    public required string StartTime { get; init; }
+    public string? Duration { get; init; }
+    public required string Sid { get; init; }
+    public string? Price { get; init; }
+    public string PriceUnit { get; init; } = "USD";
+    public required string Status { get; init; }
+    public required int Channels { get; init; }
+    public required string Source { get; init; }
+    public int? ErrorCode { get; init; }
+    public required string Uri { get; init; }
+    public EncryptionDetailsResource? EncryptionDetails { get; init; }
+    public required RecordingSubresourceUris SubresourceUris { get; init; }
+    public required string MediaUrl { get; init; }
+
+    /// <summary>Only on the call-scoped resource (recording control), as Twilio answers there.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public string? Track { get; init; }
+}
 
 /// <summary>Twilio's <c>encryption_details</c> of a Recording (the REST spelling; callbacks use another, docs/format.md).</summary>
 public sealed record EncryptionDetailsResource(string Type, string? EncryptionPublicKeySid, string EncryptionCek, string Iv, string EncryptionIv);
@@ -69,7 +92,7 @@ public sealed record NotificationList(IReadOnlyList<NotificationResource> Notifi
 /// <summary>The <c>/v1</c> list envelope: the items and <c>meta</c>.</summary>
 public sealed record PublicKeyList(IReadOnlyList<PublicKeyResource> Credentials, PageMeta Meta);
 
-/// <summary>One wrap of a recording's CEK (SPEC §7a), in the callback's spelling of the details plus where it belongs.</summary>
+/// <summary>One wrap of a recording's CEK (docs/api.md §7a), in the callback's spelling of the details plus where it belongs.</summary>
 public sealed record EncryptionWrapResource(string RecordingSid, string AccountSid, string Type, string? PublicKeySid, string EncryptedCek, string Iv,
     string DateCreated, string Url);
 

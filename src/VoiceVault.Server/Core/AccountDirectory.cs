@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Core;
 

@@ -1,11 +1,10 @@
 using System.Security.Cryptography;
 using VoiceVault.Crypto;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Core;
 
 /// <summary>
-/// How a new recording will be encrypted (SPEC §9): to the configured public key; to the account's
+/// How a new recording will be encrypted (docs/api.md §9): to the configured public key; to the account's
 /// most recently added usable key when the configured one is gone or unusable (warning 16107); not
 /// at all when the feature is on and no key is usable (the recording fails, 16104); or, when the
 /// feature is off, under the server-managed key — so plaintext is on disk in no case.
@@ -79,8 +78,18 @@ public sealed record EncryptionPlan(RSA? PublicKey, string? PublicKeySid, (int C
             }
             throw;
         }
-        return new StoredMedia(mediaKey, plaintext + RecordingFormat.TagSize, channels, durationOfPlaintext(plaintext),
-            CustomerKey ? MediaKeyMode.Customer : MediaKeyMode.Server, PublicKeySid, wrapped, iv, sealedCek);
+        return new StoredMedia
+        {
+            MediaKey = mediaKey,
+            MediaSize = plaintext + RecordingFormat.TagSize,
+            Channels = channels,
+            Duration = durationOfPlaintext(plaintext),
+            KeyMode = CustomerKey ? MediaKeyMode.Customer : MediaKeyMode.Server,
+            PublicKeySid = PublicKeySid,
+            EncryptedCek = wrapped,
+            Iv = iv,
+            ServerCekSealed = sealedCek,
+        };
     }
 
     private static RSA? TryLoad(PublicKey key)

@@ -1,11 +1,10 @@
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Core;
 
 /// <summary>The recording-encryption setting that applies to an account: its own, else its parent's, else off.</summary>
 public sealed record EffectiveEncryption(string AccountSid, bool Enabled, string? PublicKeySid, string? InheritedFrom, DateTimeOffset? DateUpdated);
 
-/// <summary>Recording-encryption settings and the inheritance rule (SPEC §6).</summary>
+/// <summary>Recording-encryption settings and the inheritance rule (docs/api.md §6).</summary>
 public sealed class EncryptionSettings(IPublicKeyStore keys, TimeProvider clock)
 {
     public async Task<EffectiveEncryption> EffectiveAsync(Account account, CancellationToken cancellationToken = default) =>

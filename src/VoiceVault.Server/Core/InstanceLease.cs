@@ -1,4 +1,3 @@
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Core;
 

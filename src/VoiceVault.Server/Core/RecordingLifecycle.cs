@@ -1,5 +1,4 @@
 using VoiceVault.Crypto;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Core;
 

@@ -1,12 +1,11 @@
 using System.Globalization;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Core;
 
-/// <summary>Recording status callbacks (SPEC §8): which changes send one, and its parameters.</summary>
+/// <summary>Recording status callbacks (docs/api.md §8): which changes send one, and its parameters.</summary>
 public static class StatusCallback
 {
-    public static readonly string[] Events = ["in-progress", "completed", "absent", "failed"];
+    public static readonly string[] Events = [.. Spelling.CallbackEvents.Select(s => s.Text())];
 
     /// <summary>The callback for <paramref name="recording"/>'s current status; null when it did not subscribe to it.</summary>
     public static NewOutboxMessage? For(Recording recording, string publicBaseUrl)

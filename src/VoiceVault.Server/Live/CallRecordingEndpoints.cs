@@ -3,7 +3,6 @@ using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Api.Ingest;
 using VoiceVault.Server.Api.Recordings;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Live;
 

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Api.Ingest;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Live;
 
@@ -46,8 +45,7 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
     public async Task<Recording> StartRecordingAsync(LiveRecordingRequest request)
     {
         var p = request.Parameters;
-        var (recording, plan) = await services.Lifecycle.BeginAsync(new NewRecording(Account.Sid, CallSid, request.Source, p.Track,
-            p.Channels == "dual" ? 2 : 1, p.Url, p.Method, p.Events), RecordingStatus.InProgress, Account.ParentSid);
+        var (recording, plan) = await services.Lifecycle.BeginAsync(p.For(Account.Sid, CallSid, request.Source, p.Channels == "dual" ? 2 : 1), RecordingStatus.InProgress, Account.ParentSid);
         if (plan is null)
         {
             services.Log.LogWarning("Recording {RecordingSid} of {CallSid} failed: no usable encryption key (16104)", recording.Sid, CallSid);

@@ -1,8 +1,6 @@
 using System.Security.Cryptography;
 using VoiceVault.Crypto;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Api.Ingest;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Live;
 

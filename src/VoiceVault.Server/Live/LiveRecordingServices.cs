@@ -1,6 +1,5 @@
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Operations;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Live;
 

@@ -4,7 +4,6 @@ using System.Net.WebSockets;
 using Microsoft.Extensions.Primitives;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Storage;
 using VoiceVault.Server.Api.Ingest;
 
 namespace VoiceVault.Server.Live;

@@ -3,7 +3,6 @@ using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.WebConsole;
 
@@ -25,7 +24,7 @@ public sealed record KeyUsageResource(string PublicKeySid, int Recordings);
 public sealed partial class ConsoleJson : JsonSerializerContext;
 
 /// <summary>
-/// The web console (SPEC §12): one page of static assets that runs in the browser over the
+/// The web console (docs/api.md §12): one page of static assets that runs in the browser over the
 /// vault's own JSON API, signed in by a server-side session (<see cref="ConsoleSessions"/>).
 /// Everything under /console answers with a strict Content-Security-Policy; the assets are
 /// compiled into the server, so the console needs no CDN, no build step and no network beyond

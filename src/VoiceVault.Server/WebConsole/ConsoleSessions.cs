@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.WebConsole;
 

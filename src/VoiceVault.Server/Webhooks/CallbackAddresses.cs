@@ -7,7 +7,7 @@ namespace VoiceVault.Server.Webhooks;
 public sealed class CallbackRefusedException(string reason) : Exception(reason);
 
 /// <summary>
-/// Where status callbacks may go (SPEC §13). Any account holder chooses a callback URL, so the
+/// Where status callbacks may go (docs/api.md §13). Any account holder chooses a callback URL, so the
 /// vault must not become a way into its own network: before each connection the host's addresses
 /// are resolved and checked, and the connection is made to a checked address — a host name that
 /// answers differently the second time (DNS rebinding) gains nothing. Loopback, private, link-local

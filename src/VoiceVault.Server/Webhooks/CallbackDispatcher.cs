@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Threading.Channels;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Operations;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Webhooks;
 

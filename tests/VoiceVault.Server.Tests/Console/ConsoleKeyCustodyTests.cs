@@ -5,7 +5,7 @@ using static Microsoft.Playwright.Assertions;
 
 namespace VoiceVault.Server.Tests.Console;
 
-/// <summary>SPEC §12: the private key and the plaintext never leave the browser — no request, cookie or storage carries them.</summary>
+/// <summary>docs/api.md §12: the private key and the plaintext never leave the browser — no request, cookie or storage carries them.</summary>
 public sealed class ConsoleKeyCustodyTests(ConsoleBrowser chromium) : IClassFixture<ConsoleBrowser>
 {
     [Fact]

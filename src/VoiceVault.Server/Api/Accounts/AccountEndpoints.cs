@@ -1,6 +1,5 @@
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Api.Accounts;
 

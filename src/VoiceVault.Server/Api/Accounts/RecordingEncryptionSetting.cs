@@ -1,10 +1,9 @@
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Api.Accounts;
 
-/// <summary><c>/2010-04-01/Accounts/{AccountSid}/RecordingEncryption.json</c> (our extension, SPEC §6).</summary>
+/// <summary><c>/2010-04-01/Accounts/{AccountSid}/RecordingEncryption.json</c> (our extension, docs/api.md §6).</summary>
 public static class RecordingEncryptionEndpoints
 {
     public static void MapRecordingEncryptionEndpoints(this IEndpointRouteBuilder app)

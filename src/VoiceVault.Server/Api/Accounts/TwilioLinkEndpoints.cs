@@ -1,11 +1,10 @@
 using Microsoft.AspNetCore.Http.HttpResults;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Api.Accounts;
 
 /// <summary>
-/// <c>/v1/Accounts/{AccountSid}/TwilioLink</c> (our extension, SPEC §7): the Twilio account whose
+/// <c>/v1/Accounts/{AccountSid}/TwilioLink</c> (our extension, docs/api.md §7): the Twilio account whose
 /// calls this vault account records, so that the streams Twilio opens (signed with that account's
 /// auth token) are accepted. The tokens are write-only: sealed when given, never answered.
 /// </summary>

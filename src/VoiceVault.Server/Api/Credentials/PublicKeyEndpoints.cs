@@ -2,7 +2,6 @@ using System.Text;
 using VoiceVault.Crypto;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Api.Credentials;
 

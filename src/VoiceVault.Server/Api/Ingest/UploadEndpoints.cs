@@ -4,12 +4,11 @@ using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Operations;
 using VoiceVault.Server.Api.Recordings;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Api.Ingest;
 
 /// <summary>
-/// <c>PUT /v1/Ingest/Calls/{CallSid}/Recording</c> (SPEC §7, ingest 2): a finished WAV, encrypted
+/// <c>PUT /v1/Ingest/Calls/{CallSid}/Recording</c> (docs/api.md §7, ingest 2): a finished WAV, encrypted
 /// as it streams in — one fresh CEK and IV per recording — so that only ciphertext reaches the
 /// media store. Only the first 64 KiB are held (in memory) to read the WAV header.
 /// </summary>
@@ -45,8 +44,7 @@ public static class UploadEndpoints
                 {
                     throw ApiException.BadParameter($"The recording is not usable: {problem}", 20001);
                 }
-                var (recording, chosen) = await lifecycle.BeginAsync(new NewRecording(accountSid, callSid, RecordingSource.StartCallRecordingApi, callback.Track,
-                    wav.Channels, callback.Url, callback.Method, callback.Events), RecordingStatus.Processing, await accounts.ParentOfAsync(accountSid));
+                var (recording, chosen) = await lifecycle.BeginAsync(callback.For(accountSid, callSid, RecordingSource.StartCallRecordingApi, wav.Channels), RecordingStatus.Processing, await accounts.ParentOfAsync(accountSid));
                 if (chosen is not { } plan)
                 {
                     log.LogWarning("Recording {RecordingSid} failed: no usable encryption key (16104)", recording.Sid);
@@ -101,6 +99,19 @@ public static class UploadEndpoints
 /// <summary>The Recording* parameters shared by both ingest paths.</summary>
 public sealed record RecordingParameters(string? Url, string Method, string Events, string Channels, string Track)
 {
+    /// <summary>The recording these parameters ask for, of <paramref name="channels"/> channels.</summary>
+    public NewRecording For(string accountSid, string callSid, RecordingSource source, int channels) => new()
+    {
+        AccountSid = accountSid,
+        CallSid = callSid,
+        Source = source,
+        Track = Track,
+        Channels = channels,
+        CallbackUrl = Url,
+        CallbackMethod = Method,
+        CallbackEvents = Events,
+    };
+
     public static RecordingParameters From(IQueryCollection query, Webhooks.CallbackAddresses addresses)
     {
         string? url = query.TryGetValue("RecordingStatusCallback", out var u) && !string.IsNullOrEmpty(u) ? u.ToString() : null;
@@ -129,7 +140,7 @@ public sealed record RecordingParameters(string? Url, string Method, string Even
         {
             if (!StatusCallback.Events.Contains(ev))
             {
-                throw ApiException.BadParameter($"RecordingStatusCallbackEvent '{ev}' is not one of in-progress, completed, absent, failed", 20001);
+                throw ApiException.BadParameter($"RecordingStatusCallbackEvent '{ev}' is not one of {string.Join(", ", StatusCallback.Events)}", 20001);
             }
         }
         var channels = query.TryGetValue("RecordingChannels", out var c) && !string.IsNullOrEmpty(c) ? c.ToString() : "mono";

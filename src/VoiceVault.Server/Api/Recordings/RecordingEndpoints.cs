@@ -4,12 +4,11 @@ using VoiceVault.Crypto;
 using VoiceVault.Server.Api;
 using Microsoft.AspNetCore.Http.HttpResults;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Api.Recordings;
 
 /// <summary>
-/// Recording resources and media (SPEC §7): account- and call-scoped lists and fetches, media with
+/// Recording resources and media (docs/api.md §7): account- and call-scoped lists and fetches, media with
 /// HTTP Range, DELETE that removes the bytes, and 16109 for MP3 of an encrypted recording.
 /// </summary>
 public static class RecordingEndpoints
@@ -60,10 +59,10 @@ public static class RecordingEndpoints
             foreach (var text in status.ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             {
                 statuses.Add(Spelling.TryParseRecordingStatus(text)
-                    ?? throw ApiException.BadParameter($"Status must be processing, in-progress, paused, completed, absent or failed (or several, comma-separated); got '{text}'"));
+                    ?? throw ApiException.BadParameter($"Status must be {Spelling.Words(Enum.GetValues<RecordingStatus>())} (or several, comma-separated); got '{text}'"));
             }
         }
-        // EncryptionPublicKeySid (SPEC §7a): recordings whose newest wrap is to that key.
+        // EncryptionPublicKeySid (docs/api.md §7a): recordings whose newest wrap is to that key.
         string? keySid = query.TryGetValue("EncryptionPublicKeySid", out var k) && !string.IsNullOrEmpty(k) ? k.ToString() : null;
         if (keySid is not null && !Sid.Is(keySid, "CR"))
         {

@@ -1,5 +1,4 @@
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Api.Recordings;
 
@@ -10,14 +9,25 @@ public static class RecordingJson
     {
         var uri = RecordingLifecycle.UriOf(recording);
         var details = RecordingLifecycle.DetailsOf(recording);
-        return new RecordingResource(recording.AccountSid, "2010-04-01", recording.CallSid, null, Dates.Rfc2822(recording.DateCreated), Dates.Rfc2822(recording.DateUpdated),
-            Dates.Rfc2822(recording.StartTime), recording.Duration?.ToString(System.Globalization.CultureInfo.InvariantCulture), recording.Sid, null, "USD",
-            recording.Status.Text(), recording.Channels, recording.Source.Text(), recording.ErrorCode,
-            callScoped ? $"/2010-04-01/Accounts/{recording.AccountSid}/Calls/{recording.CallSid}/Recordings/{recording.Sid}.json" : uri + ".json",
-            details is null ? null : new EncryptionDetailsResource(Crypto.RecordingFormat.Type, details.PublicKeySid, Convert.ToBase64String(details.EncryptedCek),
-                Convert.ToBase64String(details.Iv), Convert.ToBase64String(details.Iv)),
-            new RecordingSubresourceUris(uri + "/AddOnResults.json", uri + "/Transcriptions.json"),
-            options.PublicBaseUrl.TrimEnd('/') + uri,
-            callScoped ? recording.Track : null);
+        return new RecordingResource
+        {
+            AccountSid = recording.AccountSid,
+            CallSid = recording.CallSid,
+            DateCreated = Dates.Rfc2822(recording.DateCreated),
+            DateUpdated = Dates.Rfc2822(recording.DateUpdated),
+            StartTime = Dates.Rfc2822(recording.StartTime),
+            Duration = recording.Duration?.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            Sid = recording.Sid,
+            Status = recording.Status.Text(),
+            Channels = recording.Channels,
+            Source = recording.Source.Text(),
+            ErrorCode = recording.ErrorCode,
+            Uri = callScoped ? $"/2010-04-01/Accounts/{recording.AccountSid}/Calls/{recording.CallSid}/Recordings/{recording.Sid}.json" : uri + ".json",
+            EncryptionDetails = details is null ? null : new EncryptionDetailsResource(Crypto.RecordingFormat.Type, details.PublicKeySid,
+                Convert.ToBase64String(details.EncryptedCek), Convert.ToBase64String(details.Iv), Convert.ToBase64String(details.Iv)),
+            SubresourceUris = new RecordingSubresourceUris(uri + "/AddOnResults.json", uri + "/Transcriptions.json"),
+            MediaUrl = options.PublicBaseUrl.TrimEnd('/') + uri,
+            Track = callScoped ? recording.Track : null,
+        };
     }
 }

@@ -1,12 +1,11 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.HttpResults;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Storage;
 
 namespace VoiceVault.Server.Api.Recordings;
 
 /// <summary>
-/// Re-wrapping (SPEC §7a, our extension): a customer who rotates keys gives a recording's CEK a
+/// Re-wrapping (docs/api.md §7a, our extension): a customer who rotates keys gives a recording's CEK a
 /// new wrap to another public key without the audio being touched. The vault never holds a private
 /// key, so it cannot check that the new wrap opens the same CEK — `voicevault rewrap` checks it by
 /// the recording's tag before posting — but every earlier wrap is kept, so a bad one loses nothing.

@@ -5,6 +5,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using Npgsql;
 using NpgsqlTypes;
+using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Storage.Copy;
 

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using Amazon.S3;
 using Amazon.S3.Model;
 using VoiceVault.Server.Storage.S3;
+using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Storage.Copy;
 

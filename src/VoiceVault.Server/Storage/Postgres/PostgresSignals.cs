@@ -1,4 +1,5 @@
 using Npgsql;
+using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Storage.Postgres;
 

@@ -489,7 +489,7 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
     }
 }
 
-/// <summary>The <c>VoiceVault:S3</c> configuration section (SPEC §11).</summary>
+/// <summary>The <c>VoiceVault:S3</c> configuration section (docs/api.md §11).</summary>
 public sealed record S3Options
 {
     /// <summary>The S3 endpoint, e.g. http://127.0.0.1:7480 for a Ceph RGW; absent: AWS in <see cref="Region"/>.</summary>

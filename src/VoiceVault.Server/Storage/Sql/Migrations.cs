@@ -1,6 +1,7 @@
 using System.Data.Common;
 using System.Globalization;
 using Dapper;
+using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Storage.Sql;
 

@@ -1,5 +1,6 @@
 using System.Data.Common;
 using Dapper;
+using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Storage.Sql;
 

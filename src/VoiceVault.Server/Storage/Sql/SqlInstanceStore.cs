@@ -1,4 +1,5 @@
 using Dapper;
+using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Storage.Sql;
 

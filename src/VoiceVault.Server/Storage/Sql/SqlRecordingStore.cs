@@ -1,21 +1,43 @@
 using System.Data.Common;
 using System.Text;
 using Dapper;
+using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Storage.Sql;
 
 public sealed class SqlRecordingStore(IVaultDatabase database) : IRecordingStore
 {
     /// <summary>The statuses of a recording still being stored or recorded, as an SQL list.</summary>
-    internal const string Unfinished = "('processing', 'in-progress', 'paused')";
+    internal static readonly string Unfinished = Spelling.SqlList(Spelling.Unfinished);
 
-    internal static Recording Read(DbDataReader row) => new(
-        row.Long("seq"), row.Text("sid"), row.Text("account_sid"), row.Text("call_sid"), Spelling.ParseRecordingStatus(row.Text("status")),
-        row.IntOrNull("error_code"), row.Int("channels"), Spelling.ParseRecordingSource(row.Text("source")), row.Text("track"), row.Time("start_time"),
-        row.IntOrNull("duration"), row.TextOrNull("media_key"), row.LongOrNull("media_size"),
-        row.TextOrNull("key_mode") is { } mode ? Spelling.ParseMediaKeyMode(mode) : null, row.TextOrNull("public_key_sid"), row.BytesOrNull("encrypted_cek"),
-        row.BytesOrNull("iv"), row.BytesOrNull("server_cek_sealed"), row.TextOrNull("callback_url"), row.Text("callback_method"), row.Text("callback_events"),
-        row.Time("date_created"), row.Time("date_updated"));
+    internal static Recording Read(DbDataReader row) => new()
+    {
+        Seq = row.Long("seq"),
+        Sid = row.Text("sid"),
+        AccountSid = row.Text("account_sid"),
+        CallSid = row.Text("call_sid"),
+        Status = Spelling.ParseRecordingStatus(row.Text("status")),
+        ErrorCode = row.IntOrNull("error_code"),
+        Channels = row.Int("channels"),
+        Source = Spelling.ParseRecordingSource(row.Text("source")),
+        Track = row.Text("track"),
+        StartTime = row.Time("start_time"),
+        Duration = row.IntOrNull("duration"),
+        MediaKey = row.TextOrNull("media_key"),
+        MediaSize = row.LongOrNull("media_size"),
+        KeyMode = row.TextOrNull("key_mode") is { } mode ? Spelling.ParseMediaKeyMode(mode) : null,
+        PublicKeySid = row.TextOrNull("public_key_sid"),
+        EncryptedCek = row.BytesOrNull("encrypted_cek"),
+        Iv = row.BytesOrNull("iv"),
+        ServerCekSealed = row.BytesOrNull("server_cek_sealed"),
+        CallbackUrl = row.TextOrNull("callback_url"),
+        CallbackMethod = row.Text("callback_method"),
+        CallbackEvents = row.Text("callback_events"),
+        DeleteAfter = row.TimeOrNull("delete_after"),
+        RetainUntil = row.TimeOrNull("retain_until"),
+        DateCreated = row.Time("date_created"),
+        DateUpdated = row.Time("date_updated"),
+    };
 
     public Task<Recording> CreateAsync(WriteScope scope, string sid, NewRecording recording, RecordingStatus status, string? owner, DateTimeOffset now) =>
         SqlRows.OneAsync(scope.Connection, (owner is null ? "" : "INSERT INTO recording_owners (recording_sid, instance) VALUES (@sid, @owner);\n") + """

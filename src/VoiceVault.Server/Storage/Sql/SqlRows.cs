@@ -5,6 +5,7 @@ using System.Reflection;
 using System.Globalization;
 using Dapper;
 using Microsoft.Data.Sqlite;
+using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Storage.Sql;
 
@@ -147,6 +148,8 @@ internal static class SqlRows
     public static byte[]? BytesOrNull(this DbDataReader row, string name) => row.IsDBNull(row.GetOrdinal(name)) ? null : (byte[])row.GetValue(row.GetOrdinal(name));
 
     public static DateTimeOffset Time(this DbDataReader row, string name) => row.GetFieldValue<DateTimeOffset>(row.GetOrdinal(name)).ToUniversalTime();
+
+    public static DateTimeOffset? TimeOrNull(this DbDataReader row, string name) => row.IsDBNull(row.GetOrdinal(name)) ? null : row.Time(name);
 
     /// <summary>A time as both backends keep it: UTC, whole milliseconds (SQLite's text form has no more).</summary>
     public static DateTimeOffset Stored(DateTimeOffset value)

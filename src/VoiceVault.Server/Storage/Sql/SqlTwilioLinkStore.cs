@@ -1,4 +1,5 @@
 using System.Data.Common;
+using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Storage.Sql;
 

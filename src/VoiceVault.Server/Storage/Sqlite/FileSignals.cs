@@ -1,3 +1,4 @@
+using VoiceVault.Server.Core;
 namespace VoiceVault.Server.Storage.Sqlite;
 
 /// <summary>

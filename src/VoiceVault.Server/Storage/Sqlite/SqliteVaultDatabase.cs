@@ -3,6 +3,7 @@ using Dapper;
 using Microsoft.Data.Sqlite;
 using VoiceVault.Server.Operations;
 using VoiceVault.Server.Storage.Sql;
+using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Storage.Sqlite;
 

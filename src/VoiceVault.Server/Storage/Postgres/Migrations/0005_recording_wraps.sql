@@ -1,4 +1,4 @@
--- Re-wrapping (SPEC §7a): every wrap a recording's CEK has been given, once it has more than the
+-- Re-wrapping (docs/api.md §7a): every wrap a recording's CEK has been given, once it has more than the
 -- first. The recording's own row keeps the newest (what encryption_details shows, and what
 -- EncryptionPublicKeySid filters on); the first re-wrap files the original here too.
 CREATE TABLE recording_wraps (

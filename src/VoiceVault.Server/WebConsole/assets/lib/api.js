@@ -68,3 +68,11 @@ export async function all(path, key) {
 }
 
 export const accountPath = sid => `/2010-04-01/Accounts/${encodeURIComponent(sid)}`;
+
+let statusesOnce = null;
+
+/** A recording's statuses, as the API document spells them (the server's one list; fetched once). */
+export async function recordingStatuses() {
+  statusesOnce ??= get('/openapi/v1.json').then(doc => doc.components.schemas.Recording.properties.status.enum);
+  return statusesOnce;
+}

@@ -1,4 +1,4 @@
-// Decrypting a recording (SPEC §1) in the page: the CEK is unwrapped by WebCrypto straight into a
+// Decrypting a recording (docs/format.md) in the page: the CEK is unwrapped by WebCrypto straight into a
 // non-extractable AES key (its bytes never exist in script), and the whole file is opened by one
 // AES-GCM call, which checks the tag before it returns a single byte — nothing unauthenticated
 // is ever played or offered for download.
@@ -13,7 +13,7 @@ export class DecryptError extends Error {
   }
 }
 
-/** Every spelling of the details (SPEC §2) → {publicKeySid, cek, iv} as bytes. */
+/** Every spelling of the details (docs/format.md) → {publicKeySid, cek, iv} as bytes. */
 export function readDetails(details) {
   if (typeof details === 'string') details = JSON.parse(details);
   if (details && details.encryption_details !== undefined) details = details.encryption_details;

@@ -1,12 +1,10 @@
 import { h, field, message, table, when } from '../lib/dom.js';
-import { get, accountPath } from '../lib/api.js';
+import { get, accountPath, recordingStatuses } from '../lib/api.js';
 import { inScope, chooser } from '../lib/accounts.js';
 import { navigate } from '../app.js';
 
-const STATUSES = ['processing', 'in-progress', 'paused', 'completed', 'absent', 'failed'];
-
 export async function render(main, { query, session }) {
-  const accounts = await inScope(session);
+  const [accounts, statuses] = await Promise.all([inScope(session), recordingStatuses()]);
   const account = query.get('account') ?? session.account_sid;
   const filters = {
     CallSid: query.get('call') ?? '',
@@ -19,7 +17,7 @@ export async function render(main, { query, session }) {
   const from = field('Created from', h('input', { name: 'from', type: 'date', value: filters['DateCreated>'] }));
   const to = field('Created to', h('input', { name: 'to', type: 'date', value: filters['DateCreated<'] }));
   const status = field('Status', h('select', { name: 'status' }, h('option', { value: '' }, 'Any'),
-    STATUSES.map(s => h('option', { value: s, selected: s === filters.Status }, s))));
+    statuses.map(s => h('option', { value: s, selected: s === filters.Status }, s))));
   const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter recordings' },
     accountField.row, call.row, from.row, to.row, status.row, h('button', { type: 'submit' }, 'Filter'));
   form.addEventListener('submit', event => {

@@ -8,7 +8,7 @@ export async function render(main, { query, session }) {
   const account = query.get('account') ?? session.account_sid;
   const chosen = accounts.find(a => a.sid === account);
   const setting = await get(`${accountPath(account)}/RecordingEncryption.json`);
-  // The keys a setting may name: the account's own and its parent's (SPEC §6).
+  // The keys a setting may name: the account's own and its parent's (docs/api.md §6).
   const owners = [account];
   if (chosen && chosen.owner_account_sid && chosen.owner_account_sid !== account) owners.push(chosen.owner_account_sid);
   const keys = [];

@@ -1,4 +1,4 @@
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Core;
 
 /// <summary>
 /// Changes every instance of a vault must hear about at once — a deleted API key, a suspended

@@ -1,4 +1,4 @@
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Core;
 
 /// <summary>A signed-in console session, found by the SHA-256 of its cookie token.</summary>
 public sealed record ConsoleSession(string IdHash, string AccountSid, string? ApiKeySid, string CsrfToken, DateTimeOffset DateCreated, DateTimeOffset LastSeen);

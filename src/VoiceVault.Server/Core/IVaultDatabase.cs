@@ -1,6 +1,6 @@
 using System.Data.Common;
 
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Core;
 
 /// <summary>
 /// The metadata backend: where connections come from, how writes commit, and the little SQL that

@@ -1,4 +1,4 @@
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Core;
 
 /// <summary>
 /// Several instances on one database: each writes a heartbeat, and each unfinished recording

@@ -1,4 +1,4 @@
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Core;
 
 /// <summary>Where a recording is in its life (see <c>Core/RecordingLifecycle</c> for the transitions).</summary>
 public enum RecordingStatus
@@ -28,27 +28,79 @@ public enum MediaKeyMode
     Server,
 }
 
-/// <summary>A recording, with its media's place and keys once it has media.</summary>
-public sealed record Recording(
-    long Seq, string Sid, string AccountSid, string CallSid, RecordingStatus Status, int? ErrorCode, int Channels, RecordingSource Source, string Track,
-    DateTimeOffset StartTime, int? Duration, string? MediaKey, long? MediaSize, MediaKeyMode? KeyMode, string? PublicKeySid, byte[]? EncryptedCek,
-    byte[]? Iv, byte[]? ServerCekSealed, string? CallbackUrl, string CallbackMethod, string CallbackEvents, DateTimeOffset DateCreated, DateTimeOffset DateUpdated)
+/// <summary>
+/// A recording, with its media's place and keys once it has media. Built by name: a field that is
+/// optional (nullable) is added here, in the migrations and in the store's reader, and nowhere else.
+/// </summary>
+public sealed record Recording
 {
+    public required long Seq { get; init; }
+    public required string Sid { get; init; }
+    public required string AccountSid { get; init; }
+    public required string CallSid { get; init; }
+    public required RecordingStatus Status { get; init; }
+    public int? ErrorCode { get; init; }
+    public required int Channels { get; init; }
+    public required RecordingSource Source { get; init; }
+    public required string Track { get; init; }
+    public required DateTimeOffset StartTime { get; init; }
+    public int? Duration { get; init; }
+    public string? MediaKey { get; init; }
+    public long? MediaSize { get; init; }
+    public MediaKeyMode? KeyMode { get; init; }
+    public string? PublicKeySid { get; init; }
+    public byte[]? EncryptedCek { get; init; }
+    public byte[]? Iv { get; init; }
+    public byte[]? ServerCekSealed { get; init; }
+    public string? CallbackUrl { get; init; }
+    public required string CallbackMethod { get; init; }
+    public required string CallbackEvents { get; init; }
+
+    /// <summary>When retention deletes the recording (none: kept until deleted by hand); set when it completes.</summary>
+    public DateTimeOffset? DeleteAfter { get; init; }
+
+    /// <summary>Until when nobody may delete it (none: it may be deleted at any time); set when it completes.</summary>
+    public DateTimeOffset? RetainUntil { get; init; }
+
+    public required DateTimeOffset DateCreated { get; init; }
+    public required DateTimeOffset DateUpdated { get; init; }
+
     /// <summary>A recording still being stored or recorded.</summary>
-    public bool IsUnfinished => Status is RecordingStatus.Processing or RecordingStatus.InProgress or RecordingStatus.Paused;
+    public bool IsUnfinished => Status.IsUnfinished();
 }
 
 /// <summary>What a new recording is asked to be.</summary>
-public sealed record NewRecording(string AccountSid, string CallSid, RecordingSource Source, string Track, int Channels, string? CallbackUrl, string CallbackMethod, string CallbackEvents);
+public sealed record NewRecording
+{
+    public required string AccountSid { get; init; }
+    public required string CallSid { get; init; }
+    public required RecordingSource Source { get; init; }
+    public required string Track { get; init; }
+    public required int Channels { get; init; }
+    public string? CallbackUrl { get; init; }
+    public required string CallbackMethod { get; init; }
+    public required string CallbackEvents { get; init; }
+}
 
 /// <summary>The media of a completed recording: where it is and how its CEK is kept.</summary>
-public sealed record StoredMedia(string MediaKey, long MediaSize, int Channels, int Duration, MediaKeyMode KeyMode, string? PublicKeySid, byte[]? EncryptedCek, byte[] Iv, byte[]? ServerCekSealed);
+public sealed record StoredMedia
+{
+    public required string MediaKey { get; init; }
+    public required long MediaSize { get; init; }
+    public required int Channels { get; init; }
+    public required int Duration { get; init; }
+    public required MediaKeyMode KeyMode { get; init; }
+    public string? PublicKeySid { get; init; }
+    public byte[]? EncryptedCek { get; init; }
+    public required byte[] Iv { get; init; }
+    public byte[]? ServerCekSealed { get; init; }
+}
 
 /// <summary>A filter on an account's recordings: by call, by creation time (inclusive bounds).</summary>
 public sealed record RecordingFilter(string AccountSid, string? CallSid = null, DateTimeOffset? From = null, DateTimeOffset? Until = null,
     IReadOnlyList<RecordingStatus>? Statuses = null, string? PublicKeySid = null);
 
-/// <summary>One wrap of a recording's CEK (SPEC §7a): to which public key, and when it was made.</summary>
+/// <summary>One wrap of a recording's CEK (docs/api.md §7a): to which public key, and when it was made.</summary>
 public sealed record RecordingWrap(string? PublicKeySid, byte[] EncryptedCek, DateTimeOffset DateCreated);
 
 /// <summary>

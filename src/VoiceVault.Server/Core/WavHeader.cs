@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace VoiceVault.Server.Api.Ingest;
+namespace VoiceVault.Server.Core;
 
 /// <summary>What the vault reads of a WAV before encrypting it: enough for channels and duration.</summary>
 public sealed record WavHeader(int Channels, int SampleRate, int ByteRate, long DataOffset, long DataSize)

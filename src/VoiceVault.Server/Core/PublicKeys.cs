@@ -1,9 +1,9 @@
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Core;
 
 /// <summary>A public-key credential: the customer's RSA key, kept as DER SubjectPublicKeyInfo.</summary>
 public sealed record PublicKey(long Seq, string Sid, string AccountSid, string FriendlyName, byte[] Spki, string Fingerprint, DateTimeOffset DateCreated, DateTimeOffset DateUpdated)
 {
-    /// <summary>An account may encrypt (and re-wrap) to its own keys and to its parent's (SPEC §6, §7a).</summary>
+    /// <summary>An account may encrypt (and re-wrap) to its own keys and to its parent's (docs/api.md §6, §7a).</summary>
     public bool UsableBy(Account account) => AccountSid == account.Sid || AccountSid == account.ParentSid;
 }
 

@@ -1,4 +1,4 @@
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Core;
 
 /// <summary>
 /// The media seam: opaque keys and byte streams, nothing about accounts or recordings. Everything

@@ -1,4 +1,4 @@
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Core;
 
 public enum AccountStatus
 {

@@ -1,4 +1,4 @@
-namespace VoiceVault.Server.Storage;
+namespace VoiceVault.Server.Core;
 
 /// <summary>A status callback in the outbox.</summary>
 public sealed record OutboxMessage(long Seq, string AccountSid, string RecordingSid, string Url, string Method, string Payload, int Attempts,
