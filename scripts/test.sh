@@ -10,9 +10,19 @@
 # console's browser journeys (headless Chromium from Debian, installed if missing). PKCS#11 tests
 # use throwaway SoftHSM2 tokens and openCryptoki's software token (Debian's softhsm2, opencryptoki
 # and opensc, installed if missing; openCryptoki's slot daemon started).
+#
+# ./scripts/test.sh --quick is the inner loop (a few minutes): the embedded backend only, once,
+# without the browser journeys, the cluster and crash tests, or the second passes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
+
+QUICK=false
+case "${1:-}" in
+  --quick) QUICK=true ;;
+  "") ;;
+  *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
 
 require_dotnet
 ensure_openssl
@@ -36,6 +46,14 @@ scripts/s3.sh up "$S3_DIR"
 
 say "restoring and building"
 dotnet build VoiceVault.slnx -c Release --nologo -v quiet
+
+if $QUICK; then
+  say "quick: every project once, server on SQLite and media files, no browser, cluster or crash tests"
+  VOICEVAULT_TEST_DATABASE=sqlite VOICEVAULT_TEST_MEDIA=files VOICEVAULT_GCM=openssl dotnet test VoiceVault.slnx -c Release --no-build --nologo \
+    --filter "FullyQualifiedName!~.Console.&FullyQualifiedName!~.Cluster&FullyQualifiedName!~CrashTests"
+  say "quick tests passed (the whole suite: ./scripts/test.sh)"
+  exit 0
+fi
 
 say "all tests: server on SQLite and media files, AES-GCM on OpenSSL"
 VOICEVAULT_TEST_DATABASE=sqlite VOICEVAULT_TEST_MEDIA=files VOICEVAULT_GCM=openssl dotnet test VoiceVault.slnx -c Release --no-build --nologo

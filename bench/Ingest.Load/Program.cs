@@ -167,8 +167,8 @@ if (pid is not null && clients > 0)
 if (before is not null && after is not null)
 {
     // The server's own view: how its callback queue histogram changed over the window.
-    var (q50, n) = ServerMetrics.Quantile(before, after, "voicevault_callback_queue_seconds", 0.50);
-    var (q99, _) = ServerMetrics.Quantile(before, after, "voicevault_callback_queue_seconds", 0.99);
+    var (q50, n) = ServerMetrics.Quantile(before, after, "voicevault_callback_queue_duration_seconds", 0.50);
+    var (q99, _) = ServerMetrics.Quantile(before, after, "voicevault_callback_queue_duration_seconds", 0.99);
     result["server_callbacks"] = n;
     result["server_callback_queue_p50_ms"] = q50 is { } v50 ? Math.Round(v50 * 1000, 1) : null;
     result["server_callback_queue_p99_ms"] = q99 is { } v99 ? Math.Round(v99 * 1000, 1) : null;

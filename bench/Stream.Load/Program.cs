@@ -131,9 +131,9 @@ var result = new Dictionary<string, object?>
 if (metricsBefore is not null)
 {
     var metricsAfter = await ServerMetrics.ScrapeAsync(url);
-    var (frameP99, _) = ServerMetrics.Quantile(metricsBefore, metricsAfter, "voicevault_stream_frame_seconds", 0.99);
-    var (stopP50, stops) = ServerMetrics.Quantile(metricsBefore, metricsAfter, "voicevault_stream_stop_seconds", 0.50);
-    var (stopP99, _) = ServerMetrics.Quantile(metricsBefore, metricsAfter, "voicevault_stream_stop_seconds", 0.99);
+    var (frameP99, _) = ServerMetrics.Quantile(metricsBefore, metricsAfter, "voicevault_stream_frame_duration_seconds", 0.99);
+    var (stopP50, stops) = ServerMetrics.Quantile(metricsBefore, metricsAfter, "voicevault_stream_stop_duration_seconds", 0.50);
+    var (stopP99, _) = ServerMetrics.Quantile(metricsBefore, metricsAfter, "voicevault_stream_stop_duration_seconds", 0.99);
     result["frame_to_ciphertext_p99_ms"] = frameP99 is { } f ? Math.Round(f * 1000, 2) : null;
     result["stop_to_callback_p50_ms"] = stopP50 is { } s50 ? Math.Round(s50 * 1000, 1) : null;
     result["stop_to_callback_p99_ms"] = stopP99 is { } s99 ? Math.Round(s99 * 1000, 1) : null;

@@ -88,7 +88,6 @@ public static class VaultApp
         builder.Services.AddSingleton<RecordingLifecycle>();
         builder.Services.AddSingleton<CallbackDispatcher>();
         builder.Services.AddSingleton<ICallbackSender>(services => services.GetRequiredService<CallbackDispatcher>());
-        builder.Services.AddSingleton<LiveMetrics>();
         builder.Services.AddSingleton<LiveRecordingServices>();
         builder.Services.AddSingleton<LiveCalls>();
         builder.Services.AddSingleton<CallControlRouting>();

@@ -13,6 +13,58 @@ public sealed class OperationsTests
     private static double Metric(string text, string series) => PrometheusText.Parse(text).GetValueOrDefault(series);
 
     [Fact]
+    public void Every_instrument_is_named_by_OpenTelemetry_conventions_and_no_two_names_differ_by_one_letter()
+    {
+        var found = new List<System.Diagnostics.Metrics.Instrument>();
+        using var metrics = new VaultMetrics();
+        using (var listener = new System.Diagnostics.Metrics.MeterListener())
+        {
+            listener.InstrumentPublished = (instrument, _) =>
+            {
+                if (ReferenceEquals(instrument.Meter, metrics.Meter))
+                {
+                    found.Add(instrument);
+                }
+            };
+            listener.Start();
+        }
+        // Every public instrument of VaultMetrics, and the gauge it observes.
+        Assert.Equal(typeof(VaultMetrics).GetProperties().Count(p => p.PropertyType.DeclaringType == typeof(VaultMetrics)) + 1, found.Count);
+        foreach (var instrument in found)
+        {
+            Assert.Matches(@"^voicevault(\.[a-z][a-z_]*)+$", instrument.Name);
+            Assert.False(string.IsNullOrEmpty(instrument.Unit), $"{instrument.Name} has no unit");
+            Assert.False(string.IsNullOrEmpty(instrument.Description), $"{instrument.Name} has no description");
+            Assert.True(instrument.Unit != "s" || instrument.Name.EndsWith(".duration", StringComparison.Ordinal), $"{instrument.Name} is a time but not *.duration");
+            Assert.True(instrument.Unit != "By" || !System.Text.RegularExpressions.Regex.IsMatch(instrument.Name, "bytes?"), $"{instrument.Name} names its unit");
+        }
+        foreach (var a in found)
+        {
+            foreach (var b in found.Where(b => !ReferenceEquals(a, b)))
+            {
+                Assert.True(Distance(a.Name, b.Name) > 1, $"{a.Name} and {b.Name} differ by one letter");
+            }
+        }
+    }
+
+    private static int Distance(string a, string b)
+    {
+        var row = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            int diagonal = row[0];
+            row[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+            {
+                int above = row[j];
+                row[j] = Math.Min(Math.Min(row[j] + 1, row[j - 1] + 1), diagonal + (a[i - 1] == b[j - 1] ? 0 : 1));
+                diagonal = above;
+            }
+        }
+        return row[b.Length];
+    }
+
+    [Fact]
     public async Task Metrics_count_uploads_and_callbacks_and_name_no_tenant()
     {
         await using var vault = await VaultServer.StartAsync();
@@ -31,10 +83,10 @@ public sealed class OperationsTests
             "the delivery is counted");
 
         Assert.Equal(1, Metric(after, "voicevault_uploads_total{status=\"completed\"}"));
-        Assert.Equal(wav.Length, Metric(after, "voicevault_upload_bytes_total"));
+        Assert.Equal(wav.Length, Metric(after, "voicevault_upload_plaintext_bytes_total"));
         Assert.Equal(1, Metric(after, "voicevault_callback_deliveries_total{outcome=\"delivered\"}"));
-        Assert.Equal(1, Metric(after, "voicevault_callback_queue_seconds_count"));
-        Assert.Equal(1, Metric(after, "voicevault_callback_queue_seconds_bucket{le=\"+Inf\"}"));
+        Assert.Equal(1, Metric(after, "voicevault_callback_queue_duration_seconds_count"));
+        Assert.Equal(1, Metric(after, "voicevault_callback_queue_duration_seconds_bucket{le=\"+Inf\"}"));
         if (!TestDatabase.IsPostgres)
         {
             Assert.True(Metric(after, "voicevault_db_commit_units_count") >= 2, "the upload's writes went through the SQLite writer");

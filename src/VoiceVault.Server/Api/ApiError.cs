@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using VoiceVault.Server.Operations;
 
 namespace VoiceVault.Server.Api;
 
@@ -58,7 +59,7 @@ public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMid
         }
         catch (Exception e) when (!context.Response.HasStarted && e is not OperationCanceledException)
         {
-            log.LogError(e, "Unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+            log.Unhandled(e, context.Request.Method, context.Request.Path);
             await Write(context, ApiError.Of(20500, 500, "An internal server error occurred"));
         }
     }

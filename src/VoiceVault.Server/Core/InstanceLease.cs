@@ -1,4 +1,6 @@
 
+using VoiceVault.Server.Operations;
+
 namespace VoiceVault.Server.Core;
 
 /// <summary>
@@ -71,7 +73,7 @@ public sealed class InstanceLease(IInstanceStore instances, IRecordingStore reco
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                log.LogError(e, "Instance {Instance}: heartbeat or recovery round failed; trying again in {Seconds} s", options.InstanceId, (Lease / 3).TotalSeconds);
+                log.LeaseRoundFailed(e, options.InstanceId, (Lease / 3).TotalSeconds);
             }
         }
     }
@@ -92,7 +94,7 @@ public sealed class InstanceLease(IInstanceStore instances, IRecordingStore reco
                 continue;
             }
             await media.AbortUnfinishedAsync(key, cancellationToken);
-            log.LogWarning("Media key {Key}: an unfinished write of a recording that is {Status} was left in the store; aborted", key, recording?.Status.Text() ?? "gone");
+            log.StaleWriteAborted(key, recording?.Status.Text() ?? "gone");
         }
     }
 
@@ -101,8 +103,7 @@ public sealed class InstanceLease(IInstanceStore instances, IRecordingStore reco
         foreach (var recording in abandoned)
         {
             await lifecycle.EndAbandonedAsync(recording, media);
-            log.LogWarning("Recording {RecordingSid} ({Status}) was left unfinished by a stopped instance: failed (16104), its bytes deleted",
-                recording.Sid, recording.Status.Text());
+            log.AbandonedRecordingEnded(recording.Sid, recording.Status.Text());
         }
     }
 }

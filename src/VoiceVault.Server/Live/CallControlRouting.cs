@@ -1,5 +1,6 @@
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
+using VoiceVault.Server.Operations;
 
 namespace VoiceVault.Server.Live;
 
@@ -58,7 +59,7 @@ public sealed class CallControlRouting(LiveCalls calls, IInstanceStore instances
         }
         catch (Exception e) when (e is HttpRequestException or TaskCanceledException && !context.RequestAborted.IsCancellationRequested)
         {
-            log.LogWarning("Call {CallSid} streams into the instance at {Owner}, which did not answer a recording control request: {Problem}", callSid, owner, e.Message);
+            log.CallOwnerSilent(callSid, owner, e.Message);
             throw new ApiException(20503, 503, $"Call {callSid} streams into another instance of this vault, which did not answer; try again.");
         }
     }

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Api.Ingest;
+using VoiceVault.Server.Operations;
 
 namespace VoiceVault.Server.Live;
 
@@ -48,7 +49,7 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
         var (recording, plan) = await services.Lifecycle.BeginAsync(p.For(Account.Sid, CallSid, request.Source, p.Channels == "dual" ? 2 : 1), RecordingStatus.InProgress, Account.ParentSid);
         if (plan is null)
         {
-            services.Log.LogWarning("Recording {RecordingSid} of {CallSid} failed: no usable encryption key (16104)", recording.Sid, CallSid);
+            services.Log.NoUsableKey(recording.Sid, CallSid);
             return recording;
         }
         // A recording started mid-call begins with the next frame (frames are 20 ms).
@@ -58,7 +59,7 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
             _recorders[recording.Sid] = recorder;
             _running = [.. _recorders.Values];
         }
-        services.Log.LogInformation("Recording {RecordingSid} of {CallSid} started ({Channels}, track {Track})", recording.Sid, CallSid, p.Channels, p.Track);
+        services.Log.LiveRecordingStarted(recording.Sid, CallSid, p.Channels, p.Track);
         return recording;
     }
 
@@ -115,15 +116,13 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
             switch (ended.Status)
             {
                 case RecordingStatus.Completed:
-                    services.Log.LogInformation("Stored recording {RecordingSid} of {CallSid}: {Frames} frames, {Seconds} s, {Mode} key",
-                        ended.Sid, CallSid, recorder.Frames, ended.Duration, ended.KeyMode?.Text());
+                    services.Log.LiveRecordingStored(ended.Sid, CallSid, recorder.Frames, ended.Duration, ended.KeyMode?.Text());
                     break;
                 case RecordingStatus.Absent:
-                    services.Log.LogInformation("Recording {RecordingSid} of {CallSid} ended with no audio: absent", ended.Sid, CallSid);
+                    services.Log.LiveRecordingAbsent(ended.Sid, CallSid);
                     break;
                 default:
-                    services.Log.LogError("Recording {RecordingSid} of {CallSid} ended {Status} ({ErrorCode}); its bytes were deleted",
-                        ended.Sid, CallSid, ended.Status.Text(), ended.ErrorCode);
+                    services.Log.LiveRecordingFailed(ended.Sid, CallSid, ended.Status.Text(), ended.ErrorCode);
                     break;
             }
             return ended;
@@ -152,7 +151,7 @@ public sealed class LiveCalls
     {
         _services = services;
         // What an operator watches to drain an instance before a restart (a restart ends its calls).
-        metrics.CreateGauge("voicevault.stream.active", null, "Calls streaming into this instance now.", () => _calls.Count);
+        metrics.ObserveActiveStreams(() => _calls.Count);
         _instances = instances;
         _instance = options.InstanceId;
         // A clean shutdown ends every live call: recordings are stored and their callbacks queued.

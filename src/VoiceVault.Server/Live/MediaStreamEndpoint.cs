@@ -4,6 +4,7 @@ using System.Net.WebSockets;
 using Microsoft.Extensions.Primitives;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
+using VoiceVault.Server.Operations;
 using VoiceVault.Server.Api.Ingest;
 
 namespace VoiceVault.Server.Live;
@@ -34,7 +35,7 @@ public static class MediaStreamEndpoint
     }
 
     private static async Task<IResult> StreamAsync(HttpContext context, string? accountSid, AccountDirectory accounts, TwilioLinks links, LiveCalls calls,
-        LiveMetrics metrics, VaultOptions options, ILoggerFactory logs, Webhooks.CallbackAddresses addresses)
+        VaultMetrics metrics, VaultOptions options, ILoggerFactory logs, Webhooks.CallbackAddresses addresses)
     {
         if (!context.WebSockets.IsWebSocketRequest)
         {
@@ -48,7 +49,7 @@ public static class MediaStreamEndpoint
         return Results.Empty;
     }
 
-    private sealed class Session(WebSocket socket, Account account, string? linkedTwilioAccount, TwilioLinks links, LiveCalls calls, LiveMetrics metrics,
+    private sealed class Session(WebSocket socket, Account account, string? linkedTwilioAccount, TwilioLinks links, LiveCalls calls, VaultMetrics metrics,
         VaultOptions options, Webhooks.CallbackAddresses addresses, ILogger log)
     {
         // Sized for Twilio's messages (about 400 bytes, 160 bytes of audio); grown for larger ones up to the limits.
@@ -84,7 +85,7 @@ public static class MediaStreamEndpoint
             {
                 outcome = e.Message;
                 close = e.Status;
-                log.LogWarning("Media stream {StreamSid} of account {AccountSid}: {Problem}; closing", _streamSid, account.Sid, e.Message);
+                log.StreamProtocolError(_streamSid, account.Sid, e.Message);
             }
             catch (Exception e)
             {
@@ -103,7 +104,7 @@ public static class MediaStreamEndpoint
                 await calls.CloseAsync(_call);
                 await _call.EndAllAsync();
                 metrics.StopSeconds.Observe(Stopwatch.GetElapsedTime(ended));
-                log.LogInformation("Call {CallSid} (stream {StreamSid}) ended: {Outcome}", _call.CallSid, _streamSid, outcome);
+                log.CallEnded(_call.CallSid, _streamSid, outcome);
             }
             if (socket.State is WebSocketState.Open or WebSocketState.CloseReceived)
             {
@@ -200,7 +201,7 @@ public static class MediaStreamEndpoint
                         }
                         if (frame.Timestamp > options.MaxCallSeconds * 1000L)
                         {
-                            log.LogWarning("Call {CallSid} reached the maximum call length ({Seconds} s); ending it", _call.CallSid, options.MaxCallSeconds);
+                            log.CallTooLong(_call.CallSid, options.MaxCallSeconds);
                             return "the maximum call length was reached";
                         }
                         _call.Frame(frame.Track, frame.Timestamp, _parser.Payload.AsSpan(0, frame.Length));
@@ -210,7 +211,7 @@ public static class MediaStreamEndpoint
                     case "stop":
                         return "stop";
                     default:
-                        log.LogDebug("Media stream {StreamSid}: ignoring an unknown event '{Event}'", _streamSid, kind);
+                        log.UnknownStreamEvent(_streamSid, kind);
                         break;
                 }
             }
@@ -250,7 +251,7 @@ public static class MediaStreamEndpoint
             _call = await calls.OpenAsync(account, start.CallSid)
                 ?? throw new MediaStreamProtocolException($"call {start.CallSid} is already streaming", WebSocketCloseStatus.PolicyViolation);
             _ending = _call.Ending.UnsafeRegister(_ => EndStream("the server is shutting down"), null);
-            log.LogInformation("Call {CallSid} streaming (stream {StreamSid}, tracks {Tracks})", start.CallSid, start.StreamSid, string.Join(',', start.Tracks));
+            log.CallStreaming(start.CallSid, start.StreamSid, string.Join(',', start.Tracks));
             if (!start.CustomParameters.TryGetValue("Record", out var record) || !record.Equals("false", StringComparison.OrdinalIgnoreCase))
             {
                 await _call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, RecordingSource.StartCallRecordingApi));

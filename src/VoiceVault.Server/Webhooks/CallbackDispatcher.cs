@@ -136,7 +136,7 @@ public sealed class CallbackDispatcher(
             }
             catch (Exception e)
             {
-                log.LogError(e, "Callback outbox scan failed; retrying");
+                log.OutboxScanFailed(e);
             }
             await _wake.WaitAsync(TimeSpan.FromMilliseconds(500), stoppingToken).ContinueWith(_ => { }, TaskScheduler.Default);
         }
@@ -185,7 +185,7 @@ public sealed class CallbackDispatcher(
             catch (Exception e)
             {
                 // Kept for the next round; meanwhile the rows' leases keep them from being sent again.
-                log.LogError(e, "Marking {Count} delivered callbacks failed; retrying", batch.Count);
+                log.OutboxMarkFailed(e, batch.Count);
                 await Task.Delay(TimeSpan.FromSeconds(1));
             }
         }
@@ -225,7 +225,7 @@ public sealed class CallbackDispatcher(
         }
         catch (InvalidOperationException e)
         {
-            log.LogError("Callback of {RecordingSid}: {Error}; not retried", row.RecordingSid, e.Message);
+            log.CallbackUnsendable(row.RecordingSid, e.Message);
             await outbox.RetryLaterAsync(row.Seq, row.Attempts + 1, e.Message, GaveUp);
             return;
         }
@@ -289,8 +289,7 @@ public sealed class CallbackDispatcher(
         bool giveUp = refused || now - row.DateCreated > GiveUpAfter;
         await outbox.RetryLaterAsync(row.Seq, attempts, error, giveUp ? GaveUp : now + delay);
         var next = refused ? "not retried" : giveUp ? "giving up after 24 h" : $"retrying in {delay.TotalSeconds:0.#} s";
-        log.LogWarning("Callback of {RecordingSid} to {Host} failed ({Error}), attempt {Attempts}; {Next}",
-            row.RecordingSid, SafeHost(row.Url), error, attempts, next);
+        log.CallbackFailed(row.RecordingSid, SafeHost(row.Url), error, attempts, next);
         // The account hears of it in its debugger: at the first failure (while retries go on) and when
         // the vault stops trying. The URL is shown without credentials or query.
         if (attempts == 1 || giveUp)

@@ -47,7 +47,7 @@ public static class UploadEndpoints
                 var (recording, chosen) = await lifecycle.BeginAsync(callback.For(accountSid, callSid, RecordingSource.StartCallRecordingApi, wav.Channels), RecordingStatus.Processing, await accounts.ParentOfAsync(accountSid));
                 if (chosen is not { } plan)
                 {
-                    log.LogWarning("Recording {RecordingSid} failed: no usable encryption key (16104)", recording.Sid);
+                    log.NoUsableKey(recording.Sid, callSid);
                     metrics.Uploads.Add(1, recording.Status.Text());
                     return TypedResults.Created((string?)null, RecordingJson.Of(recording, options));
                 }
@@ -65,19 +65,19 @@ public static class UploadEndpoints
                 catch (Exception e) when (IsClientSide(e, context, lifetime))
                 {
                     // The upload itself broke (client gone, body over the limit): nothing was stored.
-                    log.LogWarning("Upload of {RecordingSid} did not complete ({Reason}); recording is absent", recording.Sid, e.GetType().Name);
+                    log.UploadAbsent(recording.Sid, e.GetType().Name);
                     metrics.Uploads.Add(1, RecordingStatus.Absent.Text());
                     throw;
                 }
                 if (recording.Status == RecordingStatus.Failed)
                 {
-                    log.LogError("Recording {RecordingSid} could not be encrypted and stored; its bytes were deleted (16104)", recording.Sid);
+                    log.UploadFailed(recording.Sid);
                     metrics.Uploads.Add(1, recording.Status.Text());
                     return TypedResults.Created((string?)null, RecordingJson.Of(recording, options));
                 }
                 long total = recording.MediaSize!.Value - RecordingFormat.TagSize;
                 metrics.Uploads.Add(1, recording.Status.Text());
-                metrics.UploadBytes.Add(total);
+                metrics.UploadPlaintext.Add(total);
                 log.RecordingStored(recording.Sid, callSid, total, recording.KeyMode?.Text());
                 return TypedResults.Created((string?)null, RecordingJson.Of(recording, options));
             }

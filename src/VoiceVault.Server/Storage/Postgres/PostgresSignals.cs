@@ -1,5 +1,6 @@
 using Npgsql;
 using VoiceVault.Server.Core;
+using VoiceVault.Server.Operations;
 
 namespace VoiceVault.Server.Storage.Postgres;
 
@@ -52,7 +53,7 @@ public sealed class PostgresSignals(string connectionString, ILogger<PostgresSig
             }
             catch (Exception e) when (!stoppingToken.IsCancellationRequested)
             {
-                log.LogWarning("Listening for cluster signals failed ({Problem}); cached credentials are dropped and listening starts again in 1 s", e.Message);
+                log.SignalsLost(e.Message);
                 _subscribers.Deliver(IClusterSignals.Reset);
                 first = false;
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);

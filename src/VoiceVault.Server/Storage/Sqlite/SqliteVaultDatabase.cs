@@ -28,10 +28,9 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
 
     public SqliteVaultDatabase(VaultOptions options, VaultMetrics metrics)
     {
-        double[] seconds = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1];
-        _waits = metrics.CreateHistogram("voicevault.db.write_wait", "From a write being queued to its transaction starting.", seconds);
-        _commits = metrics.CreateHistogram("voicevault.db.commit", "Duration of one group-commit transaction.", seconds);
-        _batches = metrics.CreateHistogram("voicevault.db.commit_units", null, "Units of work committed together.", [1, 2, 4, 8, 16, 32, 64, 128, 256]);
+        _waits = metrics.WriteWaitSeconds;
+        _commits = metrics.CommitSeconds;
+        _batches = metrics.CommitUnits;
         _connectionString = new SqliteConnectionStringBuilder
         {
             DataSource = Path.Combine(options.DataDir, "vault.db"),
