@@ -142,6 +142,7 @@ public static class VaultApp
             openApi.CreateSchemaReferenceId = Schemas.ReferenceId;
             openApi.AddSchemaTransformer<Schemas>();
             openApi.AddDocumentTransformer<OpenApiDescription>();
+            openApi.AddOperationTransformer<OpenApiDescription>();
         });
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
@@ -183,11 +184,13 @@ public static class VaultApp
         app.UseAuthorization();
         app.UseRateLimiter();
         app.UseMiddleware<CsrfMiddleware>();
+        app.UseMiddleware<FormBodyMiddleware>();
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthResource("ok"))).ExcludeFromDescription().AllowAnonymous();
         app.MapPrometheusScrapingEndpoint("/metrics").AllowAnonymous();
         app.MapOpenApi("/openapi/v1.json").AllowAnonymous();
         // Every API route may answer Twilio's error object (one writer: ApiErrorMiddleware).
-        var api = app.MapGroup("");
+        // Forms are bound from records; cross-site requests are the console's CSRF check's job, not antiforgery tokens'.
+        var api = FormBodyMiddleware.ReadFormsHere(app.MapGroup("").DisableAntiforgery());
         foreach (var status in new[] { 400, 401, 404 })
         {
             api.WithMetadata(new ProducesResponseTypeMetadata(status, typeof(ApiError), ["application/json"]));

@@ -92,15 +92,15 @@ public static class Targets
                 context.Request.ContentLength = input.Length;
                 context.Request.Body = new MemoryStream(input);
                 var form = context.ReadFormAsync().GetAwaiter().GetResult();
-                FormFields.FriendlyName(form);
-                RecordingParameters.From(new QueryCollection(form.ToDictionary(p => p.Key, p => p.Value)), addresses);
+                FormFields.FriendlyName(form.TryGetValue("FriendlyName", out var name) ? name.ToString() : null);
+                Parameters(form, addresses);
             }, e => e is ApiException),
 
             new("query-string", Mutated(QuerySeeds()), input =>
             {
                 var query = new QueryCollection(QueryHelpers.ParseQuery(Encoding.UTF8.GetString(input)));
-                Attempt(() => PageRequest.From(query));
-                Attempt(() => RecordingParameters.From(query, addresses));
+                Attempt(() => new PageQuery(Value(query, "PageSize"), Value(query, "Page"), Value(query, "PageToken")).Request());
+                Attempt(() => Parameters(query, addresses));
                 foreach (var name in new[] { "DateCreated", "DateCreated>", "DateCreated<" })
                 {
                     if (query.TryGetValue(name, out var value))
@@ -128,6 +128,18 @@ public static class Targets
                 _ = (uri.Redacted, uri.Token, uri.Object, uri.Id, uri.SlotId);
             }, e => e is RecordingCryptoException),
         ];
+    }
+
+    private static string? Value(IEnumerable<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>> fields, string name) =>
+        fields.Where(f => f.Key == name).Select(f => f.Value.ToString()).FirstOrDefault();
+
+    /// <summary>The Recording* parameters as the binder hands them over: each one's text, null when absent.</summary>
+    private static RecordingParameters Parameters(IEnumerable<KeyValuePair<string, Microsoft.Extensions.Primitives.StringValues>> fields, CallbackAddresses addresses)
+    {
+        var all = fields.ToList();
+        return RecordingParameters.From(Value(all, "RecordingStatusCallback"), Value(all, "RecordingStatusCallbackMethod"),
+            all.Where(f => f.Key == "RecordingStatusCallbackEvent").Select(f => (Microsoft.Extensions.Primitives.StringValues?)f.Value).FirstOrDefault(),
+            Value(all, "RecordingChannels"), Value(all, "RecordingTrack"), addresses);
     }
 
     // Bad input answered as documented is what the parser should do; that is not a finding.

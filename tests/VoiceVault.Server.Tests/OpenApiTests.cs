@@ -108,7 +108,17 @@ public sealed class OpenApiTests
             .SelectMany(p => p.Value!.AsObject().Where(o => o.Key is "get" or "post" or "put" or "delete").Select(o => (Key: $"{o.Key.ToUpperInvariant()} {p.Key}", Operation: o.Value!)))
             .Where(o => o.Key.Contains(" /2010-04-01/", StringComparison.Ordinal) || o.Key.Contains(" /v1/", StringComparison.Ordinal))
             .ToDictionary(o => o.Key, o => o.Operation);
-        Assert.Equal(OpenApiDescription.DescribedOperations.Order(StringComparer.Ordinal), operations.Keys.Order(StringComparer.Ordinal));
+        // Every API route is in the document, and nothing else.
+        var routes = Microsoft.Extensions.DependencyInjection.ServiceProviderServiceExtensions.GetRequiredService<Microsoft.AspNetCore.Routing.EndpointDataSource>(vault.Services).Endpoints.OfType<Microsoft.AspNetCore.Routing.RouteEndpoint>()
+            .Where(r => r.RoutePattern.RawText!.StartsWith("/2010-04-01/", StringComparison.Ordinal) || r.RoutePattern.RawText!.StartsWith("/v1/", StringComparison.Ordinal))
+            .Where(r => r.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>() is not null && !r.RoutePattern.RawText!.StartsWith("/v1/Ingest/MediaStream", StringComparison.Ordinal))
+            .SelectMany(r => r.Metadata.GetMetadata<Microsoft.AspNetCore.Routing.HttpMethodMetadata>()!.HttpMethods.Select(m => $"{m} {r.RoutePattern.RawText!.TrimEnd('/')}"));
+        Assert.Equal(routes.Order(StringComparer.Ordinal), operations.Keys.Order(StringComparer.Ordinal));
+        // Forms are Twilio's: urlencoded, never multipart.
+        foreach (var (key, operation) in operations.Where(o => o.Value["requestBody"] is not null && !o.Key.StartsWith("PUT", StringComparison.Ordinal)))
+        {
+            Assert.Equal(["application/x-www-form-urlencoded"], operation["requestBody"]!["content"]!.AsObject().Select(c => c.Key));
+        }
 
         foreach (var (key, operation) in operations)
         {

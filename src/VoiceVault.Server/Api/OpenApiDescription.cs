@@ -4,57 +4,17 @@ using Microsoft.OpenApi;
 namespace VoiceVault.Server.Api;
 
 /// <summary>
-/// What the OpenAPI document cannot learn from the types: Basic auth, the form fields and query
-/// parameters an operation reads itself (Twilio's PascalCase names), the raw WAV an upload sends,
-/// and the media a recording's URL serves. Resources, lists and errors are described from their
-/// records (<see cref="Resources"/>); <see cref="Schemas"/> gives them Twilio's names and marks
-/// what is required and what may be null. <c>OpenApiTests</c> checks every documented response
-/// against what the API really answers.
+/// What the OpenAPI document cannot learn from the types: Basic auth, the raw WAV an upload sends,
+/// the media a recording's URL serves, and that forms are Twilio's urlencoded ones. Every query and
+/// form parameter comes from the request records the handlers bind (<c>[AsParameters]</c> with
+/// <c>[FromQuery]</c>/<c>[FromForm]</c> under Twilio's names); resources, lists and errors from their
+/// records (<see cref="Resources"/>); <see cref="Schemas"/> gives them Twilio's names and marks what
+/// is required and what may be null. <c>OpenApiTests</c> checks every documented response against
+/// what the API really answers.
 /// </summary>
-public sealed class OpenApiDescription : IOpenApiDocumentTransformer
+public sealed class OpenApiDescription : IOpenApiDocumentTransformer, IOpenApiOperationTransformer
 {
-    private static readonly string[] Paging = ["PageSize", "Page", "PageToken"];
-    private static readonly string[] RecordingFilters = ["CallSid", "DateCreated", "DateCreated<", "DateCreated>", "Status", "EncryptionPublicKeySid"];
-    private static readonly string[] CallbackQuery = ["RecordingStatusCallback", "RecordingStatusCallbackMethod", "RecordingStatusCallbackEvent", "RecordingChannels", "RecordingTrack"];
-
-    // METHOD path → the form fields and query parameters it reads.
-    private static readonly Dictionary<string, (string[] Form, string[] Query)> Operations = new()
-    {
-        ["POST /2010-04-01/Accounts.json"] = (["FriendlyName"], []),
-        ["GET /2010-04-01/Accounts.json"] = ([], [.. Paging, "FriendlyName", "Status"]),
-        ["GET /2010-04-01/Accounts/{sid}.json"] = ([], []),
-        ["POST /2010-04-01/Accounts/{sid}.json"] = (["FriendlyName", "Status"], []),
-        ["POST /2010-04-01/Accounts/{sid}/Keys.json"] = (["FriendlyName"], []),
-        ["GET /2010-04-01/Accounts/{sid}/Keys.json"] = ([], Paging),
-        ["GET /2010-04-01/Accounts/{sid}/Keys/{keySid}.json"] = ([], []),
-        ["DELETE /2010-04-01/Accounts/{sid}/Keys/{keySid}.json"] = ([], []),
-        ["POST /v1/Credentials/PublicKeys"] = (["PublicKey", "FriendlyName", "AccountSid"], []),
-        ["GET /v1/Credentials/PublicKeys"] = ([], [.. Paging, "AccountSid"]),
-        ["GET /v1/Credentials/PublicKeys/{sid}"] = ([], []),
-        ["POST /v1/Credentials/PublicKeys/{sid}"] = (["FriendlyName"], []),
-        ["DELETE /v1/Credentials/PublicKeys/{sid}"] = ([], []),
-        ["GET /2010-04-01/Accounts/{sid}/RecordingEncryption.json"] = ([], []),
-        ["POST /2010-04-01/Accounts/{sid}/RecordingEncryption.json"] = (["Enabled", "PublicKeySid"], []),
-        ["POST /v1/Accounts/{sid}/TwilioLink"] = (["TwilioAccountSid", "TwilioAuthToken", "TwilioSecondaryAuthToken"], []),
-        ["GET /v1/Accounts/{sid}/TwilioLink"] = ([], []),
-        ["DELETE /v1/Accounts/{sid}/TwilioLink"] = ([], []),
-        ["GET /2010-04-01/Accounts/{sid}/Recordings.json"] = ([], [.. Paging, .. RecordingFilters]),
-        ["GET /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json"] = ([], [.. Paging, "DateCreated", "DateCreated<", "DateCreated>"]),
-        ["GET /2010-04-01/Accounts/{sid}/Recordings/{file}"] = ([], []),
-        ["GET /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}"] = ([], []),
-        ["DELETE /2010-04-01/Accounts/{sid}/Recordings/{file}"] = ([], []),
-        ["DELETE /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}"] = ([], []),
-        ["GET /2010-04-01/Accounts/{sid}/Notifications.json"] = ([], [.. Paging, "Log"]),
-        ["GET /2010-04-01/Accounts/{sid}/Notifications/{notificationSid}.json"] = ([], []),
-        ["PUT /v1/Ingest/Calls/{callSid}/Recording"] = ([], CallbackQuery),
-        ["POST /v1/Recordings/{sid}/EncryptionDetails"] = (["PublicKeySid", "EncryptedCek"], []),
-        ["GET /v1/Recordings/{sid}/EncryptionDetails"] = ([], []),
-        ["POST /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json"] = ([.. CallbackQuery, "Trim"], []),
-        ["POST /2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}"] = (["Status", "PauseBehavior"], []),
-    };
-
-    /// <summary>The operations described here, as "METHOD path" (tests compare them with the routes).</summary>
-    internal static IEnumerable<string> DescribedOperations => Operations.Keys;
+    private const string UrlEncoded = "application/x-www-form-urlencoded";
 
     public Task TransformAsync(OpenApiDocument document, OpenApiDocumentTransformerContext context, CancellationToken cancellationToken)
     {
@@ -71,34 +31,27 @@ public sealed class OpenApiDescription : IOpenApiDocumentTransformer
             ["basic"] = new OpenApiSecurityScheme { Type = SecuritySchemeType.Http, Scheme = "basic", Description = "AccountSid:AuthToken or SK…:secret" },
         };
         document.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference("basic", document)] = [] }];
-        foreach (var (key, (form, query)) in Operations)
-        {
-            var (method, path) = (new HttpMethod(key[..key.IndexOf(' ', StringComparison.Ordinal)]), key[(key.IndexOf(' ', StringComparison.Ordinal) + 1)..]);
-            if (document.Paths.TryGetValue(path, out var item) && item.Operations is { } operations && operations.TryGetValue(method, out var operation))
-            {
-                Describe(operation, form, query, path, method, document);
-            }
-        }
         return Task.CompletedTask;
     }
 
-    private static void Describe(OpenApiOperation operation, string[] form, string[] query, string path, HttpMethod method, OpenApiDocument document)
+    public Task TransformAsync(OpenApiOperation operation, OpenApiOperationTransformerContext context, CancellationToken cancellationToken)
     {
-        operation.Parameters ??= [];
-        foreach (var name in query)
-        {
-            operation.Parameters.Add(new OpenApiParameter { Name = name, In = ParameterLocation.Query, Schema = new OpenApiSchema { Type = JsonSchemaType.String } });
-        }
-        if (form.Length > 0)
+        var description = context.Description;
+        var path = "/" + description.RelativePath;
+        // A form is Twilio's urlencoded one (never multipart), its fields one object.
+        if (operation.RequestBody?.Content?.Values.FirstOrDefault(c => c.Schema is { Properties.Count: > 0 } or { AllOf.Count: > 0 }) is { Schema: { } schema })
         {
             var fields = new OpenApiSchema { Type = JsonSchemaType.Object, Properties = new Dictionary<string, IOpenApiSchema>() };
-            foreach (var field in form)
+            foreach (var part in schema.AllOf is { Count: > 0 } parts ? parts : [schema])
             {
-                fields.Properties[field] = new OpenApiSchema { Type = JsonSchemaType.String };
+                foreach (var (name, field) in part.Properties ?? new Dictionary<string, IOpenApiSchema>())
+                {
+                    fields.Properties[name] = field;
+                }
             }
-            operation.RequestBody = new OpenApiRequestBody { Content = new Dictionary<string, OpenApiMediaType> { ["application/x-www-form-urlencoded"] = new() { Schema = fields } } };
+            operation.RequestBody = new OpenApiRequestBody { Content = new Dictionary<string, OpenApiMediaType> { [UrlEncoded] = new() { Schema = fields } } };
         }
-        if (method == HttpMethod.Put)
+        if (description.HttpMethod == "PUT")
         {
             operation.RequestBody = new OpenApiRequestBody
             {
@@ -107,7 +60,7 @@ public sealed class OpenApiDescription : IOpenApiDocumentTransformer
                 Content = new Dictionary<string, OpenApiMediaType> { ["audio/wav"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } } },
             };
         }
-        if (method == HttpMethod.Get && path.EndsWith("/{file}", StringComparison.Ordinal))
+        if (description.HttpMethod == "GET" && path.EndsWith("/{file}", StringComparison.Ordinal))
         {
             operation.Description = "{file} is RE….json for the resource, RE….wav (or RE… alone) for the audio: ciphertext for a customer-key recording, " +
                 "the WAV itself for one under the server-managed key. RE….mp3 of an encrypted recording is refused with 16109.";
@@ -117,12 +70,13 @@ public sealed class OpenApiDescription : IOpenApiDocumentTransformer
                 Description = "The recording resource, or its media (with Range support)",
                 Content = new Dictionary<string, OpenApiMediaType>
                 {
-                    ["application/json"] = new() { Schema = new OpenApiSchemaReference("Recording", document) },
+                    ["application/json"] = new() { Schema = new OpenApiSchemaReference("Recording", context.Document) },
                     ["audio/wav"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary" } },
                     ["application/octet-stream"] = new() { Schema = new OpenApiSchema { Type = JsonSchemaType.String, Format = "binary", Description = "an encrypted recording (rsa-aes)" } },
                 },
             };
         }
+        return Task.CompletedTask;
     }
 }
 

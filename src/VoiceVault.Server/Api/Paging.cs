@@ -11,23 +11,30 @@ public sealed record PageRequest(int PageSize, int Page, long? After, long? Befo
 {
     /// <summary>The rows this page needs from storage.</summary>
     public Core.PageCursor Cursor => new(PageSize, After, Before);
+}
 
-    public static PageRequest From(IQueryCollection query)
+/// <summary>Twilio's paging parameters, as every list takes them; <see cref="Request"/> validates them.</summary>
+public sealed record PageQuery(
+    [Microsoft.AspNetCore.Mvc.FromQuery(Name = "PageSize")] string? PageSize,
+    [Microsoft.AspNetCore.Mvc.FromQuery(Name = "Page")] string? Page,
+    [Microsoft.AspNetCore.Mvc.FromQuery(Name = "PageToken")] string? PageToken)
+{
+    public PageRequest Request()
     {
         int size = 50;
-        if (query.TryGetValue("PageSize", out var s) && (!int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size < 1 || size > 1000))
+        if (PageSize is not null && (!int.TryParse(PageSize, NumberStyles.None, CultureInfo.InvariantCulture, out size) || size < 1 || size > 1000))
         {
-            throw ApiException.BadParameter($"PageSize must be an integer from 1 to 1000; got '{s}'", 20001);
+            throw ApiException.BadParameter($"PageSize must be an integer from 1 to 1000; got '{PageSize}'", 20001);
         }
         int page = 0;
-        if (query.TryGetValue("Page", out var p) && (!int.TryParse(p, NumberStyles.None, CultureInfo.InvariantCulture, out page) || page < 0))
+        if (Page is not null && (!int.TryParse(Page, NumberStyles.None, CultureInfo.InvariantCulture, out page) || page < 0))
         {
-            throw ApiException.BadParameter($"Page must be a non-negative integer; got '{p}'", 20001);
+            throw ApiException.BadParameter($"Page must be a non-negative integer; got '{Page}'", 20001);
         }
         long? after = null, before = null;
-        if (query.TryGetValue("PageToken", out var t) && !string.IsNullOrEmpty(t))
+        if (!string.IsNullOrEmpty(PageToken))
         {
-            var token = t.ToString();
+            var token = PageToken;
             if (token.Length < 3 || !long.TryParse(token.AsSpan(2), NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || token[0] != 'P' || token[1] is not ('A' or 'B'))
             {
                 throw ApiException.BadParameter($"PageToken '{token}' is not valid", 20001);

@@ -241,7 +241,10 @@ public static class MediaStreamEndpoint
             bool trim;
             try
             {
-                parameters = RecordingParameters.From(new QueryCollection(start.CustomParameters.ToDictionary(p => p.Key, p => new StringValues(p.Value))), addresses);
+                var given = start.CustomParameters;
+                parameters = RecordingParameters.From(given.GetValueOrDefault("RecordingStatusCallback"), given.GetValueOrDefault("RecordingStatusCallbackMethod"),
+                    given.TryGetValue("RecordingStatusCallbackEvent", out var events) ? new StringValues(events) : (StringValues?)null,
+                    given.GetValueOrDefault("RecordingChannels"), given.GetValueOrDefault("RecordingTrack"), addresses);
                 trim = LiveRecordingRequest.ParseTrim(start.CustomParameters.GetValueOrDefault("Trim"));
             }
             catch (ApiException e)

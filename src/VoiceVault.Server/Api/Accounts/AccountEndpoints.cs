@@ -1,4 +1,5 @@
-using VoiceVault.Server.Api;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Api.Accounts;
@@ -9,89 +10,104 @@ public static class AccountEndpoints
     public static void MapAccountEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/2010-04-01/Accounts").WithTags("Accounts");
-
         // The list lives at /Accounts.json, beside the group (a group would insert a '/').
-        app.MapPost("/2010-04-01/Accounts.json", async (HttpContext context, AccountDirectory accounts) =>
+        app.MapPost("/2010-04-01/Accounts.json", CreateSubaccountAsync).WithTags("Accounts");
+        app.MapGet("/2010-04-01/Accounts.json", ListAsync).WithTags("Accounts");
+        api.MapGet("/{sid}.json", FetchAsync);
+        api.MapPost("/{sid}.json", UpdateAsync);
+        api.MapPost("/{sid}/Keys.json", CreateKeyAsync);
+        api.MapGet("/{sid}/Keys.json", ListKeysAsync);
+        api.MapGet("/{sid}/Keys/{keySid}.json", FetchKeyAsync);
+        api.MapDelete("/{sid}/Keys/{keySid}.json", DeleteKeyAsync);
+    }
+
+    /// <summary>A friendly name, as creating a subaccount or an API key takes it.</summary>
+    public sealed record NameForm([FromForm(Name = "FriendlyName")] string? FriendlyName)
+    {
+        public string? Name => FormFields.FriendlyName(FriendlyName);
+    }
+
+    /// <summary>What the list of accounts filters on: exact name and status.</summary>
+    public sealed record AccountFilter([FromQuery(Name = "FriendlyName")] string? FriendlyName, [FromQuery(Name = "Status")] string? Status);
+
+    /// <summary>What an update may change: the name, and (a parent's, of a subaccount) the status.</summary>
+    public sealed record UpdateForm([FromForm(Name = "FriendlyName")] string? FriendlyName, [FromForm(Name = "Status")] string? Status)
+    {
+        public (string? Name, AccountStatus? Status) Validate() =>
+            (FormFields.FriendlyName(FriendlyName), Status is null ? null
+                : Spelling.TryParseAccountStatus(Status, out var parsed) ? parsed
+                : throw ApiException.BadParameter($"Status must be active, suspended or closed; got '{Status}'", 20001));
+    }
+
+    private static async Task<Created<AccountResource>> CreateSubaccountAsync([AsParameters] NameForm form, HttpContext context, AccountDirectory accounts)
+    {
+        var self = (await accounts.FindAsync(context.Caller().AccountSid))!;
+        if (self.ParentSid is not null)
         {
-            var caller = context.Caller();
-            var self = (await accounts.FindAsync(caller.AccountSid))!;
-            if (self.ParentSid is not null)
+            throw new ApiException(20403, 403, "A subaccount cannot create subaccounts");
+        }
+        var name = form.Name ?? "";
+        var (account, _) = await accounts.CreateAsync(self.Sid, string.IsNullOrEmpty(name) ? $"SubAccount Created at {Dates.Rfc2822(DateTimeOffset.UtcNow)}" : name);
+        return TypedResults.Created((string?)null, Json(account, accounts));
+    }
+
+    private static async Task<Ok<AccountList>> ListAsync([AsParameters] AccountFilter filter, [AsParameters] PageQuery paging, HttpContext context, AccountDirectory accounts)
+    {
+        var family = await accounts.Store.ListFamilyAsync(context.Caller().AccountSid);
+        var filtered = family
+            .Where(a => filter.FriendlyName is null || a.FriendlyName == filter.FriendlyName)
+            .Where(a => filter.Status is null || a.Status.Text() == filter.Status);
+        var page = Page<Account>.Of(filtered, a => a.Seq, paging.Request(), descending: false);
+        return TypedResults.Ok(page.ToV2010(new AccountList(page.Items.Select(a => Json(a, accounts)).ToList()), "/2010-04-01/Accounts.json"));
+    }
+
+    private static async Task<Ok<AccountResource>> FetchAsync(string sid, HttpContext context, AccountDirectory accounts) =>
+        TypedResults.Ok(Json(await context.AccountInScopeAsync(accounts, sid), accounts));
+
+    private static async Task<Ok<AccountResource>> UpdateAsync(string sid, [AsParameters] UpdateForm form, HttpContext context, AccountDirectory accounts)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var (name, status) = form.Validate();
+        if (status is not null)
+        {
+            if (account.Sid == context.Caller().AccountSid)
             {
-                throw new ApiException(20403, 403, "A subaccount cannot create subaccounts");
+                throw new ApiException(20403, 403, "An account cannot change its own status; its parent account can");
             }
-            var name = FormFields.FriendlyName(await context.ReadFormAsync()) ?? "";
-            var (account, _) = await accounts.CreateAsync(self.Sid, string.IsNullOrEmpty(name) ? $"SubAccount Created at {Dates.Rfc2822(DateTimeOffset.UtcNow)}" : name);
-            return TypedResults.Created((string?)null, Json(account, accounts));
-        });
-
-        app.MapGet("/2010-04-01/Accounts.json", async (HttpContext context, AccountDirectory accounts) =>
-        {
-            var caller = context.Caller();
-            var family = await accounts.Store.ListFamilyAsync(caller.AccountSid);
-            var query = context.Request.Query;
-            var filtered = family
-                .Where(a => !query.TryGetValue("FriendlyName", out var n) || a.FriendlyName == n)
-                .Where(a => !query.TryGetValue("Status", out var s) || a.Status.Text() == s);
-            var page = Page<Account>.Of(filtered, a => a.Seq, PageRequest.From(query), descending: false);
-            return TypedResults.Ok(page.ToV2010(new AccountList(page.Items.Select(a => Json(a, accounts)).ToList()), "/2010-04-01/Accounts.json"));
-        });
-
-        api.MapGet("/{sid}.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
-            TypedResults.Ok(Json(await context.AccountInScopeAsync(accounts, sid), accounts)));
-
-        api.MapPost("/{sid}.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
-        {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            var form = await context.ReadFormAsync();
-            string? name = FormFields.FriendlyName(form);
-            AccountStatus? status = null;
-            if (form.TryGetValue("Status", out var s))
+            if (account.Status == AccountStatus.Closed && status != AccountStatus.Closed)
             {
-                if (!Spelling.TryParseAccountStatus(s.ToString(), out var parsed))
-                {
-                    throw ApiException.BadParameter($"Status must be active, suspended or closed; got '{s}'", 20001);
-                }
-                status = parsed;
-                if (account.Sid == context.Caller().AccountSid)
-                {
-                    throw new ApiException(20403, 403, "An account cannot change its own status; its parent account can");
-                }
-                if (account.Status == AccountStatus.Closed && status != AccountStatus.Closed)
-                {
-                    throw ApiException.BadParameter("A closed account cannot be reopened", 20001);
-                }
+                throw ApiException.BadParameter("A closed account cannot be reopened", 20001);
             }
-            return TypedResults.Ok(Json(await accounts.UpdateAsync(account, name, status), accounts));
-        });
+        }
+        return TypedResults.Ok(Json(await accounts.UpdateAsync(account, name, status), accounts));
+    }
 
-        api.MapPost("/{sid}/Keys.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
-        {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            var form = await context.ReadFormAsync();
-            var (key, secret) = await accounts.CreateApiKeyAsync(account.Sid, FormFields.FriendlyName(form) ?? "");
-            var date = Dates.Rfc2822(key.DateCreated);
-            return TypedResults.Created((string?)null, new NewApiKeyResource(key.Sid, key.FriendlyName, date, date, secret));
-        });
+    private static async Task<Created<NewApiKeyResource>> CreateKeyAsync(string sid, [AsParameters] NameForm form, HttpContext context, AccountDirectory accounts)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var (key, secret) = await accounts.CreateApiKeyAsync(account.Sid, form.Name ?? "");
+        var date = Dates.Rfc2822(key.DateCreated);
+        return TypedResults.Created((string?)null, new NewApiKeyResource(key.Sid, key.FriendlyName, date, date, secret));
+    }
 
-        api.MapGet("/{sid}/Keys.json", async (string sid, HttpContext context, AccountDirectory accounts) =>
-        {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            var page = Page<ApiKey>.Of(await accounts.Store.ListApiKeysAsync(account.Sid), k => k.Seq, PageRequest.From(context.Request.Query), descending: false);
-            return TypedResults.Ok(page.ToV2010(new ApiKeyList(page.Items.Select(KeyJson).ToList()), $"/2010-04-01/Accounts/{account.Sid}/Keys.json"));
-        });
+    private static async Task<Ok<ApiKeyList>> ListKeysAsync(string sid, [AsParameters] PageQuery paging, HttpContext context, AccountDirectory accounts)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var page = Page<ApiKey>.Of(await accounts.Store.ListApiKeysAsync(account.Sid), k => k.Seq, paging.Request(), descending: false);
+        return TypedResults.Ok(page.ToV2010(new ApiKeyList(page.Items.Select(KeyJson).ToList()), $"/2010-04-01/Accounts/{account.Sid}/Keys.json"));
+    }
 
-        api.MapGet("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountDirectory accounts) =>
-        {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            var key = await accounts.Store.FindApiKeyAsync(account.Sid, keySid) ?? throw ApiException.NotFound($"/Keys/{keySid}");
-            return TypedResults.Ok(KeyJson(key));
-        });
+    private static async Task<Ok<ApiKeyResource>> FetchKeyAsync(string sid, string keySid, HttpContext context, AccountDirectory accounts)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var key = await accounts.Store.FindApiKeyAsync(account.Sid, keySid) ?? throw ApiException.NotFound($"/Keys/{keySid}");
+        return TypedResults.Ok(KeyJson(key));
+    }
 
-        api.MapDelete("/{sid}/Keys/{keySid}.json", async (string sid, string keySid, HttpContext context, AccountDirectory accounts) =>
-        {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            return await accounts.DeleteApiKeyAsync(account.Sid, keySid) ? TypedResults.NoContent() : throw ApiException.NotFound($"/Keys/{keySid}");
-        });
+    private static async Task<NoContent> DeleteKeyAsync(string sid, string keySid, HttpContext context, AccountDirectory accounts)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        return await accounts.DeleteApiKeyAsync(account.Sid, keySid) ? TypedResults.NoContent() : throw ApiException.NotFound($"/Keys/{keySid}");
     }
 
     private static ApiKeyResource KeyJson(ApiKey key) => new(key.Sid, key.FriendlyName, Dates.Rfc2822(key.DateCreated), Dates.Rfc2822(key.DateUpdated));

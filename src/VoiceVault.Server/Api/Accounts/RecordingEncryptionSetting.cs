@@ -1,4 +1,5 @@
-using VoiceVault.Server.Api;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Api.Accounts;
@@ -8,49 +9,54 @@ public static class RecordingEncryptionEndpoints
 {
     public static void MapRecordingEncryptionEndpoints(this IEndpointRouteBuilder app)
     {
-        var path = "/2010-04-01/Accounts/{sid}/RecordingEncryption.json";
+        const string Path = "/2010-04-01/Accounts/{sid}/RecordingEncryption.json";
+        app.MapGet(Path, FetchAsync).WithTags("RecordingEncryption");
+        app.MapPost(Path, UpdateAsync).WithTags("RecordingEncryption");
+    }
 
-        app.MapGet(path, async (string sid, HttpContext context, AccountDirectory accounts, EncryptionSettings settings) =>
+    /// <summary>The setting's two fields; either may be left out to keep what is in force.</summary>
+    public sealed record SettingForm([FromForm(Name = "Enabled")] string? Enabled, [FromForm(Name = "PublicKeySid")] string? PublicKeySid)
+    {
+        public bool? IsEnabled => Enabled?.ToLowerInvariant() switch
         {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            return TypedResults.Ok(Json(await settings.EffectiveAsync(account)));
-        }).WithTags("RecordingEncryption");
+            null => null,
+            "true" => true,
+            "false" => false,
+            _ => throw ApiException.BadParameter($"Enabled must be true or false; got '{Enabled}'", 20001),
+        };
+    }
 
-        app.MapPost(path, async (string sid, HttpContext context, AccountDirectory accounts, EncryptionSettings settings, IPublicKeyStore keys) =>
+    private static async Task<Ok<RecordingEncryptionResource>> FetchAsync(string sid, HttpContext context, AccountDirectory accounts, EncryptionSettings settings)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        return TypedResults.Ok(Json(await settings.EffectiveAsync(account)));
+    }
+
+    private static async Task<Ok<RecordingEncryptionResource>> UpdateAsync(string sid, [AsParameters] SettingForm form, HttpContext context, AccountDirectory accounts,
+        EncryptionSettings settings, IPublicKeyStore keys)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var current = await settings.EffectiveAsync(account);
+        bool enabled = form.IsEnabled ?? current.Enabled;
+        string? keySid = form.PublicKeySid ?? current.PublicKeySid;
+        if (string.IsNullOrEmpty(keySid))
         {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            var current = await settings.EffectiveAsync(account);
-            var form = await context.ReadFormAsync();
-            bool enabled = current.Enabled;
-            if (form.TryGetValue("Enabled", out var e))
+            keySid = null;
+        }
+        if (keySid is not null)
+        {
+            var key = Sid.Is(keySid, "CR") ? await keys.FindAsync(keySid) : null;
+            if (key is null || !key.UsableBy(account))
             {
-                enabled = e.ToString().ToLowerInvariant() switch
-                {
-                    "true" => true,
-                    "false" => false,
-                    _ => throw ApiException.BadParameter($"Enabled must be true or false; got '{e}'", 20001),
-                };
+                throw ApiException.BadParameter($"PublicKeySid {keySid} is not a public key of this account or of its parent", 20001);
             }
-            string? keySid = form.TryGetValue("PublicKeySid", out var k) ? k.ToString() : current.PublicKeySid;
-            if (string.IsNullOrEmpty(keySid))
-            {
-                keySid = null;
-            }
-            if (keySid is not null)
-            {
-                var key = Sid.Is(keySid, "CR") ? await keys.FindAsync(keySid) : null;
-                if (key is null || !key.UsableBy(account))
-                {
-                    throw ApiException.BadParameter($"PublicKeySid {keySid} is not a public key of this account or of its parent", 20001);
-                }
-            }
-            if (enabled && keySid is null)
-            {
-                throw ApiException.BadParameter("Enabled=true needs a PublicKeySid: create one with POST /v1/Credentials/PublicKeys", 20001);
-            }
-            await settings.SaveAsync(account.Sid, enabled, keySid);
-            return TypedResults.Ok(Json(await settings.EffectiveAsync(account)));
-        }).WithTags("RecordingEncryption");
+        }
+        if (enabled && keySid is null)
+        {
+            throw ApiException.BadParameter("Enabled=true needs a PublicKeySid: create one with POST /v1/Credentials/PublicKeys", 20001);
+        }
+        await settings.SaveAsync(account.Sid, enabled, keySid);
+        return TypedResults.Ok(Json(await settings.EffectiveAsync(account)));
     }
 
     private static RecordingEncryptionResource Json(EffectiveEncryption setting) =>

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Api.Accounts;
@@ -13,51 +14,58 @@ public static class TwilioLinkEndpoints
     public static void MapTwilioLinkEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup("/v1/Accounts/{sid}/TwilioLink").WithTags("TwilioLink");
+        api.MapPost("", SetAsync);
+        api.MapGet("", FetchAsync);
+        api.MapDelete("", DeleteAsync);
+    }
 
-        api.MapPost("", async Task<Results<Created<TwilioLinkResource>, Ok<TwilioLinkResource>>> (string sid, HttpContext context, AccountDirectory accounts, TwilioLinks links) =>
+    /// <summary>The Twilio account and its auth tokens (the secondary one during a rotation).</summary>
+    public sealed record LinkForm(
+        [FromForm(Name = "TwilioAccountSid")] string? TwilioAccountSid,
+        [FromForm(Name = "TwilioAuthToken")] string? TwilioAuthToken,
+        [FromForm(Name = "TwilioSecondaryAuthToken")] string? TwilioSecondaryAuthToken)
+    {
+        public (string AccountSid, string Token, string? Secondary) Validate()
         {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            var form = await context.ReadFormAsync();
-            var twilioAccountSid = form["TwilioAccountSid"].ToString();
-            if (!Sid.Is(twilioAccountSid, "AC"))
+            if (!Sid.Is(TwilioAccountSid ?? "", "AC"))
             {
                 throw ApiException.BadParameter("TwilioAccountSid must be the SID of the Twilio account (or subaccount) whose calls stream here: AC and 32 hex digits", 20001);
             }
-            var token = AuthToken(form, "TwilioAuthToken")
+            var token = AuthToken(TwilioAuthToken, "TwilioAuthToken")
                 ?? throw ApiException.BadParameter("TwilioAuthToken is required: the auth token of that Twilio account, which Twilio signs its streams with", 20001);
-            var secondary = AuthToken(form, "TwilioSecondaryAuthToken");
-            bool existed = await links.FindAsync(account.Sid) is not null;
-            var link = await links.SetAsync(account.Sid, twilioAccountSid, token, secondary);
-            return existed ? TypedResults.Ok(Json(link)) : TypedResults.Created((string?)null, Json(link));
-        });
+            return (TwilioAccountSid!, token, AuthToken(TwilioSecondaryAuthToken, "TwilioSecondaryAuthToken"));
+        }
 
-        api.MapGet("", async (string sid, HttpContext context, AccountDirectory accounts, TwilioLinks links) =>
-        {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            var link = await links.FindAsync(account.Sid) ?? throw ApiException.NotFound($"/v1/Accounts/{account.Sid}/TwilioLink");
-            return TypedResults.Ok(Json(link));
-        });
-
-        api.MapDelete("", async (string sid, HttpContext context, AccountDirectory accounts, TwilioLinks links) =>
-        {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            return await links.DeleteAsync(account.Sid) ? TypedResults.NoContent() : throw ApiException.NotFound($"/v1/Accounts/{account.Sid}/TwilioLink");
-        });
+        // A Twilio auth token is 32 hex digits; anything else (an API key secret, a pasted SID, a
+        // stray space) could never verify a signature, so it is refused here rather than silently.
+        // The message never quotes what was given.
+        private static string? AuthToken(string? token, string name) =>
+            string.IsNullOrEmpty(token) ? null
+            : token.Length == 32 && token.All(char.IsAsciiHexDigit) ? token
+            : throw ApiException.BadParameter($"{name} must be a Twilio auth token: 32 hex digits, as the Twilio console shows it (an API key secret cannot sign streams)", 20001);
     }
 
-    // A Twilio auth token is 32 hex digits; anything else (an API key secret, a pasted SID, a
-    // stray space) could never verify a signature, so it is refused here rather than silently.
-    // The message never quotes what was given.
-    private static string? AuthToken(IFormCollection form, string name)
+    private static async Task<Results<Created<TwilioLinkResource>, Ok<TwilioLinkResource>>> SetAsync(string sid, [AsParameters] LinkForm form, HttpContext context,
+        AccountDirectory accounts, TwilioLinks links)
     {
-        if (!form.TryGetValue(name, out var value) || value.ToString().Length == 0)
-        {
-            return null;
-        }
-        var token = value.ToString();
-        return token.Length == 32 && token.All(char.IsAsciiHexDigit)
-            ? token
-            : throw ApiException.BadParameter($"{name} must be a Twilio auth token: 32 hex digits, as the Twilio console shows it (an API key secret cannot sign streams)", 20001);
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var (twilioAccountSid, token, secondary) = form.Validate();
+        bool existed = await links.FindAsync(account.Sid) is not null;
+        var link = await links.SetAsync(account.Sid, twilioAccountSid, token, secondary);
+        return existed ? TypedResults.Ok(Json(link)) : TypedResults.Created((string?)null, Json(link));
+    }
+
+    private static async Task<Ok<TwilioLinkResource>> FetchAsync(string sid, HttpContext context, AccountDirectory accounts, TwilioLinks links)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var link = await links.FindAsync(account.Sid) ?? throw ApiException.NotFound($"/v1/Accounts/{account.Sid}/TwilioLink");
+        return TypedResults.Ok(Json(link));
+    }
+
+    private static async Task<NoContent> DeleteAsync(string sid, HttpContext context, AccountDirectory accounts, TwilioLinks links)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        return await links.DeleteAsync(account.Sid) ? TypedResults.NoContent() : throw ApiException.NotFound($"/v1/Accounts/{account.Sid}/TwilioLink");
     }
 
     private static TwilioLinkResource Json(TwilioLink link) =>

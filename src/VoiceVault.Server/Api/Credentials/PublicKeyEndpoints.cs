@@ -1,6 +1,7 @@
 using System.Text;
 using VoiceVault.Crypto;
-using VoiceVault.Server.Api;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Api.Credentials;
@@ -17,65 +18,82 @@ public static class PublicKeyEndpoints
     public static void MapPublicKeyEndpoints(this IEndpointRouteBuilder app)
     {
         var api = app.MapGroup(Path).WithTags("Credentials");
+        api.MapPost("", CreateAsync);
+        api.MapGet("", ListAsync);
+        api.MapGet("/{sid}", FetchAsync);
+        api.MapPost("/{sid}", UpdateAsync);
+        api.MapDelete("/{sid}", DeleteAsync);
+    }
 
-        api.MapPost("", async (HttpContext context, AccountDirectory accounts, IPublicKeyStore keys, TimeProvider clock) =>
+    /// <summary>A new key: its PEM, a name, and (our extension) the subaccount it is for.</summary>
+    public sealed record CreateForm(
+        [FromForm(Name = "PublicKey")] string? PublicKey,
+        [FromForm(Name = "FriendlyName")] string? FriendlyName,
+        [FromForm(Name = "AccountSid")] string? AccountSid)
+    {
+        /// <summary>The key's SubjectPublicKeyInfo and fingerprint, and its name; the message never quotes the text.</summary>
+        public (byte[] Spki, string Fingerprint, string Name) Validate()
         {
-            var form = await context.ReadFormAsync();
-            var caller = context.Caller();
-            var owner = form.TryGetValue("AccountSid", out var a) && !string.IsNullOrEmpty(a)
-                ? (await context.AccountInScopeAsync(accounts, a.ToString())).Sid
-                : caller.AccountSid;
-            var name = FormFields.FriendlyName(form) ?? "";
-            var text = form["PublicKey"].ToString();
-            if (string.IsNullOrWhiteSpace(text))
+            var name = FormFields.FriendlyName(FriendlyName) ?? "";
+            if (string.IsNullOrWhiteSpace(PublicKey))
             {
                 throw ApiException.BadParameter("PublicKey is required: the RSA public key as PEM (BEGIN PUBLIC KEY)", 20001);
             }
-            byte[] spki;
-            string fingerprint;
             try
             {
-                using var rsa = KeyFile.LoadPublicKey(Encoding.UTF8.GetBytes(text));
-                spki = rsa.ExportSubjectPublicKeyInfo();
-                fingerprint = KeyFile.Fingerprint(rsa);
+                using var rsa = KeyFile.LoadPublicKey(Encoding.UTF8.GetBytes(PublicKey));
+                return (rsa.ExportSubjectPublicKeyInfo(), KeyFile.Fingerprint(rsa), name);
             }
             catch (KeyFormatException e)
             {
-                // The message names what the text is; it never quotes the text itself.
                 throw ApiException.BadParameter($"PublicKey is not usable: {e.Message}", 20001);
             }
-            var key = await keys.CreateAsync(Sid.New("CR"), owner, name, spki, fingerprint, clock.GetUtcNow());
-            return TypedResults.Created((string?)null, Json(key, context));
-        });
-
-        api.MapGet("", async (HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
-        {
-            // AccountSid (our extension, as on create): a parent lists a subaccount's keys.
-            var query = context.Request.Query;
-            var owner = query.TryGetValue("AccountSid", out var a) && !string.IsNullOrEmpty(a)
-                ? (await context.AccountInScopeAsync(accounts, a.ToString())).Sid
-                : context.Caller().AccountSid;
-            var page = Page<PublicKey>.Of(await keys.ListAsync([owner]), k => k.Seq, PageRequest.From(query), descending: false);
-            return TypedResults.Ok(new PublicKeyList(page.Items.Select(k => Json(k, context)).ToList(), page.ToV1Meta("credentials", Url(context, ""))));
-        });
-
-        api.MapGet("/{sid}", async (string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
-            TypedResults.Ok(Json(await InScopeAsync(sid, context, accounts, keys), context)));
-
-        api.MapPost("/{sid}", async (string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys, TimeProvider clock) =>
-        {
-            var key = await InScopeAsync(sid, context, accounts, keys);
-            var name = FormFields.FriendlyName(await context.ReadFormAsync()) ?? key.FriendlyName;
-            return TypedResults.Ok(Json(await keys.RenameAsync(key.Sid, name, clock.GetUtcNow()) ?? throw ApiException.NotFound($"{Path}/{sid}"), context));
-        });
-
-        api.MapDelete("/{sid}", async (string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
-        {
-            var key = await InScopeAsync(sid, context, accounts, keys);
-            await keys.DeleteAsync(key.Sid);
-            return TypedResults.NoContent();
-        });
+        }
     }
+
+    /// <summary>AccountSid (our extension, as on create): a parent lists a subaccount's keys.</summary>
+    public sealed record ListQuery([FromQuery(Name = "AccountSid")] string? AccountSid);
+
+    public sealed record RenameForm([FromForm(Name = "FriendlyName")] string? FriendlyName);
+
+    private static async Task<Created<PublicKeyResource>> CreateAsync([AsParameters] CreateForm form, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys,
+        TimeProvider clock)
+    {
+        var owner = await OwnerAsync(form.AccountSid, context, accounts);
+        var (spki, fingerprint, name) = form.Validate();
+        var key = await keys.CreateAsync(Sid.New("CR"), owner, name, spki, fingerprint, clock.GetUtcNow());
+        return TypedResults.Created((string?)null, Json(key, context));
+    }
+
+    private static async Task<Ok<PublicKeyList>> ListAsync([AsParameters] ListQuery query, [AsParameters] PageQuery paging, HttpContext context, AccountDirectory accounts,
+        IPublicKeyStore keys)
+    {
+        var owner = await OwnerAsync(query.AccountSid, context, accounts);
+        var page = Page<PublicKey>.Of(await keys.ListAsync([owner]), k => k.Seq, paging.Request(), descending: false);
+        return TypedResults.Ok(new PublicKeyList(page.Items.Select(k => Json(k, context)).ToList(), page.ToV1Meta("credentials", Url(context, ""))));
+    }
+
+    private static async Task<Ok<PublicKeyResource>> FetchAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
+        TypedResults.Ok(Json(await InScopeAsync(sid, context, accounts, keys), context));
+
+    private static async Task<Ok<PublicKeyResource>> UpdateAsync(string sid, [AsParameters] RenameForm form, HttpContext context, AccountDirectory accounts,
+        IPublicKeyStore keys, TimeProvider clock)
+    {
+        var key = await InScopeAsync(sid, context, accounts, keys);
+        var name = FormFields.FriendlyName(form.FriendlyName) ?? key.FriendlyName;
+        return TypedResults.Ok(Json(await keys.RenameAsync(key.Sid, name, clock.GetUtcNow()) ?? throw ApiException.NotFound($"{Path}/{sid}"), context));
+    }
+
+    private static async Task<NoContent> DeleteAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys)
+    {
+        var key = await InScopeAsync(sid, context, accounts, keys);
+        await keys.DeleteAsync(key.Sid);
+        return TypedResults.NoContent();
+    }
+
+    /// <summary>The account a key is made for or listed of: the caller's, or one in its scope that it names.</summary>
+    private static async Task<string> OwnerAsync(string? accountSid, HttpContext context, AccountDirectory accounts) =>
+        string.IsNullOrEmpty(accountSid) ? context.Caller().AccountSid : (await context.AccountInScopeAsync(accounts, accountSid)).Sid;
 
     /// <summary>The public key, if the caller may see it; otherwise 404, as if it did not exist.</summary>
     internal static async Task<PublicKey> InScopeAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys)

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using VoiceVault.Crypto;
-using VoiceVault.Server.Api;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Primitives;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Operations;
 using VoiceVault.Server.Api.Recordings;
@@ -18,7 +19,7 @@ public static class UploadEndpoints
 
     public static void MapUploadEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapPut("/v1/Ingest/Calls/{callSid}/Recording", async (string callSid, HttpContext context, AccountDirectory accounts,
+        app.MapPut("/v1/Ingest/Calls/{callSid}/Recording", async (string callSid, [AsParameters] UploadQuery query, HttpContext context, AccountDirectory accounts,
             RecordingLifecycle lifecycle, IMediaStore media, MasterKey masterKey,
             VaultOptions options, VaultMetrics metrics, IHostApplicationLifetime lifetime, ILoggerFactory logs, Webhooks.CallbackAddresses addresses) =>
         {
@@ -33,7 +34,7 @@ public static class UploadEndpoints
             {
                 throw ApiException.BadParameter($"CallSid '{callSid}' is not a call SID (CA followed by 32 lower-case hex digits)", 20001);
             }
-            var callback = RecordingParameters.From(context.Request.Query, addresses);
+            var callback = query.Parameters(addresses);
 
             var head = new byte[HeadSize];
             int headLength = await context.Request.Body.ReadAtLeastAsync(head, HeadSize, throwOnEndOfStream: false, context.RequestAborted);
@@ -96,6 +97,18 @@ public static class UploadEndpoints
         (e is BadHttpRequestException or Microsoft.AspNetCore.Connections.ConnectionResetException || context.RequestAborted.IsCancellationRequested);
 }
 
+/// <summary>An upload's parameters: Twilio's Recording* names, in the query (the body is the WAV).</summary>
+public sealed record UploadQuery(
+    [FromQuery(Name = "RecordingStatusCallback")] string? RecordingStatusCallback,
+    [FromQuery(Name = "RecordingStatusCallbackMethod")] string? RecordingStatusCallbackMethod,
+    [FromQuery(Name = "RecordingStatusCallbackEvent")] StringValues? RecordingStatusCallbackEvent,
+    [FromQuery(Name = "RecordingChannels")] string? RecordingChannels,
+    [FromQuery(Name = "RecordingTrack")] string? RecordingTrack)
+{
+    public RecordingParameters Parameters(Webhooks.CallbackAddresses addresses) => RecordingParameters.From(RecordingStatusCallback, RecordingStatusCallbackMethod,
+        RecordingStatusCallbackEvent, RecordingChannels, RecordingTrack, addresses);
+}
+
 /// <summary>The Recording* parameters shared by both ingest paths.</summary>
 public sealed record RecordingParameters(string? Url, string Method, string Events, string Channels, string Track)
 {
@@ -112,9 +125,14 @@ public sealed record RecordingParameters(string? Url, string Method, string Even
         CallbackEvents = Events,
     };
 
-    public static RecordingParameters From(IQueryCollection query, Webhooks.CallbackAddresses addresses)
+    /// <summary>
+    /// The Recording* parameters as given (null: not given) — in an upload's query or a call-control
+    /// form, each with its own request record — validated once, here, for both.
+    /// </summary>
+    public static RecordingParameters From(string? callbackUrl, string? callbackMethod, StringValues? callbackEvents, string? recordingChannels,
+        string? recordingTrack, Webhooks.CallbackAddresses addresses)
     {
-        string? url = query.TryGetValue("RecordingStatusCallback", out var u) && !string.IsNullOrEmpty(u) ? u.ToString() : null;
+        string? url = string.IsNullOrEmpty(callbackUrl) ? null : callbackUrl;
         if (url is not null)
         {
             // The URL is not echoed: it may carry credentials (user:password@), which no answer repeats.
@@ -128,13 +146,13 @@ public sealed record RecordingParameters(string? Url, string Method, string Even
                 throw ApiException.BadParameter($"RecordingStatusCallback {Webhooks.CallbackUrl.Shown(url)} is refused: {why}, which the vault does not call", 21609);
             }
         }
-        var method = query.TryGetValue("RecordingStatusCallbackMethod", out var m) && !string.IsNullOrEmpty(m) ? m.ToString().ToUpperInvariant() : "POST";
+        var method = string.IsNullOrEmpty(callbackMethod) ? "POST" : callbackMethod.ToUpperInvariant();
         if (method is not ("GET" or "POST"))
         {
-            throw ApiException.BadParameter($"RecordingStatusCallbackMethod must be GET or POST; got '{m}'", 21610);
+            throw ApiException.BadParameter($"RecordingStatusCallbackMethod must be GET or POST; got '{callbackMethod}'", 21610);
         }
-        var events = query.TryGetValue("RecordingStatusCallbackEvent", out var e)
-            ? e.SelectMany(v => (v ?? "").Split([' ', ','], StringSplitOptions.RemoveEmptyEntries)).Distinct().ToArray()
+        var events = callbackEvents is { } given
+            ? given.SelectMany(v => (v ?? "").Split([' ', ','], StringSplitOptions.RemoveEmptyEntries)).Distinct().ToArray()
             : ["completed"];
         foreach (var ev in events)
         {
@@ -143,15 +161,15 @@ public sealed record RecordingParameters(string? Url, string Method, string Even
                 throw ApiException.BadParameter($"RecordingStatusCallbackEvent '{ev}' is not one of {string.Join(", ", StatusCallback.Events)}", 20001);
             }
         }
-        var channels = query.TryGetValue("RecordingChannels", out var c) && !string.IsNullOrEmpty(c) ? c.ToString() : "mono";
+        var channels = string.IsNullOrEmpty(recordingChannels) ? "mono" : recordingChannels;
         if (channels is not ("mono" or "dual"))
         {
-            throw ApiException.BadParameter($"RecordingChannels must be mono or dual; got '{c}'", 20001);
+            throw ApiException.BadParameter($"RecordingChannels must be mono or dual; got '{recordingChannels}'", 20001);
         }
-        var track = query.TryGetValue("RecordingTrack", out var t) && !string.IsNullOrEmpty(t) ? t.ToString() : "both";
+        var track = string.IsNullOrEmpty(recordingTrack) ? "both" : recordingTrack;
         if (track is not ("inbound" or "outbound" or "both"))
         {
-            throw ApiException.BadParameter($"RecordingTrack must be inbound, outbound or both; got '{t}'", 20001);
+            throw ApiException.BadParameter($"RecordingTrack must be inbound, outbound or both; got '{recordingTrack}'", 20001);
         }
         return new RecordingParameters(url, method, string.Join(' ', events), channels, track);
     }

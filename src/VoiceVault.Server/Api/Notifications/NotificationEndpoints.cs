@@ -1,4 +1,5 @@
-using VoiceVault.Server.Api;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Api.Notifications;
@@ -8,28 +9,39 @@ public static class NotificationEndpoints
 {
     public static void MapNotificationEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/2010-04-01/Accounts/{sid}/Notifications.json", async (string sid, HttpContext context, AccountDirectory accounts, INotificationStore notifications) =>
-        {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            var query = context.Request.Query;
-            NotificationLevel? log = null;
-            if (query.TryGetValue("Log", out var l))
-            {
-                log = l == "0" ? NotificationLevel.Error : l == "1" ? NotificationLevel.Warning : throw ApiException.BadParameter("Log must be 0 (errors) or 1 (warnings)", 20001);
-            }
-            var request = PageRequest.From(query);
-            var rows = await notifications.PageAsync(account.Sid, log, request.Cursor);
-            var page = Page<Notification>.Of(rows, n => n.Seq, request, descending: true);
-            return TypedResults.Ok(page.ToV2010(new NotificationList(page.Items.Select(Json).ToList()), $"/2010-04-01/Accounts/{account.Sid}/Notifications.json"));
-        }).WithTags("Notifications");
+        app.MapGet("/2010-04-01/Accounts/{sid}/Notifications.json", ListAsync).WithTags("Notifications");
+        app.MapGet("/2010-04-01/Accounts/{sid}/Notifications/{notificationSid}.json", FetchAsync).WithTags("Notifications");
+    }
 
-        app.MapGet("/2010-04-01/Accounts/{sid}/Notifications/{notificationSid}.json", async (string sid, string notificationSid, HttpContext context, AccountDirectory accounts,
-            INotificationStore notifications) =>
+    /// <summary>Log: 0 for errors, 1 for warnings (Twilio's levels).</summary>
+    public sealed record LogQuery([FromQuery(Name = "Log")] string? Log)
+    {
+        public NotificationLevel? Level => Log switch
         {
-            var account = await context.AccountInScopeAsync(accounts, sid);
-            var row = await notifications.FindAsync(account.Sid, notificationSid);
-            return TypedResults.Ok(Json(row ?? throw ApiException.NotFound($"/Notifications/{notificationSid}")));
-        }).WithTags("Notifications");
+            null => null,
+            "0" => NotificationLevel.Error,
+            "1" => NotificationLevel.Warning,
+            _ => throw ApiException.BadParameter("Log must be 0 (errors) or 1 (warnings)", 20001),
+        };
+    }
+
+    private static async Task<Ok<NotificationList>> ListAsync(string sid, [AsParameters] LogQuery query, [AsParameters] PageQuery paging, HttpContext context,
+        AccountDirectory accounts, INotificationStore notifications)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var level = query.Level;
+        var request = paging.Request();
+        var rows = await notifications.PageAsync(account.Sid, level, request.Cursor);
+        var page = Page<Notification>.Of(rows, n => n.Seq, request, descending: true);
+        return TypedResults.Ok(page.ToV2010(new NotificationList(page.Items.Select(Json).ToList()), $"/2010-04-01/Accounts/{account.Sid}/Notifications.json"));
+    }
+
+    private static async Task<Ok<NotificationResource>> FetchAsync(string sid, string notificationSid, HttpContext context, AccountDirectory accounts,
+        INotificationStore notifications)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var row = await notifications.FindAsync(account.Sid, notificationSid);
+        return TypedResults.Ok(Json(row ?? throw ApiException.NotFound($"/Notifications/{notificationSid}")));
     }
 
     private static NotificationResource Json(Notification notification)

@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Net.Http.Headers;
 using VoiceVault.Crypto;
-using VoiceVault.Server.Api;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Api.Recordings;
@@ -15,10 +15,8 @@ public static class RecordingEndpoints
 {
     public static void MapRecordingEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings.json", (string sid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, VaultOptions options) =>
-            ListAsync(sid, null, context, accounts, recordings, options)).WithTags("Recordings");
-        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", (string sid, string callSid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, VaultOptions options) =>
-            ListAsync(sid, callSid, context, accounts, recordings, options)).WithTags("Recordings");
+        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings.json", ListAsync).WithTags("Recordings");
+        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", ListOfCallAsync).WithTags("Recordings");
 
         app.MapGet("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options) =>
             GetAsync(sid, null, file, context, accounts, recordings, media, masterKey, options)).WithTags("Recordings");
@@ -31,58 +29,89 @@ public static class RecordingEndpoints
             DeleteAsync(sid, callSid, file, context, accounts, recordings, lifecycle, media)).WithTags("Recordings");
     }
 
-    private static async Task<Ok<RecordingList>> ListAsync(string sid, string? callSid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, VaultOptions options)
+    /// <summary>Twilio's creation-date filters: a day, or a bound on either side (a date alone includes its whole day).</summary>
+    public sealed record DateFilter(
+        [FromQuery(Name = "DateCreated")] string? On,
+        [FromQuery(Name = "DateCreated<")] string? Before,
+        [FromQuery(Name = "DateCreated>")] string? After)
+    {
+        public (DateTimeOffset? From, DateTimeOffset? Until) Range()
+        {
+            DateTimeOffset? from = null, until = null;
+            if (On is not null)
+            {
+                var day = ParseDate(On, "DateCreated");
+                (from, until) = (day.Date, day.Date.AddDays(1).AddTicks(-1));
+            }
+            if (After is not null)
+            {
+                from = ParseDate(After, "DateCreated>");
+            }
+            if (Before is not null)
+            {
+                var value = ParseDate(Before, "DateCreated<");
+                until = Before.Length == 10 ? value.AddDays(1).AddTicks(-1) : value;
+            }
+            return (from, until);
+        }
+
+        /// <summary>The filters as the page links repeat them.</summary>
+        public string Query() => string.Concat(new[] { ("DateCreated", On), ("DateCreated<", Before), ("DateCreated>", After) }
+            .Where(p => p.Item2 is not null).Select(p => $"{Uri.EscapeDataString(p.Item1)}={Uri.EscapeDataString(p.Item2!)}&"));
+    }
+
+    /// <summary>
+    /// Our extensions to the list: <c>Status</c> (one or several, comma-separated: the console's live
+    /// calls and filters) and <c>EncryptionPublicKeySid</c> (docs/api.md §7a: recordings whose current
+    /// wrap is to that key).
+    /// </summary>
+    public sealed record RecordingFilters([FromQuery(Name = "Status")] string? Status, [FromQuery(Name = "EncryptionPublicKeySid")] string? EncryptionPublicKeySid)
+    {
+        public (List<RecordingStatus>? Statuses, string? KeySid) Validate()
+        {
+            List<RecordingStatus>? statuses = null;
+            if (!string.IsNullOrEmpty(Status))
+            {
+                statuses = [];
+                foreach (var text in Status.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+                {
+                    statuses.Add(Spelling.TryParseRecordingStatus(text)
+                        ?? throw ApiException.BadParameter($"Status must be {Spelling.Words(Enum.GetValues<RecordingStatus>())} (or several, comma-separated); got '{text}'"));
+                }
+            }
+            string? keySid = string.IsNullOrEmpty(EncryptionPublicKeySid) ? null : EncryptionPublicKeySid;
+            if (keySid is not null && !Sid.Is(keySid, "CR"))
+            {
+                throw ApiException.BadParameter($"EncryptionPublicKeySid must be a public key SID (CR…); got '{keySid}'");
+            }
+            return (statuses, keySid);
+        }
+    }
+
+    public sealed record CallFilter([FromQuery(Name = "CallSid")] string? CallSid);
+
+    private static Task<Ok<RecordingList>> ListAsync(string sid, [AsParameters] CallFilter call, [AsParameters] DateFilter dates, [AsParameters] RecordingFilters filters,
+        [AsParameters] PageQuery paging, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, VaultOptions options) =>
+        PageAsync(sid, string.IsNullOrEmpty(call.CallSid) ? null : call.CallSid, callScoped: false, dates, filters, paging, context, accounts, recordings, options);
+
+    private static Task<Ok<RecordingList>> ListOfCallAsync(string sid, string callSid, [AsParameters] DateFilter dates, [AsParameters] RecordingFilters filters,
+        [AsParameters] PageQuery paging, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, VaultOptions options) =>
+        PageAsync(sid, callSid, callScoped: true, dates, filters, paging, context, accounts, recordings, options);
+
+    private static async Task<Ok<RecordingList>> PageAsync(string sid, string? callSid, bool callScoped, DateFilter dates, RecordingFilters filters, PageQuery paging,
+        HttpContext context, AccountDirectory accounts, IRecordingStore recordings, VaultOptions options)
     {
         var account = await context.AccountInScopeAsync(accounts, sid);
-        var query = context.Request.Query;
-        callSid ??= query.TryGetValue("CallSid", out var c) && !string.IsNullOrEmpty(c) ? c.ToString() : null;
-        DateTimeOffset? from = null, until = null;
-        if (query.TryGetValue("DateCreated", out var on))
-        {
-            var day = ParseDate(on!, "DateCreated");
-            (from, until) = (day.Date, day.Date.AddDays(1).AddTicks(-1));
-        }
-        if (query.TryGetValue("DateCreated>", out var after))
-        {
-            from = ParseDate(after!, "DateCreated>");
-        }
-        if (query.TryGetValue("DateCreated<", out var before))
-        {
-            var value = ParseDate(before!, "DateCreated<");
-            until = before.ToString().Length == 10 ? value.AddDays(1).AddTicks(-1) : value;
-        }
-        // Status (our extension; the console's live calls and filters): one status or several, comma-separated.
-        List<RecordingStatus>? statuses = null;
-        if (query.TryGetValue("Status", out var status) && !string.IsNullOrEmpty(status))
-        {
-            statuses = [];
-            foreach (var text in status.ToString().Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            {
-                statuses.Add(Spelling.TryParseRecordingStatus(text)
-                    ?? throw ApiException.BadParameter($"Status must be {Spelling.Words(Enum.GetValues<RecordingStatus>())} (or several, comma-separated); got '{text}'"));
-            }
-        }
-        // EncryptionPublicKeySid (docs/api.md §7a): recordings whose newest wrap is to that key.
-        string? keySid = query.TryGetValue("EncryptionPublicKeySid", out var k) && !string.IsNullOrEmpty(k) ? k.ToString() : null;
-        if (keySid is not null && !Sid.Is(keySid, "CR"))
-        {
-            throw ApiException.BadParameter($"EncryptionPublicKeySid must be a public key SID (CR…); got '{keySid}'");
-        }
-        var request = PageRequest.From(query);
+        var (from, until) = dates.Range();
+        var (statuses, keySid) = filters.Validate();
+        var request = paging.Request();
         var page = Page<Recording>.Of(await recordings.PageAsync(new RecordingFilter(account.Sid, callSid, from, until, statuses, keySid), request.Cursor),
             r => r.Seq, request, descending: true);
-        var path = callSid is not null && context.Request.Path.Value!.Contains("/Calls/", StringComparison.Ordinal)
+        var path = callScoped
             ? $"/2010-04-01/Accounts/{account.Sid}/Calls/{callSid}/Recordings.json"
             : $"/2010-04-01/Accounts/{account.Sid}/Recordings.json";
         // The page links keep the filters, as Twilio's do.
-        var extra = callSid is not null && !path.Contains("/Calls/", StringComparison.Ordinal) ? $"CallSid={callSid}&" : "";
-        foreach (var name in (string[])["DateCreated", "DateCreated<", "DateCreated>"])
-        {
-            if (query.TryGetValue(name, out var value))
-            {
-                extra += $"{Uri.EscapeDataString(name)}={Uri.EscapeDataString(value.ToString())}&";
-            }
-        }
+        var extra = (callSid is not null && !callScoped ? $"CallSid={callSid}&" : "") + dates.Query();
         if (keySid is not null)
         {
             extra += $"EncryptionPublicKeySid={keySid}&";
@@ -91,7 +120,6 @@ public static class RecordingEndpoints
         {
             extra += $"Status={Uri.EscapeDataString(string.Join(',', statuses.Select(s => s.Text())))}&";
         }
-        bool callScoped = path.Contains("/Calls/", StringComparison.Ordinal);
         return TypedResults.Ok(page.ToV2010(new RecordingList(page.Items.Select(r => RecordingJson.Of(r, options, callScoped)).ToList()), path, extra));
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
 using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Api.Recordings;
@@ -25,16 +26,18 @@ public static class RecordingWrapEndpoints
         return recording is not null && await context.MayActOnAsync(accounts, recording.AccountSid) ? recording : throw ApiException.NotFound($"/v1/Recordings/{sid}");
     }
 
-    private static async Task<Created<EncryptionWrapResource>> AddAsync(string sid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings,
-        IPublicKeyStore keys, TimeProvider clock)
+    /// <summary>A new wrap: the key it is to, and the CEK wrapped to it (base64 of RSA-OAEP-SHA256).</summary>
+    public sealed record WrapForm([FromForm(Name = "PublicKeySid")] string? PublicKeySid, [FromForm(Name = "EncryptedCek")] string? EncryptedCek);
+
+    private static async Task<Created<EncryptionWrapResource>> AddAsync(string sid, [AsParameters] WrapForm form, HttpContext context, AccountDirectory accounts,
+        IRecordingStore recordings, IPublicKeyStore keys, TimeProvider clock)
     {
         var recording = await InScopeAsync(sid, context, accounts, recordings);
         if (recording.KeyMode != MediaKeyMode.Customer || recording.EncryptedCek is null)
         {
             throw ApiException.BadParameter($"Recording {sid} is not encrypted to a customer key: there is no CEK wrap to add to", 20001);
         }
-        var form = await context.ReadFormAsync();
-        var keySid = form["PublicKeySid"].ToString();
+        var keySid = form.PublicKeySid ?? "";
         var account = await accounts.FindAsync(recording.AccountSid) ?? throw ApiException.NotFound($"/v1/Recordings/{sid}");
         var key = Sid.Is(keySid, "CR") ? await keys.FindAsync(keySid) : null;
         if (key is null || !key.UsableBy(account))
@@ -44,7 +47,7 @@ public static class RecordingWrapEndpoints
         byte[] wrapped;
         try
         {
-            wrapped = Convert.FromBase64String(form["EncryptedCek"].ToString());
+            wrapped = Convert.FromBase64String(form.EncryptedCek ?? "");
         }
         catch (FormatException)
         {
