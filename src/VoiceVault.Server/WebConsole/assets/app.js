@@ -1,6 +1,7 @@
 // The console: one document, routed by path. Each page is a module that renders into <main>.
 import { h, replace } from './lib/dom.js';
 import { configure, get, request } from './lib/api.js';
+import { navigate, onNavigate } from './lib/router.js';
 
 const pages = [
   [/^\/console\/?$/, () => import('./pages/home.js')],
@@ -15,15 +16,9 @@ const pages = [
 ];
 
 /** The signed-in session (account, CSRF token), or null. */
-export let session = null;
+let session = null;
 
 const main = document.getElementById('main');
-
-export function navigate(path, { replace: replaceState = false } = {}) {
-  if (replaceState) history.replaceState(null, '', path);
-  else history.pushState(null, '', path);
-  render();
-}
 
 function signedOut() {
   if (session === null && location.pathname === '/console') return;
@@ -56,8 +51,8 @@ async function signOut() {
   }
 }
 
-/** After a successful sign-in. */
-export function signedIn(resource) {
+/** After a successful sign-in (the sign-in page is handed this). */
+function signedIn(resource) {
   session = resource;
   configure({ csrf: resource.csrf_token });
   showShell();
@@ -94,7 +89,7 @@ async function render() {
     const page = await route();
     if (ticket !== rendering) return;
     replace(main);
-    const title = await page.render(main, { params: match.slice(1), query: new URLSearchParams(location.search), session });
+    const title = await page.render(main, { params: match.slice(1), query: new URLSearchParams(location.search), session, signedIn });
     if (ticket !== rendering) return;
     finish(title);
   } catch (error) {
@@ -125,6 +120,7 @@ document.addEventListener('click', event => {
   navigate(url.pathname + url.search);
 });
 window.addEventListener('popstate', render);
+onNavigate(render);
 
 configure({ signedOut });
 try {

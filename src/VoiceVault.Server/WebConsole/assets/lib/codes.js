@@ -18,7 +18,7 @@ const CODES = {
   20403: {
     title: 'Media stream refused',
     what: 'A signed media stream named a Twilio account other than the one linked to this account, so the vault kept none of its audio.',
-    todo: 'Check which Twilio account places the calls, and the Twilio link of this vault account (POST …/TwilioLink.json); re-link if the Twilio account changed.',
+    todo: 'Check which Twilio account places the calls, and the Twilio link of this vault account (GET or POST /v1/Accounts/AC…/TwilioLink); re-link if the Twilio account changed.',
   },
 };
 

@@ -20,6 +20,12 @@ export function h(tag, attributes = {}, ...children) {
   return element;
 }
 
+/** Appends children to an element, leaving out null, undefined and false (Element.append would write "null"). */
+export function add(element, ...children) {
+  append(element, children);
+  return element;
+}
+
 function append(element, children) {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue;
@@ -64,10 +70,13 @@ export function announce(text) {
 
 /** A table with a caption; rows are arrays of cells (strings or nodes). */
 export function table(caption, headings, rows) {
-  return h('table', {},
-    h('caption', {}, caption),
-    h('thead', {}, h('tr', {}, headings.map(text => h('th', { scope: 'col' }, text)))),
-    h('tbody', {}, rows.map(cells => h('tr', {}, cells.map(cell => h('td', {}, cell))))));
+  // In a box of its own that scrolls sideways when the window is narrower than the table, so the
+  // page itself never does (reachable by keyboard, named after the table for screen readers).
+  return h('div', { class: 'table-scroll', role: 'region', 'aria-label': caption, tabindex: '0' },
+    h('table', {},
+      h('caption', {}, caption),
+      h('thead', {}, h('tr', {}, headings.map(text => h('th', { scope: 'col' }, text)))),
+      h('tbody', {}, rows.map(cells => h('tr', {}, cells.map(cell => h('td', {}, cell)))))));
 }
 
 /** A modal dialog (native <dialog>: focus is trapped and Escape closes it). Resolves with the button value chosen. */

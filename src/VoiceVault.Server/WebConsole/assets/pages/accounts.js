@@ -1,7 +1,7 @@
-import { h, field, message, replace, table, when, dialog, announce } from '../lib/dom.js';
+import { add, h, field, message, replace, table, when, dialog, announce } from '../lib/dom.js';
 import { post, accountPath } from '../lib/api.js';
 import { inScope } from '../lib/accounts.js';
-import { navigate } from '../app.js';
+import { navigate } from '../lib/router.js';
 
 export async function render(main, { session }) {
   const accounts = await inScope(session);
@@ -34,7 +34,7 @@ export async function render(main, { session }) {
     }
   }
   const isMain = !session.parent_sid;
-  main.append(h('h1', {}, 'Subaccounts'),
+  add(main, h('h1', {}, 'Subaccounts'),
     isMain ? form : message('notice', 'This is a subaccount: only its main account can create subaccounts.'),
     status,
     subaccounts.length ? table('Subaccounts', ['Friendly name', 'SID', 'Status', 'Created', 'Actions'], subaccounts.map(a => [

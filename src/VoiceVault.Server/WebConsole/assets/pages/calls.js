@@ -1,7 +1,7 @@
-import { h, message, replace, table, when, announce } from '../lib/dom.js';
+import { add, h, message, replace, table, when, announce } from '../lib/dom.js';
 import { get, post, accountPath } from '../lib/api.js';
 import { inScope } from '../lib/accounts.js';
-import { navigate } from '../app.js';
+import { navigate } from '../lib/router.js';
 
 // Recordings of live calls, with the PCI pause: Pause stops writing audio (silence is kept in
 // its place, as Twilio does), Resume writes again, Stop ends the recording.
@@ -23,7 +23,7 @@ export async function render(main, { session }) {
     }
   }
   const refresh = h('button', { type: 'button', class: 'secondary', onclick: () => navigate('/console/calls', { replace: true }) }, 'Refresh');
-  main.append(h('h1', {}, 'Live calls'),
+  add(main, h('h1', {}, 'Live calls'),
     h('p', {}, 'Recordings of calls streaming now. Pause before a caller reads out a card number; Resume after.'),
     refresh, status,
     rows.length

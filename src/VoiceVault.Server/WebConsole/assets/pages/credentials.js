@@ -1,7 +1,7 @@
-import { h, field, message, replace, table, when, dialog, announce } from '../lib/dom.js';
+import { add, h, field, message, replace, table, when, dialog, announce } from '../lib/dom.js';
 import { get, post, del } from '../lib/api.js';
 import { inScope, chooser } from '../lib/accounts.js';
-import { navigate } from '../app.js';
+import { navigate } from '../lib/router.js';
 
 const PATH = '/v1/Credentials/PublicKeys';
 
@@ -111,7 +111,7 @@ export async function render(main, { query, session }) {
   }
 
   const created = query.get('created');
-  main.append(h('h1', {}, 'Credentials'),
+  add(main, h('h1', {}, 'Credentials'),
     h('p', {}, 'Public keys that recordings are encrypted to. The private keys stay with you.'),
     accountField.row,
     created ? message('notice', `Credential ${created} created.`) : null,

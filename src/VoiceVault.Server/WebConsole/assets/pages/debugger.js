@@ -1,8 +1,8 @@
-import { h, message, table, when } from '../lib/dom.js';
+import { add, h, message, table, when } from '../lib/dom.js';
 import { get, accountPath } from '../lib/api.js';
 import { inScope, chooser } from '../lib/accounts.js';
 import { explain } from '../lib/codes.js';
-import { navigate } from '../app.js';
+import { navigate } from '../lib/router.js';
 
 export async function render(main, { query, session }) {
   const accounts = await inScope(session);
@@ -23,7 +23,7 @@ export async function render(main, { query, session }) {
     ];
   });
   const next = list.next_page_uri ? new URL(list.next_page_uri, location.origin).searchParams.get('PageToken') : null;
-  main.append(h('h1', {}, 'Debugger'), accountField.row,
+  add(main, h('h1', {}, 'Debugger'), accountField.row,
     rows.length ? table(`Notifications of ${account}, newest first`, ['When', 'Code', 'Level', 'Message', 'Explanation'], rows)
       : message('notice', 'No notifications: nothing has gone wrong.'),
     next ? h('nav', { class: 'pager', 'aria-label': 'Pages' }, h('a', { href: `/console/debugger?account=${account}&page=${next}` }, 'Older notifications')) : null);

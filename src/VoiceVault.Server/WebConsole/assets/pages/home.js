@@ -1,4 +1,4 @@
-import { navigate } from '../app.js';
+import { navigate } from '../lib/router.js';
 
 export async function render() {
   navigate('/console/recordings', { replace: true });

@@ -1,6 +1,6 @@
-import { h, field, message, replace, table, when, dialog, announce } from '../lib/dom.js';
+import { add, h, field, message, replace, table, when, dialog, announce } from '../lib/dom.js';
 import { get, post, del, accountPath } from '../lib/api.js';
-import { navigate } from '../app.js';
+import { navigate } from '../lib/router.js';
 
 export async function render(main, { session }) {
   const base = `${accountPath(session.account_sid)}/Keys`;
@@ -36,7 +36,7 @@ export async function render(main, { session }) {
       replace(status, message('error', error.message));
     }
   }
-  main.append(h('h1', {}, 'API keys'),
+  add(main, h('h1', {}, 'API keys'),
     h('p', {}, `Keys of ${session.account_sid}: sign in to the API (and this console) as SK… with the key's secret instead of the auth token.`),
     form, status,
     keys.length ? table('API keys', ['Friendly name', 'SID', 'Created', 'Actions'], keys.map(k => [

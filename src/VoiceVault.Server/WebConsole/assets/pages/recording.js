@@ -1,4 +1,4 @@
-import { h, field, message, replace, when, announce, dialog } from '../lib/dom.js';
+import { add, h, field, message, replace, when, announce, dialog } from '../lib/dom.js';
 import { get, accountPath, ApiError } from '../lib/api.js';
 import { importPrivateKey, KeyFileError } from '../lib/privatekey.js';
 import { readDetails, unwrap, open, fetchMedia, DecryptError, MAX_BYTES } from '../lib/recording.js';
@@ -12,7 +12,7 @@ export async function render(main, { params: [sid], query, session }) {
     recording = await get(`${accountPath(account)}/Recordings/${sid}.json`);
   } catch (error) {
     if (error instanceof ApiError && error.status === 404) {
-      main.append(h('h1', {}, 'Recording not found'), h('p', {}, `No recording ${sid} in account ${account} that you may see.`),
+      add(main, h('h1', {}, 'Recording not found'), h('p', {}, `No recording ${sid} in account ${account} that you may see.`),
         h('p', {}, h('a', { href: '/console/recordings' }, 'All recordings')));
       return 'Recording not found';
     }
@@ -20,7 +20,7 @@ export async function render(main, { params: [sid], query, session }) {
   }
   const mediaUrl = `${accountPath(recording.account_sid)}/Recordings/${recording.sid}`;
   const details = recording.encryption_details;
-  main.append(
+  add(main, 
     h('p', { class: 'crumbs' }, h('a', { href: `/console/recordings?account=${recording.account_sid}` }, 'Recordings')),
     h('h1', {}, 'Recording ', h('code', {}, recording.sid)),
     h('dl', { class: 'facts' },
@@ -33,21 +33,21 @@ export async function render(main, { params: [sid], query, session }) {
       fact('Source', recording.source),
       fact('Encryption', details ? `rsa-aes to ${details.encryption_public_key_sid}` : 'none (stored under the vault\'s own key)')));
   if (details) {
-    main.append(h('h2', {}, 'Encryption details'), h('pre', { class: 'details', tabindex: '0', 'aria-label': 'Encryption details (JSON)' }, JSON.stringify(details, null, 2)));
+    add(main, h('h2', {}, 'Encryption details'), h('pre', { class: 'details', tabindex: '0', 'aria-label': 'Encryption details (JSON)' }, JSON.stringify(details, null, 2)));
   }
   if (recording.status !== 'completed') {
-    main.append(message('notice', `This recording is ${recording.status}; it has no media to ${details ? 'decrypt' : 'play'}.`));
+    add(main, message('notice', `This recording is ${recording.status}; it has no media to ${details ? 'decrypt' : 'play'}.`));
     return `Recording ${recording.sid}`;
   }
-  main.append(h('p', {}, h('a', { href: mediaUrl, download: `${recording.sid}${details ? '.enc' : '.wav'}` }, details ? 'Download ciphertext' : 'Download WAV (as stored)')));
+  add(main, h('p', {}, h('a', { href: mediaUrl, download: `${recording.sid}${details ? '.enc' : '.wav'}` }, details ? 'Download ciphertext' : 'Download WAV (as stored)')));
   const player = h('section', { class: 'player', 'aria-labelledby': 'player-heading' });
   if (details) {
-    main.append(await decryptPanel(recording, mediaUrl, player));
+    add(main, await decryptPanel(recording, mediaUrl, player));
   } else {
-    main.append(h('h2', { id: 'player-heading' }, 'Listen'));
+    add(main, h('h2', { id: 'player-heading' }, 'Listen'));
     player.append(h('audio', { controls: true, preload: 'none', src: mediaUrl }));
   }
-  main.append(player);
+  add(main, player);
   return `Recording ${recording.sid}`;
 }
 

@@ -1,7 +1,7 @@
-import { h, field, message, table, when } from '../lib/dom.js';
+import { add, h, field, message, table, when } from '../lib/dom.js';
 import { get, accountPath, recordingStatuses } from '../lib/api.js';
 import { inScope, chooser } from '../lib/accounts.js';
-import { navigate } from '../app.js';
+import { navigate } from '../lib/router.js';
 
 export async function render(main, { query, session }) {
   const [accounts, statuses] = await Promise.all([inScope(session), recordingStatuses()]);
@@ -52,7 +52,7 @@ export async function render(main, { query, session }) {
     r.error_code ? String(r.error_code) : '',
     r.encryption_details ? h('code', {}, r.encryption_details.encryption_public_key_sid) : 'no',
   ]);
-  main.append(h('h1', {}, 'Recordings'), form,
+  add(main, h('h1', {}, 'Recordings'), form,
     rows.length ? table(`Recordings of ${account}, newest first (page ${list.page + 1})`,
       ['Recording', 'Call', 'Created', 'Duration', 'Status', 'Error', 'Encrypted to'], rows)
       : message('notice', 'No recordings match.'),

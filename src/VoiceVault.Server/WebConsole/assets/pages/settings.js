@@ -1,7 +1,7 @@
-import { h, field, message, replace, when, announce } from '../lib/dom.js';
+import { add, h, field, message, replace, when, announce } from '../lib/dom.js';
 import { get, post, accountPath } from '../lib/api.js';
 import { inScope, chooser } from '../lib/accounts.js';
-import { navigate } from '../app.js';
+import { navigate } from '../lib/router.js';
 
 export async function render(main, { query, session }) {
   const accounts = await inScope(session);
@@ -58,6 +58,6 @@ export async function render(main, { query, session }) {
       replace(status, message('error', error.message));
     }
   });
-  main.append(h('h1', {}, 'Voice settings'), form);
+  add(main, h('h1', {}, 'Voice settings'), form);
   return 'Voice settings';
 }

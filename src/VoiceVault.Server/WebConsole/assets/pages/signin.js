@@ -1,8 +1,8 @@
-import { h, field, message, replace } from '../lib/dom.js';
+import { add, h, field, message, replace } from '../lib/dom.js';
 import { request } from '../lib/api.js';
-import { navigate, signedIn } from '../app.js';
+import { navigate } from '../lib/router.js';
 
-export async function render(main, { query }) {
+export async function render(main, { query, signedIn }) {
   const sid = field('Account SID or API key', h('input', { name: 'sid', autocomplete: 'username', required: true, spellcheck: 'false', autocapitalize: 'off' }),
     'AC… with the auth token, or SK… with the API key\'s secret.');
   const secret = field('Auth token or secret', h('input', { name: 'secret', type: 'password', autocomplete: 'current-password', required: true }));
@@ -27,6 +27,6 @@ export async function render(main, { query }) {
       button.disabled = false;
     }
   });
-  main.append(h('h1', {}, 'Sign in'), form);
+  add(main, h('h1', {}, 'Sign in'), form);
   return 'Sign in';
 }
