@@ -71,6 +71,8 @@ done
 cat > "$D/haproxy.cfg" <<CFG
 global
     maxconn 4096
+    # The admin socket: take an instance out of rotation before restarting it (docs/operations.md).
+    stats socket $D/haproxy.sock mode 600 level admin
 defaults
     mode http
     timeout connect 5s
