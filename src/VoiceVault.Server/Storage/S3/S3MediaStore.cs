@@ -1,5 +1,4 @@
 using VoiceVault.Server.Core;
-using System.Buffers;
 using System.Net;
 using Amazon.Runtime;
 using Amazon.S3;

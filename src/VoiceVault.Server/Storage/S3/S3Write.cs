@@ -1,6 +1,5 @@
 using VoiceVault.Server.Core;
 using System.Buffers;
-using System.Net;
 using Amazon.Runtime;
 using Amazon.S3;
 using Amazon.S3.Model;
