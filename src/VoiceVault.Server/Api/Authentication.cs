@@ -99,10 +99,6 @@ public static class Access
     public static async Task<bool> MayActOnAsync(this HttpContext context, AccountDirectory accounts, string accountSid) =>
         await context.InScopeAsync(accounts, accountSid) is not null;
 
-    private static async Task<Account?> InScopeAsync(this HttpContext context, AccountDirectory accounts, string accountSid)
-    {
-        var caller = context.Caller();
-        var account = Sid.Is(accountSid, "AC") ? await accounts.FindAsync(accountSid) : null;
-        return account is not null && (account.Sid == caller.AccountSid || account.ParentSid == caller.AccountSid) ? account : null;
-    }
+    private static Task<Account?> InScopeAsync(this HttpContext context, AccountDirectory accounts, string accountSid) =>
+        accounts.InScopeAsync(context.Caller().AccountSid, accountSid);
 }

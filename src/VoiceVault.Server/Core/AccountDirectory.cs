@@ -49,6 +49,24 @@ public sealed class AccountDirectory
 
     public Task<Account?> FindAsync(string sid, CancellationToken cancellationToken = default) => _accounts.FindAsync(sid, cancellationToken);
 
+    /// <summary>
+    /// The tenant rule, in one place for the API, the console and every adapter: a caller acts on its
+    /// own account and its subaccounts, never on its parent's or a sibling's. Null when it may not, or
+    /// when there is no such account — the caller cannot tell the two apart.
+    /// </summary>
+    public async Task<Account?> InScopeAsync(string callerAccountSid, string accountSid)
+    {
+        var account = Sid.Is(accountSid, "AC") ? await FindAsync(accountSid) : null;
+        return account is not null && (account.Sid == callerAccountSid || account.ParentSid == callerAccountSid) ? account : null;
+    }
+
+    /// <summary>A public key the caller may see (one of an account in its scope), or null as if it did not exist.</summary>
+    public async Task<PublicKey?> KeyInScopeAsync(IPublicKeyStore keys, string callerAccountSid, string keySid)
+    {
+        var key = Sid.Is(keySid, "CR") ? await keys.FindAsync(keySid) : null;
+        return key is not null && await InScopeAsync(callerAccountSid, key.AccountSid) is not null ? key : null;
+    }
+
     /// <summary>The parent of an authenticated caller's account (null for a main account), without a database round trip after the first.</summary>
     public async Task<string?> ParentOfAsync(string sid)
     {

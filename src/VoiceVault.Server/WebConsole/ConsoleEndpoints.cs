@@ -147,7 +147,7 @@ public static class ConsoleEndpoints
 
     private static async Task<Ok<KeyUsageResource>> UsageAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys, IRecordingStore recordings)
     {
-        var key = await Api.Credentials.PublicKeyEndpoints.InScopeAsync(sid, context, accounts, keys);
+        var key = await accounts.KeyInScopeAsync(keys, context.Caller().AccountSid, sid) ?? throw ApiException.NotFound($"/console/api/public-keys/{sid}");
         return TypedResults.Ok(new KeyUsageResource(key.Sid, await recordings.CountUsingKeyAsync(key.Sid, context.RequestAborted)));
     }
 

@@ -109,12 +109,20 @@ public sealed class ConsoleSessionTests(ConsoleBrowser chromium) : IClassFixture
         var (_, ownUpload) = await vault.UploadAsync(a.Sid, a.AuthToken, Audio.CallSid(), Audio.Wav(1));
         var parentRecording = parentUpload.GetProperty("sid").GetString()!;
         var siblingRecording = siblingUpload.GetProperty("sid").GetString()!;
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        var parentKey = await vault.AddKeyAsync(rsa);
+        var siblingKey = await vault.AddKeyAsync(rsa, b.Sid);
+        var ownKey = await vault.AddKeyAsync(rsa, a.Sid);
 
         var (http, csrf, _) = await SignInAsync(vault, a.Sid, a.AuthToken);
         using (http)
         {
+            // The console's own endpoint keeps the key-scope rule too: its own key's usage, nobody else's.
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync($"/console/api/public-keys/{ownKey}/usage")).StatusCode);
             foreach (var path in new[]
             {
+                $"/console/api/public-keys/{parentKey}/usage",
+                $"/console/api/public-keys/{siblingKey}/usage",
                 $"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{parentRecording}.json",
                 $"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{parentRecording}",
                 $"/2010-04-01/Accounts/{b.Sid}/Recordings/{siblingRecording}",

@@ -96,11 +96,8 @@ public static class PublicKeyEndpoints
         string.IsNullOrEmpty(accountSid) ? context.Caller().AccountSid : (await context.AccountInScopeAsync(accounts, accountSid)).Sid;
 
     /// <summary>The public key, if the caller may see it; otherwise 404, as if it did not exist.</summary>
-    internal static async Task<PublicKey> InScopeAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys)
-    {
-        var key = Sid.Is(sid, "CR") ? await keys.FindAsync(sid) : null;
-        return key is not null && await context.MayActOnAsync(accounts, key.AccountSid) ? key : throw ApiException.NotFound($"{Path}/{sid}");
-    }
+    private static async Task<PublicKey> InScopeAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys) =>
+        await accounts.KeyInScopeAsync(keys, context.Caller().AccountSid, sid) ?? throw ApiException.NotFound($"{Path}/{sid}");
 
     private static string Url(HttpContext context, string rest) => $"{context.Request.Scheme}://{context.Request.Host}{Path}{rest}";
 
