@@ -8,6 +8,7 @@ namespace VoiceVault.Server;
 /// and one <c>hint:</c> line saying what to do, on stderr, and exit code 2. Failures the vault knows
 /// the cause of arrive as <see cref="StartupException"/>; the rest that a start can meet (a database
 /// that does not answer, a data folder it may not write, a port already taken) are recognised here.
+/// The operator commands (<c>migrate</c>, the copies) report theirs the same way.
 /// Anything else is a bug and keeps its stack trace.
 /// </summary>
 public static class StartupFailure
@@ -25,11 +26,6 @@ public static class StartupFailure
         UnauthorizedAccessException denied => ($"{denied.Message}", "run the vault as a user that may write VoiceVault:DataDir, or point it at another folder"),
         IOException io when io.InnerException is SocketException { SocketErrorCode: SocketError.AddressAlreadyInUse } || io.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase) =>
             (io.Message.TrimEnd('.'), "another process listens there: stop it, or give the vault another address with --urls http://127.0.0.1:PORT"),
-        Amazon.Runtime.AmazonServiceException s3 => ($"the S3 store refused a request: {s3.StatusCode} {s3.ErrorCode} {s3.Message}".TrimEnd(),
-            "check VoiceVault:S3 (ServiceUrl, Bucket, Region) and the credentials (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)"),
-        // The configuration binder's own complaints ("Failed to convert configuration value …").
-        InvalidOperationException config when config.StackTrace?.Contains("Microsoft.Extensions.Configuration", StringComparison.Ordinal) == true =>
-            (Innermost(config), "correct the setting named above; docs/operations.md lists every setting and its form"),
         _ => null,
     };
 

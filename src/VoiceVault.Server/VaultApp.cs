@@ -54,7 +54,7 @@ public static class VaultApp
         }
         configure?.Invoke(builder);
 
-        var options = builder.Configuration.GetSection(VaultOptions.Section).Get<VaultOptions>() ?? new VaultOptions();
+        var options = Bind<VaultOptions>(builder.Configuration, VaultOptions.Section);
         options.DataDir = Path.GetFullPath(options.DataDir, builder.Environment.ContentRootPath);
         if (!Directory.Exists(options.DataDir))
         {
@@ -113,7 +113,7 @@ public static class VaultApp
                 // Connections live a minute: an address checked at connect time is not reused for ever.
                 PooledConnectionLifetime = TimeSpan.FromMinutes(1),
             });
-        var consoleOptions = builder.Configuration.GetSection(VaultOptions.Section + ":Console").Get<ConsoleOptions>() ?? new ConsoleOptions();
+        var consoleOptions = Bind<ConsoleOptions>(builder.Configuration, VaultOptions.Section + ":Console");
         consoleOptions.Validate();
         builder.Services.AddSingleton(consoleOptions);
         builder.Services.AddSingleton<ConsoleSessions>();
@@ -210,6 +210,21 @@ public static class VaultApp
             app.MapConsoleEndpoints();
         }
         return app;
+    }
+
+    /// <summary>A settings section as its type; a value of the wrong type is a start-up error that names the setting.</summary>
+    private static T Bind<T>(IConfiguration configuration, string section) where T : new()
+    {
+        try
+        {
+            return configuration.GetSection(section).Get<T>() ?? new T();
+        }
+        catch (InvalidOperationException e)
+        {
+            // The binder's message names the setting and the value ("Failed to convert configuration value 'x' at 'VoiceVault:…'").
+            throw new StartupException(e.InnerException is { } inner ? $"{e.Message}: {inner.Message}" : e.Message,
+                "correct the setting named above; docs/operations.md lists every setting and its form", e);
+        }
     }
 
     // What /metrics serves: only this vault's meters (a process may host other apps — tests do —

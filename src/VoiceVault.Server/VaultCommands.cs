@@ -70,7 +70,8 @@ public static class VaultCommands
                     return 1;
             }
         }
-        catch (Exception e) when (e is InvalidOperationException or Npgsql.NpgsqlException or Amazon.S3.AmazonS3Exception)
+        // A setting or dependency the command cannot work with goes to Program, which says it as at start (error:, hint:, exit 2).
+        catch (Exception e) when (e is not Core.StartupException && (e is InvalidOperationException or Npgsql.NpgsqlException or Amazon.S3.AmazonS3Exception))
         {
             Console.Error.WriteLine($"error: {Describe(e)}");
             return 1;

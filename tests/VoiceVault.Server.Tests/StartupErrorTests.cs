@@ -70,6 +70,22 @@ public sealed class StartupErrorTests
     }
 
     [Fact]
+    public async Task An_operator_command_with_a_wrong_setting_says_so_the_same_way()
+    {
+        var dataDir = Directory.CreateTempSubdirectory("vv-start-").FullName;
+        try
+        {
+            var (exit, stdout, stderr) = await TestProcess.RunSeparatelyAsync("dotnet",
+                [Path.Combine(AppContext.BaseDirectory, "VoiceVault.Server.dll"), "migrate", "--VoiceVault:DataDir", dataDir, "--VoiceVault:MaxUploadBytes", "lots"]);
+            AssertTwoLines("migrate", exit, stdout, stderr, "error: Failed to convert configuration value 'lots' at 'VoiceVault:MaxUploadBytes'", "hint: correct the setting named above");
+        }
+        finally
+        {
+            Directory.Delete(dataDir, recursive: true);
+        }
+    }
+
+    [Fact]
     public async Task A_master_key_file_that_is_not_32_bytes_is_refused_without_being_replaced()
     {
         var dataDir = Directory.CreateTempSubdirectory("vv-start-").FullName;
