@@ -76,7 +76,7 @@ public static class VaultApp
         // the database client, the runtime), in Prometheus' text format.
         var meters = new OwnMeters();
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(VaultMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.RateLimiting", "System.Net.Http", "Npgsql", "System.Runtime")
+            .AddMeter(VaultMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "System.Net.Http", "Npgsql", "System.Runtime")
             .AddView(meters.StreamOf)
             .AddPrometheusExporter());
         builder.Services.AddSingleton(MasterKey.Load(options));
@@ -118,7 +118,6 @@ public static class VaultApp
         builder.Services.AddSingleton(consoleOptions);
         builder.Services.AddSingleton<ConsoleSessions>();
         builder.Services.AddSingleton<AuthenticationThrottle>();
-        AccountLimits.Add(builder.Services, options.Limits);
         builder.Services.AddAuthentication(BasicAuthenticationHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, BasicAuthenticationHandler>(BasicAuthenticationHandler.SchemeName, null)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, SessionAuthenticationHandler>(SessionAuthenticationHandler.SchemeName, null)
@@ -182,7 +181,7 @@ public static class VaultApp
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
-        app.UseRateLimiter();
+        app.UseAccountLimits(options.Limits);
         app.UseMiddleware<CsrfMiddleware>();
         app.UseMiddleware<FormBodyMiddleware>();
         app.MapGet("/healthz", () => TypedResults.Ok(new HealthResource("ok"))).ExcludeFromDescription().AllowAnonymous();
@@ -250,6 +249,7 @@ public static class VaultApp
             case "sqlite":
                 services.AddSingleton<IVaultDatabase, SqliteVaultDatabase>();
                 services.AddSingleton<IClusterSignals, FileSignals>();
+                services.AddSingleton<ILimitStore, LocalLimits>();
                 break;
             case "postgres":
                 var connectionString = builder.Configuration.GetConnectionString("VoiceVault") ?? "";
@@ -257,6 +257,9 @@ public static class VaultApp
                 services.AddSingleton(p => new PostgresSignals(connectionString, p.GetRequiredService<ILogger<PostgresSignals>>()));
                 services.AddSingleton<IClusterSignals>(p => p.GetRequiredService<PostgresSignals>());
                 services.AddHostedService(p => p.GetRequiredService<PostgresSignals>());
+                services.AddSingleton<PostgresLimits>();
+                services.AddSingleton<ILimitStore>(p => p.GetRequiredService<PostgresLimits>());
+                services.AddHostedService(p => p.GetRequiredService<PostgresLimits>());
                 break;
             default:
                 throw new StartupException($"VoiceVault:Database '{options.Database}' is not a backend", "use sqlite (the default) or postgres");

@@ -14,24 +14,6 @@ namespace VoiceVault.Server.Tests;
 /// </summary>
 public sealed class RateLimitTests
 {
-    /// <summary>An HTTP client whose connections leave from <paramref name="source"/> (another loopback address is another client).</summary>
-    private static HttpClient From(IPAddress source, Uri baseUri, string user, string password)
-    {
-        var handler = new SocketsHttpHandler
-        {
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-                socket.Bind(new IPEndPoint(source, 0));
-                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                return new NetworkStream(socket, ownsSocket: true);
-            },
-        };
-        var http = new HttpClient(handler) { BaseAddress = baseUri };
-        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
-        return http;
-    }
-
     [Fact]
     public async Task A_burst_of_wrong_passwords_from_one_address_is_answered_429_while_the_right_one_from_another_address_works()
     {
@@ -42,7 +24,7 @@ public sealed class RateLimitTests
         HttpResponseMessage? last = null;
         foreach (var guess in guesses)
         {
-            using var http = From(IPAddress.Loopback, vault.BaseUri, vault.AccountSid, guess);
+            using var http = TestHttp.From(IPAddress.Loopback, vault.BaseUri, vault.AccountSid, guess);
             last?.Dispose();
             last = await http.GetAsync(path);
             statuses.Add(last.StatusCode);
@@ -56,12 +38,12 @@ public sealed class RateLimitTests
         Assert.Equal(20429, body.GetProperty("code").GetInt32());
         Assert.Equal(429, body.GetProperty("status").GetInt32());
         // The right password from the same address waits too: a guesser learns nothing from it.
-        using (var same = From(IPAddress.Loopback, vault.BaseUri, vault.AccountSid, vault.AuthToken))
+        using (var same = TestHttp.From(IPAddress.Loopback, vault.BaseUri, vault.AccountSid, vault.AuthToken))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, (await same.GetAsync(path)).StatusCode);
         }
         // From another address it works at once.
-        using (var other = From(IPAddress.Parse("127.0.0.2"), vault.BaseUri, vault.AccountSid, vault.AuthToken))
+        using (var other = TestHttp.From(IPAddress.Parse("127.0.0.2"), vault.BaseUri, vault.AccountSid, vault.AuthToken))
         {
             Assert.Equal(HttpStatusCode.OK, (await other.GetAsync(path)).StatusCode);
         }
@@ -80,22 +62,22 @@ public sealed class RateLimitTests
         for (int i = 0; i < 40; i++)
         {
             // Four guesses from each of ten addresses: never more than the address limit from one.
-            using var http = From(IPAddress.Parse($"127.0.1.{1 + i / 4}"), vault.BaseUri, vault.AccountSid, $"wrong-{i}");
+            using var http = TestHttp.From(IPAddress.Parse($"127.0.1.{1 + i / 4}"), vault.BaseUri, vault.AccountSid, $"wrong-{i}");
             statuses.Add((await http.GetAsync(path)).StatusCode);
         }
         Assert.Equal(30, statuses.Count(s => s == HttpStatusCode.Unauthorized));
         Assert.Equal(10, statuses.Count(s => s == HttpStatusCode.TooManyRequests));
         // A new address waits, even with the right password; where the owner already works, it works.
-        using (var newcomer = From(IPAddress.Parse("127.0.3.1"), vault.BaseUri, vault.AccountSid, vault.AuthToken))
+        using (var newcomer = TestHttp.From(IPAddress.Parse("127.0.3.1"), vault.BaseUri, vault.AccountSid, vault.AuthToken))
         {
             Assert.Equal(HttpStatusCode.TooManyRequests, (await newcomer.GetAsync(path)).StatusCode);
         }
-        using (var owner = From(IPAddress.Loopback, vault.BaseUri, vault.AccountSid, vault.AuthToken))
+        using (var owner = TestHttp.From(IPAddress.Loopback, vault.BaseUri, vault.AccountSid, vault.AuthToken))
         {
             Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync(path)).StatusCode);
         }
         // Another account is untouched by it.
-        using var fresh = From(IPAddress.Parse("127.0.2.1"), vault.BaseUri, sub.Sid, sub.AuthToken);
+        using var fresh = TestHttp.From(IPAddress.Parse("127.0.2.1"), vault.BaseUri, sub.Sid, sub.AuthToken);
         Assert.Equal(HttpStatusCode.OK, (await fresh.GetAsync($"/2010-04-01/Accounts/{sub.Sid}/Recordings.json")).StatusCode);
     }
 

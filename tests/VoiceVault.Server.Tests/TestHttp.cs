@@ -46,6 +46,24 @@ internal static class TestHttp
         }
         return http;
     }
+    /// <summary>An HTTP client whose connections leave from <paramref name="source"/> (another loopback address is another client).</summary>
+    public static HttpClient From(System.Net.IPAddress source, Uri baseUri, string user, string password)
+    {
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+                socket.Bind(new System.Net.IPEndPoint(source, 0));
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        var http = new HttpClient(handler) { BaseAddress = baseUri };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"{user}:{password}")));
+        return http;
+    }
+
 }
 
 internal sealed class LocalServer(WebApplication app) : IAsyncDisposable

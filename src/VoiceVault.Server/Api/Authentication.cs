@@ -37,19 +37,21 @@ public sealed class BasicAuthenticationHandler(IOptionsMonitor<AuthenticationSch
         }
         int colon = decoded?.IndexOf(':', StringComparison.Ordinal) ?? -1;
         var user = colon > 0 ? decoded![..colon] : null;
+        var secret = user is null ? null : decoded![(colon + 1)..];
+        var verified = user is null ? null : accounts.Verified(user, secret!);
         // A caller out of tries is not even checked: its guess, right or wrong, teaches it nothing.
-        if (throttle.Refusal(Context, user) is { } wait)
+        if (await throttle.RefusalAsync(Context, user, verifiedHere: verified is not null) is { } wait)
         {
             _throttled = wait;
             return AuthenticateResult.Fail("Too many failed authentications");
         }
-        var caller = user is null ? null : await accounts.AuthenticateAsync(user, decoded![(colon + 1)..]);
+        var caller = verified ?? (user is null ? null : await accounts.AuthenticateAsync(user, secret!));
         if (caller is null)
         {
-            throttle.Failed(Context, user);
+            await throttle.FailedAsync(Context, user);
             return AuthenticateResult.Fail(decoded is null ? "Basic credentials that are not base64" : "Wrong credentials");
         }
-        throttle.Succeeded(Context, user!);
+        await throttle.SucceededAsync(Context, user!);
         return AuthenticateResult.Success(Access.Ticket(caller, SchemeName));
     }
 

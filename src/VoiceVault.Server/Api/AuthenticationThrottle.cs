@@ -1,6 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Threading.RateLimiting;
+using System.Collections.Concurrent;
 using VoiceVault.Server.Core;
 
 namespace VoiceVault.Server.Api;
@@ -11,118 +11,166 @@ namespace VoiceVault.Server.Api;
 /// bucket is empty is answered 429 (code 20429, Retry-After) before its credentials are even
 /// looked at. The address bucket is small, so one guesser stops long before the account's bucket
 /// runs dry and the right password from elsewhere keeps working; the account bucket stops a guess
-/// spread over many addresses. Token buckets from System.Threading.RateLimiting (what ASP.NET
-/// Core's rate limiter is made of), per instance; IPv6 clients are counted by their /64.
+/// spread over many addresses. IPv6 clients are counted by their /64.
+/// <para>
+/// The buckets are kept where every instance counts (<see cref="ILimitStore"/>: PostgreSQL for a
+/// cluster, memory for the embedded vault), so N instances behind a balancer refuse after as many
+/// tries as one. A bucket found empty is also remembered here, and told to the other instances by a
+/// cluster signal, until it holds a token again: credentials this instance verified a moment ago
+/// (which skip the store) are refused from an emptied address too, or a guesser could keep
+/// guessing unchecked and learn from the one answer that is not a 429.
+/// </para>
 /// </summary>
-public sealed class AuthenticationThrottle : IDisposable
+public sealed class AuthenticationThrottle
 {
-    private readonly PartitionedRateLimiter<string> _byAddress;
-    private readonly PartitionedRateLimiter<string> _byAccount;
-    private readonly TimeSpan _addressRefill;
-    private readonly TimeSpan _accountRefill;
-    // (account, address) pairs that signed in correctly lately: an account's bucket, emptied by
-    // guesses from elsewhere, does not lock its owner out where the owner already works from.
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _known = new(StringComparer.Ordinal);
-    private static readonly long KnownFor = (long)TimeSpan.FromHours(24).TotalMilliseconds;
-    private const int MaxKnown = 100_000;
+    private const string EmptySignal = "limits-empty ";
+    private static readonly TimeSpan KnownFor = TimeSpan.FromHours(24);
+    private readonly ILimitStore _limits;
+    private readonly IClusterSignals _signals;
+    private readonly TimeProvider _clock;
+    private readonly BucketShape _addressShape;
+    private readonly BucketShape _accountShape;
+    // Buckets known to be empty, and until when (Unix ms): what a verified caller is checked against.
+    private readonly ConcurrentDictionary<string, long> _empty = new(StringComparer.Ordinal);
+    // (account, address) pairs this instance wrote to the store lately: written at most once an hour each.
+    private readonly ConcurrentDictionary<string, long> _rememberedHere = new(StringComparer.Ordinal);
+    private const int MaxLocal = 100_000;
 
-    public AuthenticationThrottle(VaultOptions options)
+    public AuthenticationThrottle(ILimitStore limits, IClusterSignals signals, TimeProvider clock, VaultOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var limits = options.Limits;
-        (_byAddress, _addressRefill) = Buckets(limits.FailedAuthenticationsPerAddress, limits.FailedAuthenticationsPerAddressPerMinute);
-        (_byAccount, _accountRefill) = Buckets(limits.FailedAuthenticationsPerAccount, limits.FailedAuthenticationsPerAccountPerMinute);
+        _limits = limits;
+        _signals = signals;
+        _clock = clock;
+        var settings = options.Limits;
+        _addressShape = BucketShape.PerMinute(settings.FailedAuthenticationsPerAddress, settings.FailedAuthenticationsPerAddressPerMinute);
+        _accountShape = BucketShape.PerMinute(settings.FailedAuthenticationsPerAccount, settings.FailedAuthenticationsPerAccountPerMinute);
+        signals.Subscribe(signal =>
+        {
+            if (signal.StartsWith(EmptySignal, StringComparison.Ordinal) && signal.Split(' ') is [_, var key, var until]
+                && long.TryParse(until, System.Globalization.CultureInfo.InvariantCulture, out var ms))
+            {
+                MarkEmpty(key, ms);
+            }
+        });
     }
 
-    /// <summary>How long the caller must wait before it may try credentials again; null when it may now.</summary>
-    public TimeSpan? Refusal(HttpContext context, string? user)
+    /// <summary>
+    /// How long the caller must wait before it may try credentials again; null when it may now.
+    /// <paramref name="verifiedHere"/>: its credentials were verified by this instance a moment ago,
+    /// so only the buckets known to be empty are looked at, not the store.
+    /// </summary>
+    public async Task<TimeSpan?> RefusalAsync(HttpContext context, string? user, bool verifiedHere = false)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var address = AddressOf(context);
-        TimeSpan? wait = Empty(_byAddress, address, _addressRefill);
-        if (AccountOf(user) is { } account && !Known(account, address) && Empty(_byAccount, account, _accountRefill) is { } accountWait)
+        var address = AddressKey(context);
+        var account = AccountKey(user);
+        TimeSpan? addressWait = EmptyHere(address);
+        TimeSpan? accountWait = account is null ? null : EmptyHere(account);
+        if (addressWait is null && accountWait is null && !verifiedHere)
         {
-            wait = wait is { } w && w > accountWait ? w : accountWait;
+            var tokens = await _limits.TokensAsync(Buckets(address, account), context.RequestAborted);
+            addressWait = Empty(address, _addressShape, tokens[0]);
+            accountWait = account is null ? null : Empty(account, _accountShape, tokens[1]);
         }
-        return wait;
+        if (accountWait is not null && await KnownAsync(account!, address, context.RequestAborted))
+        {
+            accountWait = null;
+        }
+        return addressWait > accountWait || accountWait is null ? addressWait : accountWait;
     }
 
     /// <summary>Counts a failed authentication against the caller's address and the account it tried.</summary>
-    public void Failed(HttpContext context, string? user)
+    public async Task FailedAsync(HttpContext context, string? user)
     {
         ArgumentNullException.ThrowIfNull(context);
-        _byAddress.AttemptAcquire(AddressOf(context)).Dispose();
-        if (AccountOf(user) is { } account)
+        var buckets = Buckets(AddressKey(context), AccountKey(user));
+        var left = await _limits.SpendAsync(buckets, CancellationToken.None);
+        for (int i = 0; i < buckets.Count; i++)
         {
-            _byAccount.AttemptAcquire(account).Dispose();
+            if (Empty(buckets[i].Key, buckets[i].Shape, left[i]) is { } wait)
+            {
+                await _signals.SendAsync(EmptySignal + buckets[i].Key + " " + (_clock.GetUtcNow() + wait).ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture));
+            }
         }
     }
 
     /// <summary>Remembers that the account's credentials were right from this address.</summary>
-    public void Succeeded(HttpContext context, string user)
+    public async Task SucceededAsync(HttpContext context, string user)
     {
         ArgumentNullException.ThrowIfNull(context);
-        if (AccountOf(user) is not { } account)
+        if (AccountKey(user) is not { } account)
         {
             return;
         }
-        var key = account + "|" + AddressOf(context);
-        long now = Environment.TickCount64;
-        // Written at most once an hour per pair: the common case (a known client) only reads.
-        if (_known.TryGetValue(key, out var until) && until - now > KnownFor - 3_600_000)
+        var pair = account + "|" + AddressKey(context);
+        long now = _clock.GetUtcNow().ToUnixTimeMilliseconds();
+        // The common case (a known client) only reads this table.
+        if (_rememberedHere.TryGetValue(pair, out var written) && now - written < 3_600_000)
         {
             return;
         }
-        if (_known.Count >= MaxKnown)
+        if (_rememberedHere.Count >= MaxLocal)
         {
-            foreach (var (stale, expiry) in _known)
-            {
-                if (expiry <= now)
-                {
-                    _known.TryRemove(stale, out _);
-                }
-            }
-            if (_known.Count >= MaxKnown)
-            {
-                _known.Clear();
-            }
+            _rememberedHere.Clear();
         }
-        _known[key] = now + KnownFor;
+        _rememberedHere[pair] = now;
+        await _limits.RememberAsync(pair, KnownFor, CancellationToken.None);
     }
-
-    private bool Known(string account, string address) =>
-        _known.TryGetValue(account + "|" + address, out var until) && until > Environment.TickCount64;
 
     /// <summary>The answer to a caller that has to wait.</summary>
     public static ApiException TooMany(TimeSpan wait) =>
         ApiException.TooMany($"Too many failed authentications; try again in {ApiException.Seconds(wait)} s", wait);
 
-    public void Dispose()
-    {
-        _byAddress.Dispose();
-        _byAccount.Dispose();
-    }
+    private List<(string Key, BucketShape Shape)> Buckets(string address, string? account) =>
+        account is null ? [(address, _addressShape)] : [(address, _addressShape), (account, _accountShape)];
 
-    private static (PartitionedRateLimiter<string> Buckets, TimeSpan Refill) Buckets(int burst, int perMinute)
+    // Empty until it holds a whole token again (it refills in fractions, so "any token at all" would
+    // let a guess through every few milliseconds); an empty bucket is remembered here till then.
+    private TimeSpan? Empty(string key, BucketShape shape, double tokens)
     {
-        var refill = TimeSpan.FromMinutes(1) / Math.Max(1, perMinute);
-        return (PartitionedRateLimiter.Create<string, string>(key => RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+        if (tokens >= 1)
         {
-            TokenLimit = Math.Max(1, burst),
-            TokensPerPeriod = 1,
-            ReplenishmentPeriod = refill,
-            QueueLimit = 0,
-            AutoReplenishment = true,
-        })), refill);
+            return null;
+        }
+        var wait = shape.UntilOne(tokens);
+        MarkEmpty(key, (_clock.GetUtcNow() + wait).ToUnixTimeMilliseconds());
+        return wait;
     }
 
-    // Looked at, not taken from: a bucket is empty until it holds a whole token again (it refills
-    // in fractions, so "any token at all" would let a guess through every few milliseconds).
-    private static TimeSpan? Empty(PartitionedRateLimiter<string> buckets, string key, TimeSpan refill) =>
-        buckets.GetStatistics(key) is { CurrentAvailablePermits: < 1 } ? refill : null;
+    private void MarkEmpty(string key, long untilMs)
+    {
+        if (_empty.Count >= MaxLocal)
+        {
+            _empty.Clear();
+        }
+        _empty.AddOrUpdate(key, untilMs, (_, known) => Math.Max(known, untilMs));
+    }
+
+    private TimeSpan? EmptyHere(string key)
+    {
+        if (!_empty.TryGetValue(key, out var until))
+        {
+            return null;
+        }
+        var wait = DateTimeOffset.FromUnixTimeMilliseconds(until) - _clock.GetUtcNow();
+        if (wait > TimeSpan.Zero)
+        {
+            return wait;
+        }
+        _empty.TryRemove(new KeyValuePair<string, long>(key, until));
+        return null;
+    }
+
+    private async Task<bool> KnownAsync(string account, string address, CancellationToken cancellationToken)
+    {
+        var pair = account + "|" + address;
+        return (_rememberedHere.TryGetValue(pair, out var written) && _clock.GetUtcNow().ToUnixTimeMilliseconds() - written < KnownFor.TotalMilliseconds)
+            || await _limits.RememberedAsync(pair, cancellationToken);
+    }
 
     // The address the request came from (after trusted proxies' forwarded headers, when configured).
-    private static string AddressOf(HttpContext context)
+    private static string AddressKey(HttpContext context)
     {
         var address = context.Connection.RemoteIpAddress;
         if (address is null)
@@ -144,5 +192,5 @@ public sealed class AuthenticationThrottle : IDisposable
     }
 
     // Only real SIDs get a bucket of their own: made-up user names cannot grow the table.
-    private static string? AccountOf(string? user) => user is not null && (Sid.Is(user, "AC") || Sid.Is(user, "SK")) ? user : null;
+    private static string? AccountKey(string? user) => user is not null && (Sid.Is(user, "AC") || Sid.Is(user, "SK")) ? user : null;
 }

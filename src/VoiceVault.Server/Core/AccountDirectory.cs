@@ -121,11 +121,11 @@ public sealed class AccountDirectory
     /// <summary>Checks credentials: an account SID and its token, or an API key SID and its secret.</summary>
     public async Task<Caller?> AuthenticateAsync(string user, string secret)
     {
-        var cacheKey = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(user + ":" + secret)));
-        if (_verified.TryGetValue(cacheKey, out var known) && known.Until > Environment.TickCount64)
+        if (Verified(user, secret) is { } known)
         {
-            return known.Caller;
+            return known;
         }
+        var cacheKey = CacheKey(user, secret);
         Caller? caller = null;
         if (Sid.Is(user, "AC"))
         {
@@ -149,6 +149,12 @@ public sealed class AccountDirectory
         }
         return caller;
     }
+
+    /// <summary>The caller, when these very credentials were verified here within <see cref="VerifiedFor"/>; null otherwise (they may still be right).</summary>
+    public Caller? Verified(string user, string secret) =>
+        _verified.TryGetValue(CacheKey(user, secret), out var known) && known.Until > Environment.TickCount64 ? known.Caller : null;
+
+    private static string CacheKey(string user, string secret) => Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(user + ":" + secret)));
 
     private static bool Matches(byte[] expected, string given)
     {

@@ -29,9 +29,9 @@ public static class MediaStreamEndpoint
     {
         var streams = new Microsoft.AspNetCore.Authorization.AuthorizationPolicyBuilder(BasicAuthenticationHandler.SchemeName, StreamSignatureAuthenticationHandler.SchemeName)
             .RequireAuthenticatedUser().Build();
-        app.MapGet(Path, StreamAsync).WithTags("Ingest").ExcludeFromDescription().RequireAuthorization(streams).RequireRateLimiting(AccountLimits.Streams);
+        app.MapGet(Path, StreamAsync).WithTags("Ingest").ExcludeFromDescription().RequireAuthorization(streams).RequireAccountSlot(AccountLimits.Streams);
         // Twilio drops a <Stream> url's query string: the account goes in the path.
-        app.MapGet(Path + "/{accountSid}", StreamAsync).WithTags("Ingest").ExcludeFromDescription().RequireAuthorization(streams).RequireRateLimiting(AccountLimits.Streams);
+        app.MapGet(Path + "/{accountSid}", StreamAsync).WithTags("Ingest").ExcludeFromDescription().RequireAuthorization(streams).RequireAccountSlot(AccountLimits.Streams);
     }
 
     private static async Task<IResult> StreamAsync(HttpContext context, string? accountSid, AccountDirectory accounts, TwilioLinks links, LiveCalls calls,

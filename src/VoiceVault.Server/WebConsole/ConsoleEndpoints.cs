@@ -101,18 +101,18 @@ public static class ConsoleEndpoints
             throw ApiException.BadParameter("The Account SID or API key is AC or SK followed by 32 hex digits");
         }
         var throttle = context.RequestServices.GetRequiredService<AuthenticationThrottle>();
-        if (throttle.Refusal(context, sid) is { } wait)
+        if (await throttle.RefusalAsync(context, sid) is { } wait)
         {
             throw AuthenticationThrottle.TooMany(wait);
         }
         var caller = secret.Length == 0 ? null : await accounts.AuthenticateAsync(sid, secret);
         if (caller is null)
         {
-            throttle.Failed(context, sid);
+            await throttle.FailedAsync(context, sid);
             // One answer for an unknown SID, a wrong secret and a suspended account: which of them it was is not for a guesser to learn.
             throw new ApiException(20003, 401, "The SID or the secret is wrong, or the account is not active");
         }
-        throttle.Succeeded(context, sid);
+        await throttle.SucceededAsync(context, sid);
         var (token, session) = await sessions.OpenAsync(caller);
         context.Response.Cookies.Append(SessionAuthenticationHandler.CookieName(context.Request), token, new CookieOptions
         {

@@ -86,7 +86,7 @@ public static class UploadEndpoints
             {
                 CryptographicOperations.ZeroMemory(head);
             }
-        }).WithTags("Ingest").RequireRateLimiting(AccountLimits.Uploads);
+        }).WithTags("Ingest").RequireAccountSlot(AccountLimits.Uploads);
     }
 
     // The body broke (over the size limit, connection reset, client gone): not an encryption

@@ -41,6 +41,9 @@ public sealed class EmbeddedToPostgres(string sqliteFile, string postgresConnect
         ["schema_migrations"] = "each backend records its own migrations; PostgreSQL is migrated to the same version before the copy",
         ["console_sessions"] = "console sign-ins belong to the vault that issued them; users sign in again on the new one",
         ["live_calls"] = "a live call lives as long as the instance streaming it, and the embedded vault is stopped",
+        ["limit_buckets"] = "the limiter's counts of the last minutes; the embedded vault keeps them in memory and this table is empty",
+        ["limit_remembered"] = "the limiter's addresses signed in from lately; the embedded vault keeps them in memory and this table is empty",
+        ["limit_slots"] = "uploads and streams in progress on a running cluster; the embedded vault is stopped and keeps them in memory",
     };
 
     private sealed record Table(string Name, IReadOnlyList<string> Key, IReadOnlyDictionary<string, string> Columns, bool HasIdentity);

@@ -1,0 +1,163 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text.Json;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>
+/// The limits of a cluster are the limits of one vault (docs/operations.md, Limits): two instances
+/// on one PostgreSQL behind HAProxy refuse a guesser after as many wrong passwords as one instance
+/// would, however the guesses are spread over them, and an account's upload cap holds across both.
+/// Always on PostgreSQL (the embedded vault is one process and counts in its memory).
+/// </summary>
+public sealed class ClusterLimitTests
+{
+    [Fact]
+    public async Task Wrong_passwords_alternating_between_two_instances_are_refused_after_the_same_count_as_on_one()
+    {
+        await using var cluster = await TwoInstances.StartAsync("--VoiceVault:Limits:ConcurrentUploadsPerAccount", "1");
+        var path = $"/2010-04-01/Accounts/{cluster.Sid}/Recordings.json";
+        // The owner works on both instances first: each has verified (and caches) the right token.
+        foreach (var instance in cluster.Instances)
+        {
+            using var owner = TestHttp.From(IPAddress.Loopback, instance, cluster.Sid, cluster.Token);
+            Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync(path)).StatusCode);
+        }
+
+        async Task<HttpStatusCode> GuessAsync(int i)
+        {
+            using var guess = TestHttp.From(IPAddress.Loopback, cluster.Instances[i % 2], cluster.Sid, $"guess-{i}");
+            return (await guess.GetAsync(path)).StatusCode;
+        }
+        var statuses = new List<HttpStatusCode>();
+        for (int i = 0; i < 10; i++)
+        {
+            statuses.Add(await GuessAsync(i));
+        }
+        // The tenth guess, on B, emptied the address's bucket. A has not been asked since; it hears of
+        // it from B and refuses the right token it holds as verified — else a guesser would keep
+        // guessing unchecked on A and learn from the one answer that is not a 429.
+        using (var onA = TestHttp.From(IPAddress.Loopback, cluster.Instances[0], cluster.Sid, cluster.Token))
+        {
+            await Eventually.TrueAsync(async () => (await onA.GetAsync(path)).StatusCode == HttpStatusCode.TooManyRequests,
+                "A refuses the verified token from the emptied address", TimeSpan.FromSeconds(5));
+        }
+        for (int i = 10; i < 30; i++)
+        {
+            statuses.Add(await GuessAsync(i));
+        }
+        // The address's bucket holds 10 (the default) for the whole cluster, not 10 per instance.
+        Assert.Equal([.. Enumerable.Repeat(HttpStatusCode.Unauthorized, 10), .. Enumerable.Repeat(HttpStatusCode.TooManyRequests, 20)], statuses);
+
+        // The right token from that address waits on every instance, and through the balancer.
+        foreach (var url in cluster.Instances.Append(cluster.Balancer.Url).Append(cluster.Balancer.Url))
+        {
+            using var same = TestHttp.From(IPAddress.Loopback, url, cluster.Sid, cluster.Token);
+            Assert.Equal(HttpStatusCode.TooManyRequests, (await same.GetAsync(path)).StatusCode);
+        }
+        // Another address is not held back by it, on either instance.
+        foreach (var instance in cluster.Instances)
+        {
+            using var other = TestHttp.From(IPAddress.Parse("127.0.0.2"), instance, cluster.Sid, cluster.Token);
+            Assert.Equal(HttpStatusCode.OK, (await other.GetAsync(path)).StatusCode);
+        }
+    }
+
+    [Fact]
+    public async Task An_accounts_upload_cap_holds_across_instances_and_frees_when_the_upload_ends()
+    {
+        await using var cluster = await TwoInstances.StartAsync("--VoiceVault:Limits:ConcurrentUploadsPerAccount", "1");
+        await cluster.EncryptAsync();
+        var wav = Audio.Wav(10);
+        using var onA = TestHttp.Client(cluster.Instances[0], cluster.Sid, cluster.Token);
+        var held = new HeldUpload(onA, $"/v1/Ingest/Calls/{Audio.CallSid()}/Recording");
+        await held.SendAsync(wav.AsMemory(0, 70_000));
+        await Eventually.TrueAsync(async () => await TestDatabase.ScalarAsync(cluster.Key, "SELECT COUNT(*) FROM limit_slots", force: true) == "1",
+            "A holds the account's one upload slot");
+
+        using var onB = TestHttp.Client(cluster.Instances[1], cluster.Sid, cluster.Token);
+        using (var refused = await onB.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording", new ByteArrayContent(wav)))
+        {
+            Assert.Equal(HttpStatusCode.TooManyRequests, refused.StatusCode);
+            var body = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(20429, body.GetProperty("code").GetInt32());
+            Assert.Contains("already has 1 uploads in progress", body.GetProperty("message").GetString(), StringComparison.Ordinal);
+        }
+
+        Assert.Equal(HttpStatusCode.Created, (await held.FinishAsync(wav.AsMemory(70_000))).Status);
+        using (var accepted = await onB.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording", new ByteArrayContent(wav)))
+        {
+            Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
+        }
+        Assert.Equal("0", await TestDatabase.ScalarAsync(cluster.Key, "SELECT COUNT(*) FROM limit_slots", force: true));
+    }
+
+    /// <summary>Two vault processes on one PostgreSQL schema and one S3 bucket, and HAProxy in front of them.</summary>
+    private sealed class TwoInstances : IAsyncDisposable
+    {
+        private readonly List<VaultProcess> _processes = [];
+        private readonly List<string> _folders = [];
+
+        public string Key { get; } = Directory.CreateTempSubdirectory("vv-limits-").FullName;
+        public string Sid { get; } = "AC" + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        public string Token { get; } = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
+        public List<Uri> Instances { get; } = [];
+        public Balancer Balancer { get; private set; } = null!;
+
+        public static async Task<TwoInstances> StartAsync(params string[] extraArgs)
+        {
+            var cluster = new TwoInstances();
+            try
+            {
+                string[] shared =
+                [
+                    "--VoiceVault:Database", "postgres", "--ConnectionStrings:VoiceVault", TestDatabase.SchemaConnection(cluster.Key),
+                    "--VoiceVault:Media", "s3", .. TestMedia.S3Args(TestMedia.OptionsFor(cluster.Key)),
+                    "--VoiceVault:MasterKey", Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)), .. extraArgs,
+                ];
+                foreach (var id in new[] { "a", "b" })
+                {
+                    var folder = Directory.CreateTempSubdirectory($"vv-limits-{id}-").FullName;
+                    cluster._folders.Add(folder);
+                    var process = await VaultProcess.StartAsync(folder, cluster.Sid, cluster.Token, [.. shared, "--VoiceVault:InstanceId", id]);
+                    cluster._processes.Add(process);
+                    cluster.Instances.Add(process.BaseUri);
+                }
+                cluster.Balancer = await Balancer.StartAsync(cluster.Instances, Path.Combine(cluster.Key, "haproxy.cfg"));
+                return cluster;
+            }
+            catch
+            {
+                await cluster.DisposeAsync();
+                throw;
+            }
+        }
+
+        /// <summary>A customer key and the encryption setting, so that uploads are taken.</summary>
+        public async Task EncryptAsync()
+        {
+            using var http = TestHttp.Client(Balancer.Url, Sid, Token);
+            using var rsa = RSA.Create(2048);
+            using var credential = await http.PostAsync("/v1/Credentials/PublicKeys", new FormUrlEncodedContent(new Dictionary<string, string> { ["PublicKey"] = rsa.ExportSubjectPublicKeyInfoPem() }));
+            var keySid = JsonDocument.Parse(await credential.Content.ReadAsStringAsync()).RootElement.GetProperty("sid").GetString()!;
+            using var setting = await http.PostAsync($"/2010-04-01/Accounts/{Sid}/RecordingEncryption.json",
+                new FormUrlEncodedContent(new Dictionary<string, string> { ["Enabled"] = "true", ["PublicKeySid"] = keySid }));
+            setting.EnsureSuccessStatusCode();
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            Balancer?.Dispose();
+            foreach (var process in _processes)
+            {
+                process.Dispose();
+            }
+            TestDatabase.Drop(Key, force: true);
+            await TestMedia.DropAsync(Key, force: true);
+            foreach (var folder in _folders.Append(Key))
+            {
+                Directory.Delete(folder, recursive: true);
+            }
+        }
+    }
+}
