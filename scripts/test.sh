@@ -9,7 +9,8 @@
 # instances (VOICEVAULT_TEST_CLUSTER=3; HAProxy from Debian, installed if missing), with the
 # console's browser journeys (headless Chromium from Debian, installed if missing). PKCS#11 tests
 # use throwaway SoftHSM2 tokens and openCryptoki's software token (Debian's softhsm2, opencryptoki
-# and opensc, installed if missing; openCryptoki's slot daemon started).
+# and opensc, installed if missing; openCryptoki's slot daemon started). The command blocks of
+# README.md and docs/ run as written against a vault started as the README says (scripts/test-docs.sh).
 #
 # ./scripts/test.sh --quick is the inner loop (a few minutes): the embedded backend only, once,
 # without the browser journeys, the cluster and crash tests, or the second passes.
@@ -60,6 +61,9 @@ VOICEVAULT_TEST_DATABASE=sqlite VOICEVAULT_TEST_MEDIA=files VOICEVAULT_GCM=opens
 
 say "server tests again on PostgreSQL and S3"
 VOICEVAULT_TEST_DATABASE=postgres VOICEVAULT_TEST_MEDIA=s3 VOICEVAULT_GCM=openssl dotnet test tests/VoiceVault.Server.Tests -c Release --no-build --nologo
+
+say "the commands of README.md and docs/, as written (scripts/test-docs.sh)"
+scripts/test-docs.sh
 
 say "the Twilio SDK suites through HAProxy in front of three instances"
 VOICEVAULT_TEST_DATABASE=postgres VOICEVAULT_TEST_MEDIA=s3 VOICEVAULT_TEST_CLUSTER=3 VOICEVAULT_GCM=openssl dotnet test tests/VoiceVault.Server.Tests -c Release --no-build --nologo \

@@ -11,48 +11,79 @@ namespace VoiceVault.Server.Tests;
 /// <summary>
 /// Every endpoint × every kind of caller. The target is always subaccount A's resource; callers are
 /// A itself, its parent, sibling B, A with a wrong token, and an API key of B. Outsiders must get
-/// 404 or 401 and never a byte of A's data.
+/// 404 or 401 and never a byte of A's data. One vault (one cluster, through HAProxy) serves the
+/// whole matrix: a case that deletes works on a resource made for it, one that changes A's data
+/// puts it back, so every case finds the world the fixture made.
 /// </summary>
-public sealed class TenantIsolationTests : IAsyncLifetime
+public sealed class TenantIsolationTests(TenantIsolationTests.World world) : IClassFixture<TenantIsolationTests.World>
 {
-    private VaultServer _vault = null!;
-    private AccountResource _a = null!;
-    private AccountResource _b = null!;
-    private NewKeyResource _keyOfB = null!;
-    private string _keyOfA = "";
-    private string _secretOfA = "";
-    private string _recordingOfA = "";
-    private string _callOfA = "";
-    private string _notificationOfA = "";
-
-    public async Task InitializeAsync()
+    /// <summary>Two tenants under one parent, and A's resources of every kind.</summary>
+    public sealed class World : IAsyncLifetime
     {
-        _vault = await VaultServer.StartAsync();
-        _a = await AccountResource.CreateAsync(friendlyName: "secret tenant A", client: _vault.Twilio());
-        _b = await AccountResource.CreateAsync(friendlyName: "tenant B", client: _vault.Twilio());
-        _keyOfB = await NewKeyResource.CreateAsync(pathAccountSid: _b.Sid, client: _vault.Twilio(_b.Sid, _b.AuthToken));
-        using var rsa = RSA.Create(2048);
-        _keyOfA = (await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), friendlyName: "A's key", client: _vault.Twilio(_a.Sid, _a.AuthToken))).Sid;
-        _secretOfA = (await NewKeyResource.CreateAsync(pathAccountSid: _a.Sid, friendlyName: "A's api key", client: _vault.Twilio(_a.Sid, _a.AuthToken))).Sid;
+        public VaultServer Vault { get; private set; } = null!;
+        public AccountResource A { get; private set; } = null!;
+        public AccountResource B { get; private set; } = null!;
+        public NewKeyResource KeyOfB { get; private set; } = null!;
+        public string KeyOfA { get; private set; } = "";
+        public string SecretOfA { get; private set; } = "";
+        public string RecordingOfA { get; private set; } = "";
+        public string CallOfA { get; private set; } = "";
+        public string NotificationOfA { get; private set; } = "";
 
-        // A recording of A's, and a notification: encryption on with a key that is then deleted,
-        // so the upload falls back to A's other key with warning 16107.
-        using var doomed = RSA.Create(2048);
-        var doomedSid = await _vault.AddKeyAsync(doomed, _a.Sid);
-        await _vault.SetEncryptionAsync(_a.Sid, enabled: true, doomedSid, caller: (_a.Sid, _a.AuthToken));
-        await PublicKeyResource.DeleteAsync(pathSid: doomedSid, client: _vault.Twilio(_a.Sid, _a.AuthToken));
-        _callOfA = Audio.CallSid();
-        var (_, recording) = await _vault.UploadAsync(_a.Sid, _a.AuthToken, _callOfA, Audio.Wav(1));
-        _recordingOfA = recording.GetProperty("sid").GetString()!;
-        _notificationOfA = (await NotificationResource.ReadAsync(pathAccountSid: _a.Sid, client: _vault.Twilio(_a.Sid, _a.AuthToken))).Single().Sid;
-        using (var http = _vault.Http(_a.Sid, _a.AuthToken))
+        public async Task InitializeAsync()
         {
-            (await http.PostAsync($"/v1/Accounts/{_a.Sid}/TwilioLink", new FormUrlEncodedContent(LinkOfA))).EnsureSuccessStatusCode();
+            // Every wrong-token case is a failed authentication from this address: more than the
+            // default 10 the address may try (RateLimitTests test those limits).
+            Vault = await VaultServer.StartAsync(extraArgs: ["--VoiceVault:Limits:FailedAuthenticationsPerAddress", "1000", "--VoiceVault:Limits:FailedAuthenticationsPerAccount", "1000"]);
+            A = await AccountResource.CreateAsync(friendlyName: NameOfA, client: Vault.Twilio());
+            B = await AccountResource.CreateAsync(friendlyName: "tenant B", client: Vault.Twilio());
+            KeyOfB = await NewKeyResource.CreateAsync(pathAccountSid: B.Sid, client: Vault.Twilio(B.Sid, B.AuthToken));
+            KeyOfA = await PublicKeyOfAAsync();
+            SecretOfA = await ApiKeyOfAAsync();
+
+            // A recording of A's, and a notification: encryption on with a key that is then deleted,
+            // so the upload falls back to A's other key with warning 16107.
+            using var doomed = RSA.Create(2048);
+            var doomedSid = await Vault.AddKeyAsync(doomed, A.Sid);
+            await Vault.SetEncryptionAsync(A.Sid, enabled: true, doomedSid, caller: (A.Sid, A.AuthToken));
+            await PublicKeyResource.DeleteAsync(pathSid: doomedSid, client: Vault.Twilio(A.Sid, A.AuthToken));
+            CallOfA = Audio.CallSid();
+            var (_, recording) = await Vault.UploadAsync(A.Sid, A.AuthToken, CallOfA, Audio.Wav(1));
+            RecordingOfA = recording.GetProperty("sid").GetString()!;
+            NotificationOfA = (await NotificationResource.ReadAsync(pathAccountSid: A.Sid, client: Vault.Twilio(A.Sid, A.AuthToken))).Single().Sid;
+            await LinkAAsync();
+        }
+
+        public async Task DisposeAsync() => await Vault.DisposeAsync();
+
+        /// <summary>A new public key credential of A's, named as A's keys are.</summary>
+        public async Task<string> PublicKeyOfAAsync()
+        {
+            using var rsa = RSA.Create(2048);
+            return (await PublicKeyResource.CreateAsync(publicKey: rsa.ExportSubjectPublicKeyInfoPem(), friendlyName: NameOfKey, client: Vault.Twilio(A.Sid, A.AuthToken))).Sid;
+        }
+
+        /// <summary>A new API key of A's.</summary>
+        public async Task<string> ApiKeyOfAAsync() =>
+            (await NewKeyResource.CreateAsync(pathAccountSid: A.Sid, friendlyName: "A's api key", client: Vault.Twilio(A.Sid, A.AuthToken))).Sid;
+
+        /// <summary>A's Twilio link as the fixture made it (again).</summary>
+        public async Task LinkAAsync()
+        {
+            using var http = Vault.Http(A.Sid, A.AuthToken);
+            (await http.PostAsync($"/v1/Accounts/{A.Sid}/TwilioLink", new FormUrlEncodedContent(LinkOfA))).EnsureSuccessStatusCode();
+        }
+
+        /// <summary>A's name and its key's name as the fixture made them (again).</summary>
+        public async Task RenameBackAsync()
+        {
+            await AccountResource.UpdateAsync(pathSid: A.Sid, friendlyName: NameOfA, client: Vault.Twilio());
+            await PublicKeyResource.UpdateAsync(pathSid: KeyOfA, friendlyName: NameOfKey, client: Vault.Twilio(A.Sid, A.AuthToken));
         }
     }
 
-    public async Task DisposeAsync() => await _vault.DisposeAsync();
-
+    private const string NameOfA = "secret tenant A";
+    private const string NameOfKey = "A's key";
     private static readonly Dictionary<string, string> LinkOfA = new()
     {
         ["TwilioAccountSid"] = "AC" + new string('a', 32),
@@ -61,11 +92,11 @@ public sealed class TenantIsolationTests : IAsyncLifetime
 
     private (string User, string Password) Principal(string who) => who switch
     {
-        "self" => (_a.Sid, _a.AuthToken),
-        "parent" => (_vault.AccountSid, _vault.AuthToken),
-        "sibling" => (_b.Sid, _b.AuthToken),
-        "wrong-token" => (_a.Sid, _b.AuthToken),
-        "other-api-key" => (_keyOfB.Sid, _keyOfB.Secret),
+        "self" => (world.A.Sid, world.A.AuthToken),
+        "parent" => (world.Vault.AccountSid, world.Vault.AuthToken),
+        "sibling" => (world.B.Sid, world.B.AuthToken),
+        "wrong-token" => (world.A.Sid, world.B.AuthToken),
+        "other-api-key" => (world.KeyOfB.Sid, world.KeyOfB.Secret),
         _ => throw new ArgumentOutOfRangeException(nameof(who)),
     };
 
@@ -115,15 +146,18 @@ public sealed class TenantIsolationTests : IAsyncLifetime
     public async Task Each_caller_gets_the_right_answer_and_never_another_tenants_data(string endpoint, string who, string expected)
     {
         var (method, template) = (endpoint.Split(' ')[0], endpoint.Split(' ')[1]);
-        var path = template.Replace("{A}", _a.Sid, StringComparison.Ordinal).Replace("{SK}", _secretOfA, StringComparison.Ordinal).Replace("{CR}", _keyOfA, StringComparison.Ordinal)
-            .Replace("{RE}", _recordingOfA, StringComparison.Ordinal).Replace("{CA}", _callOfA, StringComparison.Ordinal).Replace("{NO}", _notificationOfA, StringComparison.Ordinal);
+        // What a DELETE targets is made for this case: the others keep finding the fixture's.
+        var apiKey = method == "DELETE" && template.Contains("{SK}", StringComparison.Ordinal) ? await world.ApiKeyOfAAsync() : world.SecretOfA;
+        var publicKey = method == "DELETE" && template.Contains("{CR}", StringComparison.Ordinal) ? await world.PublicKeyOfAAsync() : world.KeyOfA;
+        var path = template.Replace("{A}", world.A.Sid, StringComparison.Ordinal).Replace("{SK}", apiKey, StringComparison.Ordinal).Replace("{CR}", publicKey, StringComparison.Ordinal)
+            .Replace("{RE}", world.RecordingOfA, StringComparison.Ordinal).Replace("{CA}", world.CallOfA, StringComparison.Ordinal).Replace("{NO}", world.NotificationOfA, StringComparison.Ordinal);
         if (path.Contains("{NEW-RE}", StringComparison.Ordinal))
         {
-            var (_, fresh) = await _vault.UploadAsync(_a.Sid, _a.AuthToken, _callOfA, Audio.Wav(1));
+            var (_, fresh) = await world.Vault.UploadAsync(world.A.Sid, world.A.AuthToken, world.CallOfA, Audio.Wav(1));
             path = path.Replace("{NEW-RE}", fresh.GetProperty("sid").GetString(), StringComparison.Ordinal);
         }
         var (user, password) = Principal(who);
-        using var http = _vault.Http(user, password);
+        using var http = world.Vault.Http(user, password);
         HttpContent? form = null;
         if (method == "POST")
         {
@@ -132,12 +166,12 @@ public sealed class TenantIsolationTests : IAsyncLifetime
             {
                 using var rsa = RSA.Create(2048);
                 fields["PublicKey"] = rsa.ExportSubjectPublicKeyInfoPem();
-                fields["AccountSid"] = _a.Sid;
+                fields["AccountSid"] = world.A.Sid;
                 path = path[..path.IndexOf('?', StringComparison.Ordinal)];
             }
             if (path.EndsWith("RecordingEncryption.json", StringComparison.Ordinal))
             {
-                fields = new() { ["Enabled"] = "true", ["PublicKeySid"] = _keyOfA };
+                fields = new() { ["Enabled"] = "true", ["PublicKeySid"] = world.KeyOfA };
             }
             if (path.EndsWith("/TwilioLink", StringComparison.Ordinal))
             {
@@ -146,8 +180,13 @@ public sealed class TenantIsolationTests : IAsyncLifetime
             form = new FormUrlEncodedContent(fields);
         }
         using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = form };
-        var response = await http.SendAsync(request);
+        using var response = await http.SendAsync(request);
         var body = await response.Content.ReadAsStringAsync();
+        // A change a caller was allowed to make is undone, so the next case finds A as it was.
+        if (response.IsSuccessStatusCode && method != "GET")
+        {
+            await (endpoint.Contains("TwilioLink", StringComparison.Ordinal) ? world.LinkAAsync() : world.RenameBackAsync());
+        }
 
         switch (expected)
         {
@@ -168,16 +207,23 @@ public sealed class TenantIsolationTests : IAsyncLifetime
             var error = System.Text.Json.JsonDocument.Parse(body).RootElement;
             Assert.True(error.GetProperty("code").GetInt32() is 20404 or 20003, body);
             Assert.False(error.TryGetProperty("sid", out _) || error.TryGetProperty("recordings", out _) || error.TryGetProperty("notifications", out _), body);
-            Assert.DoesNotContain("secret tenant A", body, StringComparison.Ordinal);
-            Assert.DoesNotContain(_a.AuthToken, body, StringComparison.Ordinal);
-            Assert.DoesNotContain("A's key", body, StringComparison.Ordinal);
+            Assert.DoesNotContain(NameOfA, body, StringComparison.Ordinal);
+            Assert.DoesNotContain(world.A.AuthToken, body, StringComparison.Ordinal);
+            Assert.DoesNotContain(NameOfKey, body, StringComparison.Ordinal);
             Assert.DoesNotContain(LinkOfA["TwilioAccountSid"], body, StringComparison.Ordinal);
+        }
+        if (expected != "allowed" && method == "DELETE" && (template.Contains("{SK}", StringComparison.Ordinal) || template.Contains("{CR}", StringComparison.Ordinal)))
+        {
+            // The outsider deleted nothing: A still has the key.
+            using var asA = world.Vault.Http(world.A.Sid, world.A.AuthToken);
+            var own = template.Contains("{SK}", StringComparison.Ordinal) ? $"/2010-04-01/Accounts/{world.A.Sid}/Keys/{apiKey}.json" : $"/v1/Credentials/PublicKeys/{publicKey}";
+            Assert.Equal(HttpStatusCode.OK, (await asA.GetAsync(own)).StatusCode);
         }
         if (expected != "allowed" && endpoint.Contains("TwilioLink", StringComparison.Ordinal))
         {
             // The outsider changed nothing: A's link is as A made it.
-            using var asA = _vault.Http(_a.Sid, _a.AuthToken);
-            Assert.Contains(LinkOfA["TwilioAccountSid"], await asA.GetStringAsync($"/v1/Accounts/{_a.Sid}/TwilioLink"), StringComparison.Ordinal);
+            using var asA = world.Vault.Http(world.A.Sid, world.A.AuthToken);
+            Assert.Contains(LinkOfA["TwilioAccountSid"], await asA.GetStringAsync($"/v1/Accounts/{world.A.Sid}/TwilioLink"), StringComparison.Ordinal);
         }
     }
 
@@ -191,30 +237,30 @@ public sealed class TenantIsolationTests : IAsyncLifetime
     public async Task Another_tenants_SID_under_ones_own_account_is_not_found(string endpoint)
     {
         var (method, template) = (endpoint.Split(' ')[0], endpoint.Split(' ')[1]);
-        var path = template.Replace("{B}", _b.Sid, StringComparison.Ordinal).Replace("{SK}", _secretOfA, StringComparison.Ordinal)
-            .Replace("{RE}", _recordingOfA, StringComparison.Ordinal).Replace("{CA}", _callOfA, StringComparison.Ordinal).Replace("{NO}", _notificationOfA, StringComparison.Ordinal);
-        using var asB = _vault.Http(_b.Sid, _b.AuthToken);
+        var path = template.Replace("{B}", world.B.Sid, StringComparison.Ordinal).Replace("{SK}", world.SecretOfA, StringComparison.Ordinal)
+            .Replace("{RE}", world.RecordingOfA, StringComparison.Ordinal).Replace("{CA}", world.CallOfA, StringComparison.Ordinal).Replace("{NO}", world.NotificationOfA, StringComparison.Ordinal);
+        using var asB = world.Vault.Http(world.B.Sid, world.B.AuthToken);
         using var answer = await asB.SendAsync(new HttpRequestMessage(new HttpMethod(method), path));
         Assert.Equal(HttpStatusCode.NotFound, answer.StatusCode);
         var body = await answer.Content.ReadAsStringAsync();
         Assert.DoesNotContain("A's api key", body, StringComparison.Ordinal);
         // A's key is still there for A.
-        using var asA = _vault.Http(_a.Sid, _a.AuthToken);
-        Assert.Equal(HttpStatusCode.OK, (await asA.GetAsync($"/2010-04-01/Accounts/{_a.Sid}/Keys/{_secretOfA}.json")).StatusCode);
+        using var asA = world.Vault.Http(world.A.Sid, world.A.AuthToken);
+        Assert.Equal(HttpStatusCode.OK, (await asA.GetAsync($"/2010-04-01/Accounts/{world.A.Sid}/Keys/{world.SecretOfA}.json")).StatusCode);
     }
 
     [Fact]
     public async Task Lists_never_show_another_tenants_items()
     {
-        using var asB = _vault.Http(_b.Sid, _b.AuthToken);
+        using var asB = world.Vault.Http(world.B.Sid, world.B.AuthToken);
         var accounts = await asB.GetStringAsync("/2010-04-01/Accounts.json");
-        Assert.DoesNotContain(_a.Sid, accounts, StringComparison.Ordinal);
+        Assert.DoesNotContain(world.A.Sid, accounts, StringComparison.Ordinal);
         // B sees itself and nothing else: not A, not its parent.
         var listed = System.Text.Json.JsonDocument.Parse(accounts).RootElement.GetProperty("accounts").EnumerateArray().Select(a => a.GetProperty("sid").GetString()).ToList();
-        Assert.Equal([_b.Sid], listed);
+        Assert.Equal([world.B.Sid], listed);
         var keys = await asB.GetStringAsync("/v1/Credentials/PublicKeys");
-        Assert.DoesNotContain(_keyOfA, keys, StringComparison.Ordinal);
+        Assert.DoesNotContain(world.KeyOfA, keys, StringComparison.Ordinal);
         var listedKeys = System.Text.Json.JsonDocument.Parse(keys).RootElement.GetProperty("credentials").EnumerateArray().Select(k => k.GetProperty("account_sid").GetString()).ToList();
-        Assert.All(listedKeys, owner => Assert.Equal(_b.Sid, owner));
+        Assert.All(listedKeys, owner => Assert.Equal(world.B.Sid, owner));
     }
 }
