@@ -48,7 +48,9 @@ run_block() {
   ran+=("$name")
   say "docs: $name"
   sed 's/^/    /' "$file" >&2
-  (cd "$dir" && bash -euo pipefail "$file")
+  local status=0
+  (cd "$dir" && bash -euo pipefail "$file") || status=$?
+  [ $status -eq 0 ] || fail "$name: the block stopped with exit code $status at the command above its last output (as a user running it would see)"
 }
 # A block that starts the vault: run in the background, in a process group of its own, until it answers.
 start_block() {
