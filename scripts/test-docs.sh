@@ -50,7 +50,7 @@ run_block() {
   sed 's/^/    /' "$file" >&2
   local status=0
   (cd "$dir" && bash -euo pipefail "$file") || status=$?
-  [ $status -eq 0 ] || fail "$name: the block stopped with exit code $status at the command above its last output (as a user running it would see)"
+  [ $status -eq 0 ] || fail "$name: the block stopped with exit code $status"
 }
 # A block that starts the vault: run in the background, in a process group of its own, until it answers.
 start_block() {
