@@ -17,6 +17,14 @@ public sealed class CallControlRouting(LiveCalls calls, IInstanceStore instances
     public const string ForwardedHeader = "X-VoiceVault-Forwarded-By";
     public const string HttpClientName = "instances";
 
+    // Headers that belong to one connection (RFC 9110 §7.6.1), the target's Host, and our own mark.
+    private static readonly HashSet<string> HopHeaders = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "Host", "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade", "Expect", ForwardedHeader,
+        // Only the status, content type and body are passed back: the answer must come as is, not compressed.
+        "Accept-Encoding",
+    };
+
     public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)
     {
         var context = invocation.HttpContext;
@@ -39,12 +47,14 @@ public sealed class CallControlRouting(LiveCalls calls, IInstanceStore instances
         {
             Content = new FormUrlEncodedContent(form.SelectMany(field => field.Value.Select(value => KeyValuePair.Create(field.Key, value ?? "")))),
         };
-        // The caller's credentials as they came: Basic, or the console's session cookie with its CSRF token.
-        foreach (var header in (string[])["Authorization", "Cookie", WebConsole.CsrfMiddleware.HeaderName])
+        // The request's own headers as they came — its credentials among them: Basic, or the
+        // console's session cookie with its CSRF token — but those of this hop and of the body,
+        // which the client sending it on sets itself.
+        foreach (var (name, value) in context.Request.Headers)
         {
-            if (context.Request.Headers.TryGetValue(header, out var value))
+            if (!HopHeaders.Contains(name) && !name.StartsWith("Content-", StringComparison.OrdinalIgnoreCase))
             {
-                request.Headers.TryAddWithoutValidation(header, value.ToString());
+                request.Headers.TryAddWithoutValidation(name, (IEnumerable<string?>)value);
             }
         }
         request.Headers.TryAddWithoutValidation(ForwardedHeader, options.InstanceId);

@@ -3,8 +3,6 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Primitives;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Api.Ingest;
-using VoiceVault.Server.Api.Recordings;
 
 namespace VoiceVault.Server.Live;
 

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 using VoiceVault.Server.Core;
-using VoiceVault.Server.Api.Ingest;
+using VoiceVault.Server.Api;
 using VoiceVault.Server.Operations;
 
 namespace VoiceVault.Server.Live;

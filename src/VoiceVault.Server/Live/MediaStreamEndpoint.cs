@@ -5,7 +5,6 @@ using Microsoft.Extensions.Primitives;
 using VoiceVault.Server.Api;
 using VoiceVault.Server.Core;
 using VoiceVault.Server.Operations;
-using VoiceVault.Server.Api.Ingest;
 
 namespace VoiceVault.Server.Live;
 

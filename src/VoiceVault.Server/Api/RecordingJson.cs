@@ -1,8 +1,8 @@
 using VoiceVault.Server.Core;
 
-namespace VoiceVault.Server.Api.Recordings;
+namespace VoiceVault.Server.Api;
 
-/// <summary>The Recording resource of a stored recording.</summary>
+/// <summary>The Recording resource of a stored recording: one shape for the list and fetch endpoints, an upload's answer and the call-scoped endpoints of live calls.</summary>
 public static class RecordingJson
 {
     public static RecordingResource Of(Recording recording, VaultOptions options, bool callScoped = false)
