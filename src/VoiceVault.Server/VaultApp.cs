@@ -8,6 +8,7 @@ using VoiceVault.Server.Api.Credentials;
 using VoiceVault.Server.Api.Ingest;
 using VoiceVault.Server.Live;
 using VoiceVault.Server.Api.Notifications;
+using VoiceVault.Server.Api.Audit;
 using VoiceVault.Server.Operations;
 using VoiceVault.Server.Api.Recordings;
 using VoiceVault.Server.Storage.Files;
@@ -85,6 +86,7 @@ public static class VaultApp
         builder.Services.AddSingleton<TwilioLinks>();
         builder.Services.AddSingleton<EncryptionSettings>();
         builder.Services.AddSingleton<CallbackUrlSeal>();
+        builder.Services.AddSingleton<AuditTrail>();
         builder.Services.AddSingleton<RecordingLifecycle>();
         builder.Services.AddSingleton<CallbackDispatcher>();
         builder.Services.AddSingleton<ICallbackSender>(services => services.GetRequiredService<CallbackDispatcher>());
@@ -201,6 +203,7 @@ public static class VaultApp
         api.MapRecordingEndpoints();
         api.MapRecordingWrapEndpoints();
         api.MapNotificationEndpoints();
+        api.MapAuditEndpoints();
         api.MapUploadEndpoints();
         app.MapMediaStreamEndpoint();
         api.MapCallRecordingEndpoints();
@@ -272,6 +275,7 @@ public static class VaultApp
         services.AddSingleton<IOutboxStore, SqlOutboxStore>();
         services.AddSingleton<IInstanceStore, SqlInstanceStore>();
         services.AddSingleton<IConsoleSessionStore, SqlConsoleSessionStore>();
+        services.AddSingleton<IAuditStore, SqlAuditStore>();
         // A host (or a test injecting faults) may bring its own media store.
         switch (options.Media)
         {

@@ -64,6 +64,29 @@ internal static class TestDatabase
         }
     }
 
+    /// <summary>
+    /// Runs <paramref name="sql"/> against the database of the vault whose data folder this is, as
+    /// someone with access to the database would (SQL both backends accept).
+    /// </summary>
+    public static async Task ExecuteAsync(string dataDir, string sql)
+    {
+        System.Data.Common.DbConnection db = IsPostgres
+            ? new NpgsqlConnection(SchemaConnection(dataDir))
+            : new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder
+            {
+                DataSource = Path.Combine(dataDir, "vault.db"),
+                Pooling = false,
+                DefaultTimeout = 30,
+            }.ToString());
+        await using (db)
+        {
+            await db.OpenAsync();
+            await using var command = db.CreateCommand();
+            command.CommandText = sql;
+            await command.ExecuteNonQueryAsync();
+        }
+    }
+
     /// <summary>Drops what <see cref="ArgsFor"/> made for this data folder.</summary>
     public static void Drop(string key, bool force = false)
     {

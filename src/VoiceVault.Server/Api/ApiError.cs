@@ -52,6 +52,13 @@ public sealed class ApiErrorMiddleware(RequestDelegate next, ILogger<ApiErrorMid
         {
             await Write(context, e);
         }
+        catch (Core.AuditUnavailableException e) when (!context.Response.HasStarted)
+        {
+            // Nothing the request asked for was sent or kept: an access the trail cannot record does not happen.
+            log.AuditUnavailable(context.Request.Method, context.Request.Path, e.Message);
+            context.Response.Headers.RetryAfter = "1";
+            await Write(context, ApiError.Of(90003, 503, "The audit trail cannot record this request now, so it was not carried out; try again"));
+        }
         catch (BadHttpRequestException e) when (!context.Response.HasStarted)
         {
             int status = e.StatusCode == 413 ? 413 : 400;

@@ -74,10 +74,14 @@ public static class Access
     private const string AccountClaim = "voicevault:account_sid";
     private const string ApiKeyClaim = "voicevault:api_key_sid";
 
-    /// <summary>What an authentication handler hands on: the caller as claims.</summary>
-    public static AuthenticationTicket Ticket(Caller caller, string scheme)
+    private const string ActorClaim = "voicevault:actor_type";
+
+    /// <summary>What an authentication handler hands on: the caller as claims, and how it came (for the audit trail's <c>actor_type</c>).</summary>
+    public static AuthenticationTicket Ticket(Caller caller, string scheme, ActorType? how = null)
     {
-        var claims = new List<Claim> { new(AccountClaim, caller.AccountSid) };
+        ArgumentNullException.ThrowIfNull(caller);
+        var type = how ?? (caller.ApiKeySid is null ? ActorType.Account : ActorType.ApiKey);
+        var claims = new List<Claim> { new(AccountClaim, caller.AccountSid), new(ActorClaim, type.ToString()) };
         if (caller.ApiKeySid is not null)
         {
             claims.Add(new Claim(ApiKeyClaim, caller.ApiKeySid));
@@ -89,6 +93,23 @@ public static class Access
         context.User.FindFirst(AccountClaim)?.Value is { } account
             ? new Caller(account, context.User.FindFirst(ApiKeyClaim)?.Value)
             : throw ApiException.Unauthenticated();
+
+    /// <summary>
+    /// The caller as the audit trail names it: how it authenticated, the API key or account it
+    /// used, its address (after trusted proxies' forwarded headers), and the request's ID.
+    /// </summary>
+    public static Actor Actor(this HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        var caller = context.Caller();
+        var type = Enum.TryParse<ActorType>(context.User.FindFirst(ActorClaim)?.Value, out var how) ? how : ActorType.Account;
+        var address = context.Connection.RemoteIpAddress;
+        if (address is { IsIPv4MappedToIPv6: true })
+        {
+            address = address.MapToIPv4();
+        }
+        return new Actor(type, caller.ApiKeySid ?? caller.AccountSid, address?.ToString(), context.TraceIdentifier);
+    }
 
     /// <summary>The account named in the URL, if the caller may act on it; otherwise 404, as if it did not exist.</summary>
     public static async Task<Account> AccountInScopeAsync(this HttpContext context, AccountDirectory accounts, string accountSid) =>

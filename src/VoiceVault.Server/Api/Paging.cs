@@ -102,11 +102,12 @@ public sealed record Page<T>(IReadOnlyList<T> Items, PageRequest Request, bool H
         });
     }
 
-    /// <summary>The <c>/v1</c> list envelope's <c>meta</c>.</summary>
-    public PageMeta ToV1Meta(string key, string url)
+    /// <summary>The <c>/v1</c> list envelope's <c>meta</c>; <paramref name="filters"/> (the list's own query parameters) go into every link.</summary>
+    public PageMeta ToV1Meta(string key, string url, IEnumerable<KeyValuePair<string, string?>>? filters = null)
     {
         int size = Request.PageSize;
-        string Url(string? token, int page) => $"{url}?PageSize={size}&Page={page}{(token is null ? "" : "&PageToken=" + token)}";
+        var kept = string.Concat((filters ?? []).Where(f => !string.IsNullOrEmpty(f.Value)).Select(f => $"&{f.Key}={Uri.EscapeDataString(f.Value!)}"));
+        string Url(string? token, int page) => $"{url}?PageSize={size}&Page={page}{kept}{(token is null ? "" : "&PageToken=" + token)}";
         return new PageMeta(Request.Page, size, Url(null, 0),
             HasPrevious && FirstSeq is { } first ? Url($"PB{first}", Math.Max(Request.Page - 1, 0)) : null,
             HasNext && LastSeq is { } last ? Url($"PA{last}", Request.Page + 1) : null,

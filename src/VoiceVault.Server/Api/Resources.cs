@@ -98,6 +98,12 @@ public sealed record EncryptionWrapResource(string RecordingSid, string AccountS
 
 public sealed record EncryptionWrapList(IReadOnlyList<EncryptionWrapResource> EncryptionDetails, PageMeta Meta);
 
+/// <summary>An audit event (docs/audit.md): every field, nulls included, as hashed; <c>details</c> a small object.</summary>
+public sealed record AuditEventResource(string Sid, string AccountSid, long Sequence, string DateCreated, string Action, string ActorType, string? ActorSid,
+    string? ResourceSid, string? SourceIp, string? RequestId, string Outcome, System.Text.Json.JsonElement Details, string PreviousHash, string Hash, string Url);
+
+public sealed record AuditEventList(IReadOnlyList<AuditEventResource> AuditEvents, PageMeta Meta);
+
 public sealed record PageMeta(int Page, int PageSize, string FirstPageUrl, string? PreviousPageUrl, string? NextPageUrl, string Url, string Key);
 
 /// <summary>Every resource's JSON, generated at build time under Twilio's snake_case names.</summary>
@@ -117,6 +123,8 @@ public sealed record PageMeta(int Page, int PageSize, string FirstPageUrl, strin
 [JsonSerializable(typeof(RecordingList))]
 [JsonSerializable(typeof(NotificationResource))]
 [JsonSerializable(typeof(NotificationList))]
+[JsonSerializable(typeof(AuditEventResource))]
+[JsonSerializable(typeof(AuditEventList))]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(HealthResource))]
 public sealed partial class TwilioJson : JsonSerializerContext;

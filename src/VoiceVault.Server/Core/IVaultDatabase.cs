@@ -30,6 +30,9 @@ public interface IVaultDatabase
 
     /// <summary>What follows a row-claiming subquery so that concurrent claimers skip each other's rows (PostgreSQL: FOR UPDATE SKIP LOCKED).</summary>
     string SkipLocked { get; }
+
+    /// <summary>What follows a SELECT that locks the rows it reads until the transaction ends (PostgreSQL: FOR UPDATE; SQLite's one writer needs nothing).</summary>
+    string ForUpdate { get; }
 }
 
 /// <summary>One write transaction, as the stores see it; the core only passes it along.</summary>

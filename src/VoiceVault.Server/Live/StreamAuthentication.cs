@@ -44,7 +44,7 @@ public sealed class StreamSignatureAuthenticationHandler(IOptionsMonitor<Authent
         {
             return AuthenticateResult.Fail("A stream signature that does not verify with the linked Twilio token");
         }
-        var ticket = Access.Ticket(new Caller(account.Sid, null), SchemeName);
+        var ticket = Access.Ticket(new Caller(account.Sid, null), SchemeName, ActorType.Twilio);
         ((ClaimsIdentity)ticket.Principal.Identity!).AddClaim(new Claim(LinkedAccountClaim, link.TwilioAccountSid));
         return AuthenticateResult.Success(ticket);
     }

@@ -80,4 +80,7 @@ public static partial class Log
 
     [LoggerMessage(EventId = 5001, Level = LogLevel.Error, Message = "Unhandled error on {Method} {Path}")]
     public static partial void Unhandled(this ILogger log, Exception e, string method, string path);
+
+    [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "The audit trail could not record {Method} {Path}, which was refused (503): {Reason}")]
+    public static partial void AuditUnavailable(this ILogger log, string method, string path, string reason);
 }

@@ -18,10 +18,10 @@ public static class RecordingEndpoints
         app.MapGet("/2010-04-01/Accounts/{sid}/Recordings.json", ListAsync).WithTags("Recordings");
         app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", ListOfCallAsync).WithTags("Recordings");
 
-        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options) =>
-            GetAsync(sid, null, file, context, accounts, recordings, media, masterKey, options)).WithTags("Recordings");
-        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", (string sid, string callSid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options) =>
-            GetAsync(sid, callSid, file, context, accounts, recordings, media, masterKey, options)).WithTags("Recordings");
+        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, [AsParameters] Reading reading) =>
+            GetAsync(sid, null, file, context, reading)).WithTags("Recordings");
+        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", (string sid, string callSid, string file, HttpContext context, [AsParameters] Reading reading) =>
+            GetAsync(sid, callSid, file, context, reading)).WithTags("Recordings");
 
         app.MapDelete("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, RecordingLifecycle lifecycle, IMediaStore media) =>
             DeleteAsync(sid, null, file, context, accounts, recordings, lifecycle, media)).WithTags("Recordings");
@@ -139,20 +139,24 @@ public static class RecordingEndpoints
         return recording;
     }
 
-    private static async Task<IResult> GetAsync(string sid, string? callSid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, IMediaStore media, MasterKey masterKey, VaultOptions options)
+    /// <summary>What reading a recording or its media needs.</summary>
+    public sealed record Reading(AccountDirectory Accounts, IRecordingStore Recordings, IMediaStore Media, MasterKey MasterKey, VaultOptions Options, AuditTrail Audit);
+
+    private static async Task<IResult> GetAsync(string sid, string? callSid, string file, HttpContext context, Reading reading)
     {
         var (recordingSid, extension) = Split(file);
-        var recording = await FindAsync(sid, callSid, recordingSid, context, accounts, recordings);
+        var recording = await FindAsync(sid, callSid, recordingSid, context, reading.Accounts, reading.Recordings);
         switch (extension)
         {
             case ".json":
-                return TypedResults.Ok(RecordingJson.Of(recording, options, callSid is not null));
+                await reading.Audit.RecordAsync(Audited.Read(recording, context.Actor()));
+                return TypedResults.Ok(RecordingJson.Of(recording, reading.Options, callSid is not null));
             case ".mp3":
                 throw recording.KeyMode == MediaKeyMode.Customer
                     ? new ApiException(16109, 400, "MP3 is not available for an encrypted recording; request the WAV (the .wav or extension-less media URL)")
                     : new ApiException(20404, 404, "MP3 is not available; request the WAV");
             case "" or ".wav":
-                return await MediaAsync(recording, context, media, masterKey);
+                return await MediaAsync(recording, context, reading.Media, reading.MasterKey, reading.Audit);
             default:
                 throw ApiException.NotFound($"/Recordings/{file}");
         }
@@ -171,7 +175,7 @@ public static class RecordingEndpoints
     /// its tag (a mismatch aborts the response), a Range response is decrypted from the start and
     /// cut to the range.
     /// </summary>
-    private static async Task<IResult> MediaAsync(Recording recording, HttpContext context, IMediaStore media, MasterKey masterKey)
+    private static async Task<IResult> MediaAsync(Recording recording, HttpContext context, IMediaStore media, MasterKey masterKey, AuditTrail audit)
     {
         if (recording.MediaKey is null || recording.MediaSize is null)
         {
@@ -183,6 +187,8 @@ public static class RecordingEndpoints
             && await media.DirectReadUrlAsync(recording.MediaKey, context.RequestAborted) is { } direct)
         {
             // Ciphertext only: whoever holds the link for its few minutes still needs the private key.
+            // The link is a read: its event is durable before the link leaves.
+            await audit.RecordAsync(Audited.MediaLink(recording, context.Actor()));
             context.Response.Headers.CacheControl = "no-store";
             return Results.Redirect(direct.AbsoluteUri);
         }
@@ -203,6 +209,8 @@ public static class RecordingEndpoints
             response.StatusCode = 206;
             response.Headers.ContentRange = new ContentRangeHeaderValue(offset, offset + count - 1, length).ToString();
         }
+        // No byte before its event is durable.
+        await audit.RecordAsync(Audited.MediaRead(recording, context.Actor(), offset, count, length));
         response.ContentLength = count;
         if (!plain)
         {

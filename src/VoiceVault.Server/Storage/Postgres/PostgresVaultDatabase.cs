@@ -46,6 +46,8 @@ public sealed class PostgresVaultDatabase : IVaultDatabase, IAsyncDisposable, ID
 
     public string SkipLocked => " FOR UPDATE SKIP LOCKED";
 
+    public string ForUpdate => " FOR UPDATE";
+
     public async Task<IReadOnlyList<int>> MigrateAsync()
     {
         await using var db = await _source.OpenConnectionAsync();

@@ -173,22 +173,28 @@ public sealed class SqlRecordingStore(IVaultDatabase database) : IRecordingStore
 /// <summary>Newest-first keyset paging over <c>seq</c>, shared by the lists.</summary>
 internal static class Keyset
 {
+    /// <summary>
+    /// One page over <paramref name="column"/> (plus one row when there is a next page): newest
+    /// first when <paramref name="descending"/>, oldest first otherwise; <c>After</c> continues in
+    /// list order, <c>Before</c> goes back against it.
+    /// </summary>
     public static async Task<List<T>> PageAsync<T>(DbConnection db, StringBuilder sql, Dictionary<string, object?> parameters, PageCursor cursor, Func<DbDataReader, T> read,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string column = "seq", bool descending = true)
     {
+        var (onward, back) = descending ? ("<", ">") : (">", "<");
         if (cursor.After is { } after)
         {
-            sql.Append(" AND seq < @after");
+            sql.Append($" AND {column} {onward} @after");
             parameters["after"] = after;
         }
         bool backwards = cursor.Before is not null;
         if (cursor.Before is { } before)
         {
-            sql.Append(" AND seq > @before");
+            sql.Append($" AND {column} {back} @before");
             parameters["before"] = before;
         }
         parameters["limit"] = cursor.Size + 1;
-        sql.Append(backwards ? " ORDER BY seq ASC LIMIT @limit" : " ORDER BY seq DESC LIMIT @limit");
+        sql.Append($" ORDER BY {column} {(backwards == descending ? "ASC" : "DESC")} LIMIT @limit");
         var rows = await SqlRows.ListAsync(db, sql.ToString(), parameters, read, cancellationToken: cancellationToken);
         if (backwards)
         {

@@ -52,6 +52,8 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
 
     public string SkipLocked => "";
 
+    public string ForUpdate => "";
+
     /// <summary>Brings the schema to this server's version (see <see cref="Migrations"/>); returns the versions applied.</summary>
     public async Task<IReadOnlyList<int>> MigrateAsync()
     {

@@ -1,0 +1,94 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+using Microsoft.AspNetCore.Mvc;
+using VoiceVault.Server.Core;
+
+namespace VoiceVault.Server.Api.Audit;
+
+/// <summary>
+/// <c>/v1/Accounts/{AccountSid}/AuditEvents</c> (docs/audit.md): one account's chain, readable by
+/// that account and its parent, never by a subaccount or a sibling. Every field is served, nulls
+/// included, exactly as hashed.
+/// </summary>
+public static class AuditEndpoints
+{
+    public static void MapAuditEndpoints(this IEndpointRouteBuilder app)
+    {
+        var api = app.MapGroup("/v1/Accounts/{sid}/AuditEvents").WithTags("Audit");
+        api.MapGet("", ListAsync);
+        api.MapGet("/{eventSid}", FetchAsync);
+    }
+
+    /// <summary>The list's filters, in the query as docs/audit.md names them.</summary>
+    public sealed record EventQuery(
+        [FromQuery(Name = "StartDate")] string? StartDate,
+        [FromQuery(Name = "EndDate")] string? EndDate,
+        [FromQuery(Name = "Action")] string? Action,
+        [FromQuery(Name = "ResourceSid")] string? ResourceSid,
+        [FromQuery(Name = "ActorSid")] string? ActorSid,
+        [FromQuery(Name = "Order")] string? Order)
+    {
+        public AuditFilter For(string accountSid)
+        {
+            if (Action is not null && !AuditActions.All.Contains(Action))
+            {
+                throw ApiException.BadParameter($"Action '{Action}' is not an audited action; see docs/audit.md for the list", 20001);
+            }
+            bool ascending = Order switch
+            {
+                null or "" or "desc" => false,
+                "asc" => true,
+                _ => throw ApiException.BadParameter($"Order must be asc or desc; got '{Order}'", 20001),
+            };
+            return new AuditFilter(accountSid, Instant(StartDate, "StartDate"), Instant(EndDate, "EndDate"), Action, Empty(ResourceSid), Empty(ActorSid), ascending);
+        }
+
+        /// <summary>The filters as given, for the paging links.</summary>
+        public IEnumerable<KeyValuePair<string, string?>> Links() =>
+        [
+            new("StartDate", StartDate), new("EndDate", EndDate), new("Action", Action), new("ResourceSid", ResourceSid), new("ActorSid", ActorSid), new("Order", Order),
+        ];
+
+        private static string? Empty(string? value) => string.IsNullOrEmpty(value) ? null : value;
+
+        // ISO 8601 in, the chain's own date format out, so the store compares like with like.
+        private static string? Instant(string? value, string name)
+        {
+            if (string.IsNullOrEmpty(value))
+            {
+                return null;
+            }
+            return DateTimeOffset.TryParse(value, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out var instant)
+                ? AuditChain.Date(instant)
+                : throw ApiException.BadParameter($"{name} must be an ISO 8601 date or time, e.g. 2026-12-01 or 2026-12-01T09:30:00Z; got '{value}'", 20001);
+        }
+    }
+
+    private static async Task<Ok<AuditEventList>> ListAsync(string sid, [AsParameters] EventQuery query, [AsParameters] PageQuery paging, HttpContext context,
+        AccountDirectory accounts, AuditTrail audit)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var filter = query.For(account.Sid);
+        var request = paging.Request();
+        var rows = await audit.Store.PageAsync(filter, request.Cursor, context.RequestAborted);
+        var page = Page<AuditEvent>.Of(rows, e => e.Sequence, request, descending: !filter.Ascending);
+        var url = $"/v1/Accounts/{account.Sid}/AuditEvents";
+        return TypedResults.Ok(new AuditEventList(page.Items.Select(Json).ToList(), page.ToV1Meta("audit_events", url, query.Links())));
+    }
+
+    private static async Task<Ok<AuditEventResource>> FetchAsync(string sid, string eventSid, HttpContext context, AccountDirectory accounts, AuditTrail audit)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var found = Sid.Is(eventSid, "AE") ? await audit.Store.FindAsync(account.Sid, eventSid, context.RequestAborted) : null;
+        return TypedResults.Ok(Json(found ?? throw ApiException.NotFound($"/AuditEvents/{eventSid}")));
+    }
+
+    public static AuditEventResource Json(AuditEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        using var details = JsonDocument.Parse(e.Details);
+        return new AuditEventResource(e.Sid, e.AccountSid, e.Sequence, e.DateCreated, e.Action, e.ActorType, e.ActorSid, e.ResourceSid, e.SourceIp, e.RequestId,
+            e.Outcome, details.RootElement.Clone(), e.PreviousHash, e.Hash, $"/v1/Accounts/{e.AccountSid}/AuditEvents/{e.Sid}");
+    }
+}

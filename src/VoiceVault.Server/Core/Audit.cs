@@ -1,0 +1,296 @@
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+
+namespace VoiceVault.Server.Core;
+
+/// <summary>
+/// The audited actions (docs/audit.md): the one list of what the vault records. An action not
+/// named here is not written, and every name here is written by exactly one path.
+/// </summary>
+public static class AuditActions
+{
+    public const string RecordingCreate = "recording.create";
+    public const string RecordingMediaRead = "recording.media.read";
+    public const string RecordingRead = "recording.read";
+    public const string RecordingWrapAdd = "recording.wrap.add";
+    public const string RecordingControl = "recording.control";
+    public const string RecordingDelete = "recording.delete";
+    public const string PublicKeyCreate = "public_key.create";
+    public const string PublicKeyDelete = "public_key.delete";
+    public const string EncryptionSettingUpdate = "encryption_setting.update";
+    public const string AccountCreate = "account.create";
+    public const string AccountUpdate = "account.update";
+    public const string ApiKeyCreate = "api_key.create";
+    public const string ApiKeyDelete = "api_key.delete";
+    public const string TwilioLinkUpdate = "twilio_link.update";
+    public const string TwilioLinkDelete = "twilio_link.delete";
+    public const string ConsoleSignIn = "console.sign_in";
+    public const string ConsoleSignOut = "console.sign_out";
+    public const string AuditExport = "audit.export";
+    public const string AuthFailed = "auth.failed";
+
+    public static readonly IReadOnlyList<string> All =
+    [
+        RecordingCreate, RecordingMediaRead, RecordingRead, RecordingWrapAdd, RecordingControl, RecordingDelete, PublicKeyCreate, PublicKeyDelete,
+        EncryptionSettingUpdate, AccountCreate, AccountUpdate, ApiKeyCreate, ApiKeyDelete, TwilioLinkUpdate, TwilioLinkDelete, ConsoleSignIn,
+        ConsoleSignOut, AuditExport, AuthFailed,
+    ];
+}
+
+/// <summary>
+/// What each audited access records (docs/audit.md): the event of each action, made in one place.
+/// An event joins the chain of the account that owns what was touched, whoever the actor is.
+/// </summary>
+public static class Audited
+{
+    /// <summary>A recording's resource (its metadata and encryption details) was read.</summary>
+    public static NewAuditEvent Read(Recording recording, Actor actor) =>
+        new(recording.AccountSid, AuditActions.RecordingRead, actor, recording.Sid, AuditOutcome.Success);
+
+    /// <summary>Media bytes are about to be sent: which ones, of how many.</summary>
+    public static NewAuditEvent MediaRead(Recording recording, Actor actor, long offset, long count, long length) =>
+        new(recording.AccountSid, AuditActions.RecordingMediaRead, actor, recording.Sid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["delivery"] = "bytes",
+            ["offset"] = offset,
+            ["count"] = count,
+            ["size"] = length,
+        });
+
+    /// <summary>A direct link to the media (the object store's, pre-signed) is about to be handed out.</summary>
+    public static NewAuditEvent MediaLink(Recording recording, Actor actor) =>
+        new(recording.AccountSid, AuditActions.RecordingMediaRead, actor, recording.Sid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["delivery"] = "link",
+        });
+}
+
+/// <summary>Who did it: an account by its token, an API key, a console session, Twilio (a signed stream), or the vault itself.</summary>
+public enum ActorType
+{
+    Account,
+    ApiKey,
+    Console,
+    Twilio,
+    System,
+}
+
+/// <summary>How it ended.</summary>
+public enum AuditOutcome
+{
+    Success,
+    Denied,
+    Failed,
+}
+
+/// <summary>Who acts, from where, in which request: what every event of a request shares.</summary>
+public sealed record Actor(ActorType Type, string? Sid, string? SourceIp, string? RequestId)
+{
+    /// <summary>The vault acting on its own (a timer, a sweep): no address, no request.</summary>
+    public static readonly Actor System = new(ActorType.System, null, null, null);
+}
+
+/// <summary>An event to record: what happened to which resource of which account (the one that owns it), by whom.</summary>
+public sealed record NewAuditEvent(string AccountSid, string Action, Actor Actor, string? ResourceSid, AuditOutcome Outcome,
+    IReadOnlyDictionary<string, object?>? Details = null);
+
+/// <summary>An event as the chain holds it and the API serves it (docs/audit.md).</summary>
+public sealed record AuditEvent
+{
+    public required string Sid { get; init; }
+    public required string AccountSid { get; init; }
+    public required long Sequence { get; init; }
+    public required string DateCreated { get; init; }
+    public required string Action { get; init; }
+    public required string ActorType { get; init; }
+    public required string? ActorSid { get; init; }
+    public required string? ResourceSid { get; init; }
+    public required string? SourceIp { get; init; }
+    public required string? RequestId { get; init; }
+    public required string Outcome { get; init; }
+
+    /// <summary>The details object in its canonical JSON (RFC 8785), as hashed.</summary>
+    public required string Details { get; init; }
+
+    public required string PreviousHash { get; init; }
+    public required string Hash { get; init; }
+}
+
+/// <summary>
+/// The chain's arithmetic, byte for byte as docs/audit.md gives it: an event's hash is SHA-256 over
+/// the 32 bytes of the previous hash followed by the RFC 8785 (JCS) serialization of the event as
+/// served without <c>hash</c> and <c>url</c>.
+/// </summary>
+public static class AuditChain
+{
+    /// <summary>The previous hash of sequence 1.</summary>
+    public static readonly string Genesis = new('0', 64);
+
+    /// <summary>The format of <c>date_created</c>: UTC, milliseconds.</summary>
+    public static string Date(DateTimeOffset value) => value.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+
+    public static string Spell(ActorType type) => type switch
+    {
+        Core.ActorType.Account => "account",
+        Core.ActorType.ApiKey => "api_key",
+        Core.ActorType.Console => "console",
+        Core.ActorType.Twilio => "twilio",
+        _ => "system",
+    };
+
+    public static string Spell(AuditOutcome outcome) => outcome switch
+    {
+        AuditOutcome.Success => "success",
+        AuditOutcome.Denied => "denied",
+        _ => "failed",
+    };
+
+    /// <summary>The event's fields as served, without <c>hash</c> and <c>url</c>, in canonical JSON.</summary>
+    public static string Canonical(AuditEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var fields = new SortedDictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["account_sid"] = Jcs.String(e.AccountSid),
+            ["action"] = Jcs.String(e.Action),
+            ["actor_sid"] = Jcs.String(e.ActorSid),
+            ["actor_type"] = Jcs.String(e.ActorType),
+            ["date_created"] = Jcs.String(e.DateCreated),
+            ["details"] = e.Details,
+            ["outcome"] = Jcs.String(e.Outcome),
+            ["previous_hash"] = Jcs.String(e.PreviousHash),
+            ["request_id"] = Jcs.String(e.RequestId),
+            ["resource_sid"] = Jcs.String(e.ResourceSid),
+            ["sequence"] = e.Sequence.ToString(CultureInfo.InvariantCulture),
+            ["sid"] = Jcs.String(e.Sid),
+            ["source_ip"] = Jcs.String(e.SourceIp),
+        };
+        return Jcs.Object(fields);
+    }
+
+    /// <summary>The hash of <paramref name="e"/> (its own <c>Hash</c> is not read).</summary>
+    public static string HashOf(AuditEvent e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var canonical = Encoding.UTF8.GetBytes(Canonical(e));
+        var input = new byte[32 + canonical.Length];
+        Convert.FromHexString(e.PreviousHash).CopyTo(input, 0);
+        canonical.CopyTo(input, 32);
+        return Convert.ToHexStringLower(SHA256.HashData(input));
+    }
+
+    /// <summary>The event a new one becomes at <paramref name="sequence"/> after <paramref name="previousHash"/>, hashed.</summary>
+    public static AuditEvent Link(NewAuditEvent e, string sid, long sequence, string previousHash, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        var linked = new AuditEvent
+        {
+            Sid = sid,
+            AccountSid = e.AccountSid,
+            Sequence = sequence,
+            DateCreated = Date(now),
+            Action = e.Action,
+            ActorType = Spell(e.Actor.Type),
+            ActorSid = e.Actor.Sid,
+            ResourceSid = e.ResourceSid,
+            SourceIp = e.Actor.SourceIp,
+            RequestId = e.Actor.RequestId,
+            Outcome = Spell(e.Outcome),
+            Details = Jcs.Value(e.Details ?? new Dictionary<string, object?>()),
+            PreviousHash = previousHash,
+            Hash = "",
+        };
+        return linked with { Hash = HashOf(linked) };
+    }
+}
+
+/// <summary>
+/// RFC 8785 JSON Canonicalization for the values an audit event holds: strings, integers within
+/// ±2^53, booleans, null, and objects and arrays of them. Object members sorted by their names'
+/// UTF-16 code units; no whitespace; strings escaped as ECMAScript's JSON.stringify does.
+/// </summary>
+public static class Jcs
+{
+    private const long MaxSafeInteger = (1L << 53) - 1;
+
+    public static string Value(object? value) => value switch
+    {
+        null => "null",
+        string s => String(s),
+        bool b => b ? "true" : "false",
+        int or long or short or byte or uint or ushort or sbyte => Integer(Convert.ToInt64(value, CultureInfo.InvariantCulture)),
+        IReadOnlyDictionary<string, object?> map => Object(new SortedDictionary<string, string>(map.ToDictionary(m => m.Key, m => Value(m.Value)), StringComparer.Ordinal)),
+        IEnumerable<object?> list => "[" + string.Join(',', list.Select(Value)) + "]",
+        _ => throw new ArgumentException($"An audit detail cannot be a {value.GetType().Name}: only strings, integers, booleans, null, objects and arrays are canonical here."),
+    };
+
+    public static string Integer(long value) => Math.Abs(value) <= MaxSafeInteger
+        ? value.ToString(CultureInfo.InvariantCulture)
+        : throw new ArgumentOutOfRangeException(nameof(value), "An audit detail's integer must lie within ±2^53 (an IEEE double represents it exactly).");
+
+    public static string Object(SortedDictionary<string, string> members) =>
+        "{" + string.Join(',', members.Select(m => String(m.Key) + ":" + m.Value)) + "}";
+
+    public static string String(string? value)
+    {
+        if (value is null)
+        {
+            return "null";
+        }
+        var json = new StringBuilder(value.Length + 2).Append('"');
+        for (int i = 0; i < value.Length; i++)
+        {
+            char c = value[i];
+            switch (c)
+            {
+                case '"': json.Append("\\\""); break;
+                case '\\': json.Append("\\\\"); break;
+                case '\b': json.Append("\\b"); break;
+                case '\f': json.Append("\\f"); break;
+                case '\n': json.Append("\\n"); break;
+                case '\r': json.Append("\\r"); break;
+                case '\t': json.Append("\\t"); break;
+                default:
+                    if (c < 0x20)
+                    {
+                        json.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
+                    }
+                    else if (char.IsSurrogate(c) && !(char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1])))
+                    {
+                        throw new ArgumentException("An audit string holds a lone surrogate, which has no UTF-8 form.");
+                    }
+                    else
+                    {
+                        json.Append(c);
+                        if (char.IsHighSurrogate(c))
+                        {
+                            json.Append(value[++i]);
+                        }
+                    }
+                    break;
+            }
+        }
+        return json.Append('"').ToString();
+    }
+}
+
+/// <summary>The filters of <c>GET /v1/Accounts/{AccountSid}/AuditEvents</c>.</summary>
+public sealed record AuditFilter(string AccountSid, string? StartDate, string? EndDate, string? Action, string? ResourceSid, string? ActorSid, bool Ascending);
+
+/// <summary>Where the chains are kept (migration 0008), one per account.</summary>
+public interface IAuditStore
+{
+    /// <summary>
+    /// Appends <paramref name="events"/> to their accounts' chains inside the caller's transaction:
+    /// each chain's head is locked (PostgreSQL: its row, FOR UPDATE; SQLite has one writer), each
+    /// event takes the next sequence and links to the hash before it, and the heads move on.
+    /// Returns the events as linked, in the order given.
+    /// </summary>
+    Task<IReadOnlyList<AuditEvent>> AppendAsync(WriteScope scope, IReadOnlyList<NewAuditEvent> events, DateTimeOffset now);
+
+    /// <summary>One page of a chain in <paramref name="filter"/>'s order (plus one row, when there is a next page); the cursor runs over <c>sequence</c>.</summary>
+    Task<IReadOnlyList<AuditEvent>> PageAsync(AuditFilter filter, PageCursor cursor, CancellationToken cancellationToken = default);
+
+    Task<AuditEvent?> FindAsync(string accountSid, string sid, CancellationToken cancellationToken = default);
+}

@@ -1,0 +1,215 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text.Json;
+using Twilio.Rest.Api.V2010;
+
+namespace VoiceVault.Server.Tests;
+
+/// <summary>
+/// Who listened (docs/audit.md): every read of a recording is an event in the chain of the account
+/// that owns it, durable before the answer leaves; the chain links (checked by an independent
+/// Python implementation of the document); a tenant reads only its own and its subaccounts'
+/// chains; when the trail cannot record, nothing is sent.
+/// </summary>
+public sealed class AuditTrailTests
+{
+    private static async Task<List<JsonElement>> EventsAsync(HttpClient http, string account, string query = "")
+    {
+        var events = new List<JsonElement>();
+        string? next = $"/v1/Accounts/{account}/AuditEvents?PageSize=1000{query}";
+        while (next is not null)
+        {
+            var page = JsonDocument.Parse(await http.GetStringAsync(next)).RootElement;
+            events.AddRange(page.GetProperty("audit_events").EnumerateArray().Select(e => e.Clone()));
+            next = page.GetProperty("meta").GetProperty("next_page_url").GetString();
+        }
+        return events;
+    }
+
+    /// <summary>The independent check (tests/…/interop/audit_verify.py) over the chain as served, oldest first: its last hash.</summary>
+    private static async Task<string> VerifiedByPythonAsync(List<JsonElement> ascending)
+    {
+        var dir = Directory.CreateTempSubdirectory("vv-audit").FullName;
+        try
+        {
+            var file = Path.Combine(dir, "events.json");
+            await File.WriteAllTextAsync(file, JsonSerializer.Serialize(ascending));
+            var python = Process.Start(new ProcessStartInfo(Environment.GetEnvironmentVariable("VOICEVAULT_PYTHON") ?? "python3",
+                [Path.Combine(AppContext.BaseDirectory, "interop", "audit_verify.py"), file]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            var output = await python.StandardOutput.ReadToEndAsync();
+            var error = await python.StandardError.ReadToEndAsync();
+            await python.WaitForExitAsync();
+            Assert.True(python.ExitCode == 0, "audit_verify.py: " + error);
+            return output.Trim().Split(' ')[1];
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Every_read_of_a_recording_is_in_its_owners_chain_with_who_read_it_and_the_chain_links()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        var sub = await AccountResource.CreateAsync(friendlyName: "tenant", client: vault.Twilio());
+        await vault.EnableEncryptionAsync(sub.Sid);
+        var wav = Audio.Wav(2);
+        var (_, created) = await vault.UploadAsync(sub.Sid, sub.AuthToken, Audio.CallSid(), wav);
+        var recording = created.GetProperty("sid").GetString()!;
+
+        // The parent reads the details and the whole media; the subaccount reads a range.
+        using var asParent = vault.Http(vault.AccountSid, vault.AuthToken);
+        (await asParent.GetAsync($"/2010-04-01/Accounts/{sub.Sid}/Recordings/{recording}.json")).EnsureSuccessStatusCode();
+        var whole = await asParent.GetByteArrayAsync($"/2010-04-01/Accounts/{sub.Sid}/Recordings/{recording}");
+        using var asSub = vault.Http(sub.Sid, sub.AuthToken);
+        using (var ranged = new HttpRequestMessage(HttpMethod.Get, $"/2010-04-01/Accounts/{sub.Sid}/Recordings/{recording}"))
+        {
+            ranged.Headers.Range = new RangeHeaderValue(100, 199);
+            Assert.Equal(HttpStatusCode.PartialContent, (await asSub.SendAsync(ranged)).StatusCode);
+        }
+
+        // In the subaccount's chain (it owns the recording), newest first, each with its reader.
+        var events = await EventsAsync(asSub, sub.Sid);
+        Assert.Equal(["recording.media.read", "recording.media.read", "recording.read"], events.Select(e => e.GetProperty("action").GetString()));
+        Assert.All(events, e => Assert.Equal(sub.Sid, e.GetProperty("account_sid").GetString()));
+        Assert.All(events, e => Assert.Equal(recording, e.GetProperty("resource_sid").GetString()));
+        Assert.Equal([sub.Sid, vault.AccountSid, vault.AccountSid], events.Select(e => e.GetProperty("actor_sid").GetString()));
+        Assert.All(events, e => Assert.Equal("account", e.GetProperty("actor_type").GetString()));
+        Assert.All(events, e => Assert.Equal("127.0.0.1", e.GetProperty("source_ip").GetString()));
+        Assert.Equal([3L, 2L, 1L], events.Select(e => e.GetProperty("sequence").GetInt64()));
+        var rangeRead = events[0].GetProperty("details");
+        Assert.Equal(100, rangeRead.GetProperty("offset").GetInt64());
+        Assert.Equal(100, rangeRead.GetProperty("count").GetInt64());
+        Assert.Equal(whole.Length, rangeRead.GetProperty("size").GetInt64());
+        Assert.Equal(whole.Length, events[1].GetProperty("details").GetProperty("count").GetInt64());
+        // Every field is served, nulls included.
+        foreach (var field in new[] { "sid", "account_sid", "sequence", "date_created", "action", "actor_type", "actor_sid", "resource_sid", "source_ip",
+            "request_id", "outcome", "details", "previous_hash", "hash", "url" })
+        {
+            Assert.True(events[0].TryGetProperty(field, out _), field);
+        }
+        Assert.Matches(@"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", events[0].GetProperty("date_created").GetString());
+        Assert.Equal(new string('0', 64), events[2].GetProperty("previous_hash").GetString());
+
+        // The parent's own chain holds none of it.
+        Assert.Empty(await EventsAsync(asParent, vault.AccountSid));
+        // An independent implementation of docs/audit.md agrees with every hash.
+        var ascending = await EventsAsync(asSub, sub.Sid, "&Order=asc");
+        Assert.Equal(events[0].GetProperty("hash").GetString(), await VerifiedByPythonAsync(ascending));
+    }
+
+    [Fact]
+    public async Task A_chain_is_read_by_its_account_and_its_parent_only_and_filters_hold_over_every_page()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        var first = await AccountResource.CreateAsync(friendlyName: "first", client: vault.Twilio());
+        var second = await AccountResource.CreateAsync(friendlyName: "second", client: vault.Twilio());
+        await vault.EnableEncryptionAsync(first.Sid);
+        var recordings = new List<string>();
+        for (int i = 0; i < 2; i++)
+        {
+            var (_, created) = await vault.UploadAsync(first.Sid, first.AuthToken, Audio.CallSid(), Audio.Wav(1));
+            recordings.Add(created.GetProperty("sid").GetString()!);
+        }
+        using var asFirst = vault.Http(first.Sid, first.AuthToken);
+        using var asParent = vault.Http(vault.AccountSid, vault.AuthToken);
+        for (int i = 0; i < 3; i++)
+        {
+            await asFirst.GetByteArrayAsync($"/2010-04-01/Accounts/{first.Sid}/Recordings/{recordings[0]}");
+            await asParent.GetByteArrayAsync($"/2010-04-01/Accounts/{first.Sid}/Recordings/{recordings[1]}");
+        }
+
+        // Neither a sibling nor a subaccount reads another chain; the parent reads its subaccount's.
+        using var asSecond = vault.Http(second.Sid, second.AuthToken);
+        Assert.Equal(HttpStatusCode.NotFound, (await asSecond.GetAsync($"/v1/Accounts/{first.Sid}/AuditEvents")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await asFirst.GetAsync($"/v1/Accounts/{vault.AccountSid}/AuditEvents")).StatusCode);
+        var someEvent = (await EventsAsync(asParent, first.Sid))[0].GetProperty("sid").GetString();
+        Assert.Equal(HttpStatusCode.NotFound, (await asSecond.GetAsync($"/v1/Accounts/{first.Sid}/AuditEvents/{someEvent}")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await asSecond.GetAsync($"/v1/Accounts/{second.Sid}/AuditEvents/{someEvent}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await asParent.GetAsync($"/v1/Accounts/{first.Sid}/AuditEvents/{someEvent}")).StatusCode);
+
+        // Each filter, over pages of one: the links keep it, so every page holds only what it selects.
+        var byActor = await PagedAsync(asParent, first.Sid, $"&ActorSid={vault.AccountSid}");
+        Assert.Equal(3, byActor.Count);
+        Assert.All(byActor, e => Assert.Equal(vault.AccountSid, e.GetProperty("actor_sid").GetString()));
+        var byResource = await PagedAsync(asFirst, first.Sid, $"&ResourceSid={recordings[0]}");
+        Assert.Equal(3, byResource.Count);
+        Assert.All(byResource, e => Assert.Equal(recordings[0], e.GetProperty("resource_sid").GetString()));
+        var ascending = await PagedAsync(asFirst, first.Sid, "&Order=asc&Action=recording.media.read");
+        Assert.Equal([1L, 2L, 3L, 4L, 5L, 6L], ascending.Select(e => e.GetProperty("sequence").GetInt64()));
+        Assert.Empty(await PagedAsync(asFirst, first.Sid, "&Action=recording.read"));
+        Assert.Empty(await PagedAsync(asFirst, first.Sid, "&EndDate=2000-01-01"));
+        Assert.Equal(6, (await PagedAsync(asFirst, first.Sid, "&StartDate=2000-01-01T00:00:00Z")).Count);
+        // Bad filters are named.
+        var bad = await asFirst.GetAsync($"/v1/Accounts/{first.Sid}/AuditEvents?Action=recording.listen");
+        Assert.Equal(HttpStatusCode.BadRequest, bad.StatusCode);
+        Assert.Contains("recording.listen", await bad.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        Assert.Equal(HttpStatusCode.BadRequest, (await asFirst.GetAsync($"/v1/Accounts/{first.Sid}/AuditEvents?StartDate=yesterday")).StatusCode);
+    }
+
+    /// <summary>Every page of one event, following next_page_url.</summary>
+    private static async Task<List<JsonElement>> PagedAsync(HttpClient http, string account, string query)
+    {
+        var events = new List<JsonElement>();
+        string? next = $"/v1/Accounts/{account}/AuditEvents?PageSize=1{query}";
+        while (next is not null)
+        {
+            var page = JsonDocument.Parse(await http.GetStringAsync(next)).RootElement;
+            events.AddRange(page.GetProperty("audit_events").EnumerateArray().Select(e => e.Clone()));
+            next = page.GetProperty("meta").GetProperty("next_page_url").GetString();
+        }
+        return events;
+    }
+
+    [Fact]
+    public async Task When_the_trail_cannot_record_a_read_the_read_is_refused_and_no_media_byte_leaves()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await vault.EnableEncryptionAsync();
+        var (_, created) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1));
+        var media = $"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{created.GetProperty("sid").GetString()}";
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(media)).StatusCode);
+
+        // Someone with database access takes the trail away: reads stop, with Twilio's error shape.
+        await TestDatabase.ExecuteAsync(vault.DataDir, "ALTER TABLE audit_events RENAME TO audit_events_away");
+        foreach (var path in new[] { media, media + ".json" })
+        {
+            using var refused = await http.GetAsync(path);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+            Assert.Equal("application/json", refused.Content.Headers.ContentType?.MediaType);
+            var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal(90003, error.GetProperty("code").GetInt32());
+        }
+
+        // Back, and the chain goes on from where it stood: nothing was recorded for the refused reads, no gap.
+        await TestDatabase.ExecuteAsync(vault.DataDir, "ALTER TABLE audit_events_away RENAME TO audit_events");
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync(media)).StatusCode);
+        var events = await EventsAsync(http, vault.AccountSid, "&Order=asc");
+        Assert.Equal([1L, 2L], events.Select(e => e.GetProperty("sequence").GetInt64()));
+        await VerifiedByPythonAsync(events);
+    }
+
+    [Fact]
+    public async Task Thirty_two_downloads_at_once_on_one_account_make_one_unbroken_chain()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        await vault.EnableEncryptionAsync();
+        var (_, created) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1));
+        var media = $"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{created.GetProperty("sid").GetString()}";
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(async _ =>
+        {
+            using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+            for (int i = 0; i < 4; i++)
+            {
+                await http.GetByteArrayAsync(media);
+            }
+        }));
+        using var reader = vault.Http(vault.AccountSid, vault.AuthToken);
+        var events = await EventsAsync(reader, vault.AccountSid, "&Order=asc");
+        Assert.Equal(Enumerable.Range(1, 128).Select(i => (long)i), events.Select(e => e.GetProperty("sequence").GetInt64()));
+        await VerifiedByPythonAsync(events);
+    }
+}
