@@ -182,6 +182,7 @@ public sealed class AuditTrailTests
             Assert.Equal("application/json", refused.Content.Headers.ContentType?.MediaType);
             var error = JsonDocument.Parse(await refused.Content.ReadAsStringAsync()).RootElement;
             Assert.Equal(90003, error.GetProperty("code").GetInt32());
+            Assert.Equal("docs/compatibility.md#our-error-codes (90003)", error.GetProperty("more_info").GetString());
         }
 
         // Back, and the chain goes on from where it stood: nothing was recorded for the refused reads, no gap.

@@ -10,7 +10,9 @@ public sealed record ApiError(
     [property: JsonPropertyName("more_info")] string MoreInfo,
     [property: JsonPropertyName("status")] int Status)
 {
-    public static ApiError Of(int code, int status, string message) => new(code, message, $"https://www.twilio.com/docs/errors/{code}", status);
+    /// <summary>Twilio's codes point at Twilio's page; ours (90001–90006) at where this repository documents them.</summary>
+    public static ApiError Of(int code, int status, string message) =>
+        new(code, message, code >= 90000 ? $"docs/compatibility.md#our-error-codes ({code})" : $"https://www.twilio.com/docs/errors/{code}", status);
 }
 
 /// <summary>

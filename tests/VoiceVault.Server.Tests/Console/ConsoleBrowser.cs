@@ -24,6 +24,10 @@ public sealed class ConsoleBrowser : IAsyncLifetime
             throw new InvalidOperationException($"Chromium is not at {ExecutablePath}: run scripts/test.sh (it installs Debian's chromium) or set VOICEVAULT_CHROMIUM.");
         }
         _playwright = await Playwright.CreateAsync();
+        // Assertions wait for their condition up to 15 s (Playwright's default is 5): two cores
+        // shared by three test projects and a vault per test once took longer than 5 s to render a
+        // page after sign-in. A condition met sooner returns at once.
+        Assertions.SetDefaultExpectTimeout(15_000);
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions
         {
             ExecutablePath = ExecutablePath,
