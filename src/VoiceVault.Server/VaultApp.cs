@@ -313,7 +313,7 @@ public static class VaultApp
         {
             throw new StartupException($"VoiceVault:Bootstrap:AccountSid '{sid}' is not an account SID", "give AC followed by 32 lower-case hex digits, or leave it out for a random one");
         }
-        var (account, token) = await accounts.CreateAsync(null, "Main account", sid, options.Bootstrap.AuthToken);
+        var (account, token) = await accounts.CreateAsync(null, "Main account", Actor.System, sid, options.Bootstrap.AuthToken);
         if (options.Bootstrap.AuthToken is null)
         {
             // Printed once, to the console only: the token is not in the logs and cannot be shown again.

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Net;
 using System.Net.Http.Headers;
 using Amazon.S3;
@@ -43,13 +44,21 @@ public sealed class S3MediaRedirectTests
         using var handler = new HttpClientHandler { AllowAutoRedirect = false };
         using var http = new HttpClient(handler) { BaseAddress = vault.BaseUri };
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{vault.AccountSid}:{vault.AuthToken}")));
+        var asked = DateTimeOffset.UtcNow;
         using var redirect = await http.GetAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{re}");
+        var answered = DateTimeOffset.UtcNow;
         Assert.Equal(HttpStatusCode.Redirect, redirect.StatusCode);
         Assert.True(redirect.Headers.CacheControl?.NoStore);
         var location = redirect.Headers.Location!;
         var s3 = new Uri(options.ServiceUrl!);
         Assert.Equal((s3.Host, s3.Port), (location.Host, location.Port));
         Assert.DoesNotContain(vault.AuthToken, location.AbsoluteUri, StringComparison.Ordinal);
+        // The link is a read, in the trail before it left, with its expiry.
+        var trail = JsonDocument.Parse(await http.GetStringAsync($"/v1/Accounts/{vault.AccountSid}/AuditEvents?Action=recording.media.read")).RootElement.GetProperty("audit_events");
+        var link = trail.EnumerateArray().First().GetProperty("details");
+        Assert.Equal("link", link.GetProperty("delivery").GetString());
+        var expires = DateTimeOffset.Parse(link.GetProperty("expires").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.InRange(expires, asked.AddSeconds(3).AddMilliseconds(-1), answered.AddSeconds(3));
 
         // Not without the vault's credentials: the redirect is given only to whom may read.
         using (var anonymous = await new HttpClient(new HttpClientHandler { AllowAutoRedirect = false }) { BaseAddress = vault.BaseUri }.GetAsync($"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{re}"))
@@ -92,10 +101,12 @@ public sealed class S3MediaRedirectTests
 
     [Theory]
     [InlineData(-1)]
-    [InlineData(7 * 24 * 3600 + 1)]
-    public void A_redirect_lifetime_S3_cannot_sign_is_refused_at_start(int seconds)
+    [InlineData(301)]
+    [InlineData(7 * 24 * 3600)]
+    public void A_redirect_lifetime_over_the_audit_trails_five_minutes_is_refused_at_start(int seconds)
     {
         var error = Assert.Throws<Core.StartupException>(() => new S3MediaStore(new S3Options { ServiceUrl = "http://127.0.0.1:1", Bucket = "b", MediaRedirectSeconds = seconds }));
         Assert.Contains("VoiceVault:S3:MediaRedirectSeconds", error.Message, StringComparison.Ordinal);
+        Assert.Contains("5 minutes", error.Hint, StringComparison.Ordinal);
     }
 }

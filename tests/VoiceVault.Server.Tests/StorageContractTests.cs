@@ -62,7 +62,7 @@ public abstract class StorageContractTests : IAsyncLifetime
 
     private static string NewSid(string prefix) => prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
 
-    private async Task<Account> AccountAsync(string? parent = null) => await Accounts.CreateAsync(NewSid("AC"), parent, "name", [1, 2, 3], T0);
+    private async Task<Account> AccountAsync(string? parent = null) => await Database.WriteAsync(scope => Accounts.CreateAsync(scope, NewSid("AC"), parent, "name", [1, 2, 3], T0));
 
     private Task<Recording> RecordingAsync(string accountSid, string? callSid = null, RecordingStatus status = RecordingStatus.InProgress, DateTimeOffset? at = null,
         string? owner = "me") =>
@@ -141,9 +141,9 @@ public abstract class StorageContractTests : IAsyncLifetime
         Assert.Equal([parent.Sid, child.Sid], (await Accounts.ListFamilyAsync(parent.Sid)).Select(a => a.Sid));
         Assert.Equal([stranger.Sid], (await Accounts.ListFamilyAsync(stranger.Sid)).Select(a => a.Sid));
 
-        var updated = await Accounts.UpdateAsync(child.Sid, "renamed", AccountStatus.Suspended, T0.AddMinutes(1));
+        var updated = await Database.WriteAsync(scope => Accounts.UpdateAsync(scope, child.Sid, "renamed", AccountStatus.Suspended, T0.AddMinutes(1)));
         Assert.Equal(("renamed", AccountStatus.Suspended, T0.AddMinutes(1), T0), (updated!.FriendlyName, updated.Status, updated.DateUpdated, updated.DateCreated));
-        Assert.Null(await Accounts.UpdateAsync(NewSid("AC"), "x", AccountStatus.Active, T0));
+        Assert.Null(await Database.WriteAsync(scope => Accounts.UpdateAsync(scope, NewSid("AC"), "x", AccountStatus.Active, T0)));
         Assert.True(await Accounts.AnyAsync());
     }
 
@@ -151,7 +151,7 @@ public abstract class StorageContractTests : IAsyncLifetime
     public async Task Times_are_kept_to_the_millisecond_in_UTC()
     {
         var odd = new DateTimeOffset(2026, 7, 4, 23, 59, 59, TimeSpan.FromHours(-5)).AddTicks(1234567);
-        var account = await Accounts.CreateAsync(NewSid("AC"), null, "n", [0], odd);
+        var account = await Database.WriteAsync(scope => Accounts.CreateAsync(scope, NewSid("AC"), null, "n", [0], odd));
         var read = (await Accounts.FindAsync(account.Sid))!.DateCreated;
         Assert.Equal(TimeSpan.Zero, read.Offset);
         Assert.Equal(odd.ToUniversalTime().AddTicks(-(odd.UtcTicks % TimeSpan.TicksPerMillisecond)), read);
@@ -162,7 +162,7 @@ public abstract class StorageContractTests : IAsyncLifetime
     {
         var owner = await AccountAsync();
         var other = await AccountAsync();
-        var key = await Accounts.CreateApiKeyAsync(NewSid("SK"), owner.Sid, "k", [9, 9], T0);
+        var key = await Database.WriteAsync(scope => Accounts.CreateApiKeyAsync(scope, NewSid("SK"), owner.Sid, "k", [9, 9], T0));
         Assert.Equal(key, await Accounts.FindApiKeyAsync(owner.Sid, key.Sid));
         Assert.Null(await Accounts.FindApiKeyAsync(other.Sid, key.Sid));
         Assert.Equal([key], await Accounts.ListApiKeysAsync(owner.Sid));
@@ -170,12 +170,12 @@ public abstract class StorageContractTests : IAsyncLifetime
         var secret = await Accounts.FindApiKeySecretAsync(key.Sid);
         Assert.Equal((owner.Sid, AccountStatus.Active), (secret!.AccountSid, secret.AccountStatus));
         Assert.Equal([9, 9], secret.SecretSealed);
-        await Accounts.UpdateAsync(owner.Sid, owner.FriendlyName, AccountStatus.Closed, T0);
+        await Database.WriteAsync(scope => Accounts.UpdateAsync(scope, owner.Sid, owner.FriendlyName, AccountStatus.Closed, T0));
         Assert.Equal(AccountStatus.Closed, (await Accounts.FindApiKeySecretAsync(key.Sid))!.AccountStatus);
 
-        Assert.False(await Accounts.DeleteApiKeyAsync(other.Sid, key.Sid));
+        Assert.False(await Database.WriteAsync(scope => Accounts.DeleteApiKeyAsync(scope, other.Sid, key.Sid)));
         Assert.NotNull(await Accounts.FindApiKeySecretAsync(key.Sid));
-        Assert.True(await Accounts.DeleteApiKeyAsync(owner.Sid, key.Sid));
+        Assert.True(await Database.WriteAsync(scope => Accounts.DeleteApiKeyAsync(scope, owner.Sid, key.Sid)));
         Assert.Null(await Accounts.FindApiKeySecretAsync(key.Sid));
     }
 
@@ -186,18 +186,18 @@ public abstract class StorageContractTests : IAsyncLifetime
         var other = await AccountAsync();
         Assert.Null(await Links.FindAsync(account.Sid));
         var twilio = NewSid("AC");
-        var created = await Links.SetAsync(account.Sid, twilio, [1, 2], [3, 4], T0);
+        var created = await Database.WriteAsync(scope => Links.SetAsync(scope, account.Sid, twilio, [1, 2], [3, 4], T0));
         Assert.Equal(Shape(new TwilioLink(account.Sid, twilio, [1, 2], [3, 4], T0, T0)), Shape(created));
         Assert.Equal(Shape(created), Shape(await Links.FindAsync(account.Sid)));
 
-        var relinked = await Links.SetAsync(account.Sid, twilio, [5], null, T0.AddMinutes(1));
+        var relinked = await Database.WriteAsync(scope => Links.SetAsync(scope, account.Sid, twilio, [5], null, T0.AddMinutes(1)));
         Assert.Equal(Shape(new TwilioLink(account.Sid, twilio, [5], null, T0, T0.AddMinutes(1))), Shape(relinked));
         Assert.Null(await Links.FindAsync(other.Sid));
 
-        Assert.False(await Links.DeleteAsync(other.Sid));
-        Assert.True(await Links.DeleteAsync(account.Sid));
+        Assert.False(await Database.WriteAsync(scope => Links.DeleteAsync(scope, other.Sid)));
+        Assert.True(await Database.WriteAsync(scope => Links.DeleteAsync(scope, account.Sid)));
         Assert.Null(await Links.FindAsync(account.Sid));
-        await Assert.ThrowsAnyAsync<Exception>(() => Links.SetAsync(NewSid("AC"), twilio, [1], null, T0)); // only an existing account links
+        await Assert.ThrowsAnyAsync<Exception>(() => Database.WriteAsync(scope => Links.SetAsync(scope, NewSid("AC"), twilio, [1], null, T0))); // only an existing account links
     }
 
     [Fact]
@@ -206,20 +206,20 @@ public abstract class StorageContractTests : IAsyncLifetime
         var a = await AccountAsync();
         var b = await AccountAsync();
         var c = await AccountAsync();
-        var ka = await Keys.CreateAsync(NewSid("CR"), a.Sid, "ka", [1], "fp-a", T0);
-        var kb = await Keys.CreateAsync(NewSid("CR"), b.Sid, "kb", [2], "fp-b", T0);
-        await Keys.CreateAsync(NewSid("CR"), c.Sid, "kc", [3], "fp-c", T0);
+        var ka = await Database.WriteAsync(scope => Keys.CreateAsync(scope, NewSid("CR"), a.Sid, "ka", [1], "fp-a", T0));
+        var kb = await Database.WriteAsync(scope => Keys.CreateAsync(scope, NewSid("CR"), b.Sid, "kb", [2], "fp-b", T0));
+        await Database.WriteAsync(scope => Keys.CreateAsync(scope, NewSid("CR"), c.Sid, "kc", [3], "fp-c", T0));
         Assert.Equal(Shape(new[] { ka, kb }), Shape(await Keys.ListAsync([a.Sid, b.Sid])));
         Assert.Empty(await Keys.ListAsync([]));
         var renamed = await Keys.RenameAsync(ka.Sid, "new", T0.AddSeconds(5));
         Assert.Equal(Shape(ka with { FriendlyName = "new", DateUpdated = T0.AddSeconds(5) }), Shape(renamed));
-        Assert.True(await Keys.DeleteAsync(kb.Sid));
-        Assert.False(await Keys.DeleteAsync(kb.Sid));
+        Assert.True(await Database.WriteAsync(scope => Keys.DeleteAsync(scope, kb.Sid)));
+        Assert.False(await Database.WriteAsync(scope => Keys.DeleteAsync(scope, kb.Sid)));
         Assert.Null(await Keys.FindAsync(kb.Sid));
 
-        await Keys.SaveSettingAsync(new EncryptionSetting(a.Sid, true, ka.Sid, T0));
-        await Keys.SaveSettingAsync(new EncryptionSetting(a.Sid, false, null, T0.AddSeconds(1)));
-        await Keys.SaveSettingAsync(new EncryptionSetting(b.Sid, true, ka.Sid, T0));
+        await Database.WriteAsync(scope => Keys.SaveSettingAsync(scope, new EncryptionSetting(a.Sid, true, ka.Sid, T0)));
+        await Database.WriteAsync(scope => Keys.SaveSettingAsync(scope, new EncryptionSetting(a.Sid, false, null, T0.AddSeconds(1))));
+        await Database.WriteAsync(scope => Keys.SaveSettingAsync(scope, new EncryptionSetting(b.Sid, true, ka.Sid, T0)));
         var settings = await Keys.FindSettingsAsync([a.Sid, c.Sid]);
         Assert.Equal([new EncryptionSetting(a.Sid, false, null, T0.AddSeconds(1))], settings);
         // Both at once, as choosing a recording's key reads them.

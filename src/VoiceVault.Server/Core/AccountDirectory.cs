@@ -17,10 +17,12 @@ public sealed class AccountDirectory
     private readonly MasterKey _masterKey;
     private readonly TimeProvider _clock;
     private readonly IClusterSignals _signals;
+    private readonly AuditTrail _audit;
 
-    public AccountDirectory(IAccountStore accounts, MasterKey masterKey, TimeProvider clock, IClusterSignals signals)
+    public AccountDirectory(IAccountStore accounts, MasterKey masterKey, TimeProvider clock, IClusterSignals signals, AuditTrail audit)
     {
         _accounts = accounts;
+        _audit = audit;
         _masterKey = masterKey;
         _clock = clock;
         _signals = signals;
@@ -79,17 +81,20 @@ public sealed class AccountDirectory
     }
 
     /// <summary>Creates an account (a subaccount when <paramref name="parentSid"/> is given) and returns it with its token.</summary>
-    public async Task<(Account Account, string Token)> CreateAsync(string? parentSid, string friendlyName, string? sid = null, string? token = null)
+    public async Task<(Account Account, string Token)> CreateAsync(string? parentSid, string friendlyName, Actor actor, string? sid = null, string? token = null)
     {
-        sid ??= Sid.New("AC");
+        var created = sid ?? Sid.New("AC");
         token ??= Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16));
-        var account = await _accounts.CreateAsync(sid, parentSid, friendlyName, _masterKey.Seal(Encoding.UTF8.GetBytes(token), sid), _clock.GetUtcNow());
+        var sealedToken = _masterKey.Seal(Encoding.UTF8.GetBytes(token), created);
+        var account = await _audit.ChangeAsync(scope => _accounts.CreateAsync(scope, created, parentSid, friendlyName, sealedToken, _clock.GetUtcNow()),
+            made => Audited.AccountCreated(made, actor));
         return (account, token);
     }
 
-    public async Task<Account> UpdateAsync(Account account, string? friendlyName, AccountStatus? status)
+    public async Task<Account> UpdateAsync(Account account, string? friendlyName, AccountStatus? status, Actor actor)
     {
-        var updated = await _accounts.UpdateAsync(account.Sid, friendlyName ?? account.FriendlyName, status ?? account.Status, _clock.GetUtcNow())
+        var updated = await _audit.ChangeAsync(scope => _accounts.UpdateAsync(scope, account.Sid, friendlyName ?? account.FriendlyName, status ?? account.Status, _clock.GetUtcNow()),
+            changed => changed is null ? null : Audited.AccountUpdated(changed, actor))
             ?? throw new InvalidOperationException($"Account {account.Sid} vanished.");
         if (!updated.IsActive)
         {
@@ -102,17 +107,20 @@ public sealed class AccountDirectory
     public string TokenOf(Account account) => Encoding.UTF8.GetString(_masterKey.Open(account.TokenSealed, account.Sid));
 
     /// <summary>A new API key; its secret is returned this once and kept only sealed.</summary>
-    public async Task<(ApiKey Key, string Secret)> CreateApiKeyAsync(string accountSid, string friendlyName)
+    public async Task<(ApiKey Key, string Secret)> CreateApiKeyAsync(string accountSid, string friendlyName, Actor actor)
     {
         var sid = Sid.New("SK");
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', 'x').Replace('/', 'y');
-        var key = await _accounts.CreateApiKeyAsync(sid, accountSid, friendlyName, _masterKey.Seal(Encoding.UTF8.GetBytes(secret), sid), _clock.GetUtcNow());
+        var sealedSecret = _masterKey.Seal(Encoding.UTF8.GetBytes(secret), sid);
+        var key = await _audit.ChangeAsync(scope => _accounts.CreateApiKeyAsync(scope, sid, accountSid, friendlyName, sealedSecret, _clock.GetUtcNow()),
+            made => Audited.ApiKeyCreated(made, actor));
         return (key, secret);
     }
 
-    public async Task<bool> DeleteApiKeyAsync(string accountSid, string sid)
+    public async Task<bool> DeleteApiKeyAsync(string accountSid, string sid, Actor actor)
     {
-        bool deleted = await _accounts.DeleteApiKeyAsync(accountSid, sid);
+        bool deleted = await _audit.ChangeAsync(scope => _accounts.DeleteApiKeyAsync(scope, accountSid, sid),
+            gone => gone ? Audited.ApiKeyDeleted(accountSid, sid, actor) : null);
         _verified.Clear();
         await _signals.SendAsync(IClusterSignals.Credentials);
         return deleted;

@@ -29,12 +29,12 @@ public interface IAccountStore
     /// <summary>The account <paramref name="parentSid"/> and its subaccounts, in creation order.</summary>
     Task<IReadOnlyList<Account>> ListFamilyAsync(string parentSid, CancellationToken cancellationToken = default);
 
-    Task<Account> CreateAsync(string sid, string? parentSid, string friendlyName, byte[] tokenSealed, DateTimeOffset now);
+    Task<Account> CreateAsync(WriteScope scope, string sid, string? parentSid, string friendlyName, byte[] tokenSealed, DateTimeOffset now);
 
     /// <summary>Sets the name and status; null when the account does not exist.</summary>
-    Task<Account?> UpdateAsync(string sid, string friendlyName, AccountStatus status, DateTimeOffset now);
+    Task<Account?> UpdateAsync(WriteScope scope, string sid, string friendlyName, AccountStatus status, DateTimeOffset now);
 
-    Task<ApiKey> CreateApiKeyAsync(string sid, string accountSid, string friendlyName, byte[] secretSealed, DateTimeOffset now);
+    Task<ApiKey> CreateApiKeyAsync(WriteScope scope, string sid, string accountSid, string friendlyName, byte[] secretSealed, DateTimeOffset now);
 
     Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string accountSid, CancellationToken cancellationToken = default);
 
@@ -43,5 +43,5 @@ public interface IAccountStore
 
     Task<ApiKeySecret?> FindApiKeySecretAsync(string sid, CancellationToken cancellationToken = default);
 
-    Task<bool> DeleteApiKeyAsync(string accountSid, string sid);
+    Task<bool> DeleteApiKeyAsync(WriteScope scope, string accountSid, string sid);
 }

@@ -58,11 +58,58 @@ public static class Audited
             ["size"] = length,
         });
 
-    /// <summary>A direct link to the media (the object store's, pre-signed) is about to be handed out.</summary>
-    public static NewAuditEvent MediaLink(Recording recording, Actor actor) =>
+    public static NewAuditEvent PublicKeyCreated(PublicKey key, Actor actor) =>
+        new(key.AccountSid, AuditActions.PublicKeyCreate, actor, key.Sid, AuditOutcome.Success, new Dictionary<string, object?> { ["fingerprint"] = key.Fingerprint });
+
+    public static NewAuditEvent PublicKeyDeleted(PublicKey key, Actor actor) =>
+        new(key.AccountSid, AuditActions.PublicKeyDelete, actor, key.Sid, AuditOutcome.Success, new Dictionary<string, object?> { ["fingerprint"] = key.Fingerprint });
+
+    /// <summary>Who can read what this account records from now on: the setting as saved.</summary>
+    public static NewAuditEvent EncryptionSettingUpdated(EncryptionSetting setting, Actor actor) =>
+        new(setting.AccountSid, AuditActions.EncryptionSettingUpdate, actor, setting.AccountSid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["enabled"] = setting.Enabled,
+            ["public_key_sid"] = setting.PublicKeySid,
+        });
+
+    /// <summary>An account's chain begins with its own creation (by its parent, or by the vault for the main account).</summary>
+    public static NewAuditEvent AccountCreated(Account account, Actor actor) =>
+        new(account.Sid, AuditActions.AccountCreate, actor, account.Sid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["parent_sid"] = account.ParentSid,
+            ["friendly_name"] = account.FriendlyName,
+        });
+
+    public static NewAuditEvent AccountUpdated(Account account, Actor actor) =>
+        new(account.Sid, AuditActions.AccountUpdate, actor, account.Sid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["friendly_name"] = account.FriendlyName,
+            ["status"] = account.Status.Text(),
+        });
+
+    public static NewAuditEvent ApiKeyCreated(ApiKey key, Actor actor) =>
+        new(key.AccountSid, AuditActions.ApiKeyCreate, actor, key.Sid, AuditOutcome.Success, new Dictionary<string, object?> { ["friendly_name"] = key.FriendlyName });
+
+    public static NewAuditEvent ApiKeyDeleted(string accountSid, string keySid, Actor actor) =>
+        new(accountSid, AuditActions.ApiKeyDelete, actor, keySid, AuditOutcome.Success);
+
+    /// <summary>Which Twilio account may stream into this one (never its tokens).</summary>
+    public static NewAuditEvent TwilioLinkUpdated(TwilioLink link, Actor actor) =>
+        new(link.AccountSid, AuditActions.TwilioLinkUpdate, actor, link.AccountSid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["twilio_account_sid"] = link.TwilioAccountSid,
+            ["secondary_token"] = link.SecondaryTokenSealed is not null,
+        });
+
+    public static NewAuditEvent TwilioLinkDeleted(string accountSid, Actor actor) =>
+        new(accountSid, AuditActions.TwilioLinkDelete, actor, accountSid, AuditOutcome.Success);
+
+    /// <summary>A direct link to the media (the object store's, pre-signed, at most 5 minutes) is about to be handed out: until when it works.</summary>
+    public static NewAuditEvent MediaLink(Recording recording, Actor actor, DateTimeOffset expires) =>
         new(recording.AccountSid, AuditActions.RecordingMediaRead, actor, recording.Sid, AuditOutcome.Success, new Dictionary<string, object?>
         {
             ["delivery"] = "link",
+            ["expires"] = AuditChain.Date(expires),
         });
 }
 

@@ -41,6 +41,34 @@ public sealed class AuditTrail : IAsyncDisposable
         return _queue.Writer.TryWrite(pending) ? pending.Done.Task : throw new AuditUnavailableException("the vault is stopping");
     }
 
+    /// <summary>
+    /// Makes a change and records it in one transaction: both commit, or neither (and the caller
+    /// gets the error, as when the change alone had failed). <paramref name="audited"/> says what
+    /// the change's result is recorded as; null records nothing (the change found nothing to do).
+    /// </summary>
+    public Task<T> ChangeAsync<T>(Func<WriteScope, Task<T>> change, Func<T, NewAuditEvent?> audited)
+    {
+        ArgumentNullException.ThrowIfNull(change);
+        ArgumentNullException.ThrowIfNull(audited);
+        return _database.WriteAsync(async scope =>
+        {
+            var result = await change(scope);
+            if (audited(result) is { } e)
+            {
+                try
+                {
+                    await AppendAsync(scope, e);
+                }
+                catch (Exception failure) when (failure is not OperationCanceledException)
+                {
+                    // The change is rolled back with it: refused as unrecordable, not as a fault of the change.
+                    throw new AuditUnavailableException(failure.Message, failure);
+                }
+            }
+            return result;
+        });
+    }
+
     /// <summary>Appends <paramref name="e"/> inside the caller's transaction, with the change it records.</summary>
     public async Task<AuditEvent> AppendAsync(WriteScope scope, NewAuditEvent e) => (await _store.AppendAsync(scope, [e], _clock.GetUtcNow()))[0];
 

@@ -5,7 +5,7 @@ namespace VoiceVault.Server.Core;
 public sealed record EffectiveEncryption(string AccountSid, bool Enabled, string? PublicKeySid, string? InheritedFrom, DateTimeOffset? DateUpdated);
 
 /// <summary>Recording-encryption settings and the inheritance rule (docs/api.md §6).</summary>
-public sealed class EncryptionSettings(IPublicKeyStore keys, TimeProvider clock)
+public sealed class EncryptionSettings(IPublicKeyStore keys, AuditTrail audit, TimeProvider clock)
 {
     public async Task<EffectiveEncryption> EffectiveAsync(Account account, CancellationToken cancellationToken = default) =>
         Effective(account.Sid, account.ParentSid, await keys.FindSettingsAsync(Family(account.Sid, account.ParentSid), cancellationToken));
@@ -27,6 +27,14 @@ public sealed class EncryptionSettings(IPublicKeyStore keys, TimeProvider clock)
         return new EffectiveEncryption(accountSid, false, null, null, null);
     }
 
-    public Task SaveAsync(string accountSid, bool enabled, string? publicKeySid) =>
-        keys.SaveSettingAsync(new EncryptionSetting(accountSid, enabled, publicKeySid, clock.GetUtcNow()));
+    /// <summary>Saves the setting and records it, in one transaction.</summary>
+    public Task SaveAsync(string accountSid, bool enabled, string? publicKeySid, Actor actor)
+    {
+        var setting = new EncryptionSetting(accountSid, enabled, publicKeySid, clock.GetUtcNow());
+        return audit.ChangeAsync(async scope =>
+        {
+            await keys.SaveSettingAsync(scope, setting);
+            return setting;
+        }, saved => Audited.EncryptionSettingUpdated(saved, actor));
+    }
 }

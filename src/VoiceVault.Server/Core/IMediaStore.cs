@@ -32,7 +32,7 @@ public interface IMediaStore
     /// A URL from which a client may read the object itself for a while, without the vault relaying
     /// the bytes: when the store can hand one out and the operator turned this on; otherwise null.
     /// </summary>
-    Task<Uri?> DirectReadUrlAsync(string key, CancellationToken cancellationToken = default) => Task.FromResult<Uri?>(null);
+    Task<DirectRead?> DirectReadUrlAsync(string key, CancellationToken cancellationToken = default) => Task.FromResult<DirectRead?>(null);
 
     /// <summary>At start: checks that the store can be used, with an error that says what to fix when not.</summary>
     Task PrepareAsync(CancellationToken cancellationToken = default) => Task.CompletedTask;
@@ -47,3 +47,6 @@ public abstract class MediaWrite : IAsyncDisposable
 
     public abstract ValueTask DisposeAsync();
 }
+
+/// <summary>A link that reads an object directly from the store, and when it stops working.</summary>
+public sealed record DirectRead(Uri Url, DateTimeOffset Expires);

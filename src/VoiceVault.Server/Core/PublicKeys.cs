@@ -13,7 +13,7 @@ public sealed record EncryptionSetting(string AccountSid, bool Enabled, string? 
 /// <summary>Public-key credentials and the recording-encryption settings that name them.</summary>
 public interface IPublicKeyStore
 {
-    Task<PublicKey> CreateAsync(string sid, string accountSid, string friendlyName, byte[] spki, string fingerprint, DateTimeOffset now);
+    Task<PublicKey> CreateAsync(WriteScope scope, string sid, string accountSid, string friendlyName, byte[] spki, string fingerprint, DateTimeOffset now);
 
     Task<PublicKey?> FindAsync(string sid, CancellationToken cancellationToken = default);
 
@@ -22,12 +22,12 @@ public interface IPublicKeyStore
 
     Task<PublicKey?> RenameAsync(string sid, string friendlyName, DateTimeOffset now);
 
-    Task<bool> DeleteAsync(string sid);
+    Task<bool> DeleteAsync(WriteScope scope, string sid);
 
     /// <summary>The settings stored for these accounts (an account without one is missing from the answer).</summary>
     Task<IReadOnlyList<EncryptionSetting>> FindSettingsAsync(IReadOnlyCollection<string> accountSids, CancellationToken cancellationToken = default);
 
-    Task SaveSettingAsync(EncryptionSetting setting);
+    Task SaveSettingAsync(WriteScope scope, EncryptionSetting setting);
 
     /// <summary>What choosing a recording's key needs, in one round trip: the settings stored for these accounts and their keys, oldest first.</summary>
     Task<(IReadOnlyList<EncryptionSetting> Settings, IReadOnlyList<PublicKey> Keys)> FindEncryptionAsync(IReadOnlyCollection<string> accountSids, CancellationToken cancellationToken = default);

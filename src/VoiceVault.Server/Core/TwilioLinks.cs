@@ -12,7 +12,7 @@ namespace VoiceVault.Server.Core;
 /// account and the slot, and opened only to check a signature.
 /// </summary>
 public sealed class TwilioLinks(ITwilioLinkStore links, IVaultDatabase database, INotificationStore notifications, MasterKey masterKey,
-    VaultOptions options, TimeProvider clock)
+    VaultOptions options, TimeProvider clock, AuditTrail audit)
 {
     /// <summary>The notification code of a stream refused for naming another Twilio account (Twilio's "403 Forbidden").</summary>
     public const int ForbiddenCode = 20403;
@@ -20,11 +20,15 @@ public sealed class TwilioLinks(ITwilioLinkStore links, IVaultDatabase database,
     public Task<TwilioLink?> FindAsync(string accountSid) => links.FindAsync(accountSid);
 
     /// <summary>Links (or relinks) <paramref name="accountSid"/>; a secondary token of null removes the one stored.</summary>
-    public Task<TwilioLink> SetAsync(string accountSid, string twilioAccountSid, string token, string? secondaryToken) =>
-        links.SetAsync(accountSid, twilioAccountSid, Seal(accountSid, "primary", token), secondaryToken is null ? null : Seal(accountSid, "secondary", secondaryToken),
-            clock.GetUtcNow());
+    public Task<TwilioLink> SetAsync(string accountSid, string twilioAccountSid, string token, string? secondaryToken, Actor actor)
+    {
+        var (primary, secondary) = (Seal(accountSid, "primary", token), secondaryToken is null ? null : Seal(accountSid, "secondary", secondaryToken));
+        return audit.ChangeAsync(scope => links.SetAsync(scope, accountSid, twilioAccountSid, primary, secondary, clock.GetUtcNow()),
+            link => Audited.TwilioLinkUpdated(link, actor));
+    }
 
-    public Task<bool> DeleteAsync(string accountSid) => links.DeleteAsync(accountSid);
+    public Task<bool> DeleteAsync(string accountSid, Actor actor) =>
+        audit.ChangeAsync(scope => links.DeleteAsync(scope, accountSid), gone => gone ? Audited.TwilioLinkDeleted(accountSid, actor) : null);
 
     /// <summary>
     /// The URLs Twilio may have signed for a request to <paramref name="pathAndQuery"/>: the public
@@ -98,8 +102,8 @@ public interface ITwilioLinkStore
     Task<TwilioLink?> FindAsync(string accountSid, CancellationToken cancellationToken = default);
 
     /// <summary>Creates the account's link or replaces every field of it but its creation date.</summary>
-    Task<TwilioLink> SetAsync(string accountSid, string twilioAccountSid, byte[] tokenSealed, byte[]? secondaryTokenSealed, DateTimeOffset now);
+    Task<TwilioLink> SetAsync(WriteScope scope, string accountSid, string twilioAccountSid, byte[] tokenSealed, byte[]? secondaryTokenSealed, DateTimeOffset now);
 
     /// <summary>Removes the link; false when there was none.</summary>
-    Task<bool> DeleteAsync(string accountSid);
+    Task<bool> DeleteAsync(WriteScope scope, string accountSid);
 }

@@ -47,7 +47,7 @@ public static class AccountEndpoints
             throw new ApiException(20403, 403, "A subaccount cannot create subaccounts");
         }
         var name = form.Name ?? "";
-        var (account, _) = await accounts.CreateAsync(self.Sid, string.IsNullOrEmpty(name) ? $"SubAccount Created at {Dates.Rfc2822(DateTimeOffset.UtcNow)}" : name);
+        var (account, _) = await accounts.CreateAsync(self.Sid, string.IsNullOrEmpty(name) ? $"SubAccount Created at {Dates.Rfc2822(DateTimeOffset.UtcNow)}" : name, context.Actor());
         return TypedResults.Created((string?)null, Json(account, accounts));
     }
 
@@ -79,13 +79,13 @@ public static class AccountEndpoints
                 throw ApiException.BadParameter("A closed account cannot be reopened", 20001);
             }
         }
-        return TypedResults.Ok(Json(await accounts.UpdateAsync(account, name, status), accounts));
+        return TypedResults.Ok(Json(await accounts.UpdateAsync(account, name, status, context.Actor()), accounts));
     }
 
     private static async Task<Created<NewApiKeyResource>> CreateKeyAsync(string sid, [AsParameters] NameForm form, HttpContext context, AccountDirectory accounts)
     {
         var account = await context.AccountInScopeAsync(accounts, sid);
-        var (key, secret) = await accounts.CreateApiKeyAsync(account.Sid, form.Name ?? "");
+        var (key, secret) = await accounts.CreateApiKeyAsync(account.Sid, form.Name ?? "", context.Actor());
         var date = Dates.Rfc2822(key.DateCreated);
         return TypedResults.Created((string?)null, new NewApiKeyResource(key.Sid, key.FriendlyName, date, date, secret));
     }
@@ -107,7 +107,7 @@ public static class AccountEndpoints
     private static async Task<NoContent> DeleteKeyAsync(string sid, string keySid, HttpContext context, AccountDirectory accounts)
     {
         var account = await context.AccountInScopeAsync(accounts, sid);
-        return await accounts.DeleteApiKeyAsync(account.Sid, keySid) ? TypedResults.NoContent() : throw ApiException.NotFound($"/Keys/{keySid}");
+        return await accounts.DeleteApiKeyAsync(account.Sid, keySid, context.Actor()) ? TypedResults.NoContent() : throw ApiException.NotFound($"/Keys/{keySid}");
     }
 
     private static ApiKeyResource KeyJson(ApiKey key) => new(key.Sid, key.FriendlyName, Dates.Rfc2822(key.DateCreated), Dates.Rfc2822(key.DateUpdated));

@@ -55,7 +55,7 @@ public static class RecordingEncryptionEndpoints
         {
             throw ApiException.BadParameter("Enabled=true needs a PublicKeySid: create one with POST /v1/Credentials/PublicKeys", 20001);
         }
-        await settings.SaveAsync(account.Sid, enabled, keySid);
+        await settings.SaveAsync(account.Sid, enabled, keySid, context.Actor());
         return TypedResults.Ok(Json(await settings.EffectiveAsync(account)));
     }
 

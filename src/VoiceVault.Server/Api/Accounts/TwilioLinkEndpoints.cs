@@ -51,7 +51,7 @@ public static class TwilioLinkEndpoints
         var account = await context.AccountInScopeAsync(accounts, sid);
         var (twilioAccountSid, token, secondary) = form.Validate();
         bool existed = await links.FindAsync(account.Sid) is not null;
-        var link = await links.SetAsync(account.Sid, twilioAccountSid, token, secondary);
+        var link = await links.SetAsync(account.Sid, twilioAccountSid, token, secondary, context.Actor());
         return existed ? TypedResults.Ok(Json(link)) : TypedResults.Created((string?)null, Json(link));
     }
 
@@ -65,7 +65,7 @@ public static class TwilioLinkEndpoints
     private static async Task<NoContent> DeleteAsync(string sid, HttpContext context, AccountDirectory accounts, TwilioLinks links)
     {
         var account = await context.AccountInScopeAsync(accounts, sid);
-        return await links.DeleteAsync(account.Sid) ? TypedResults.NoContent() : throw ApiException.NotFound($"/v1/Accounts/{account.Sid}/TwilioLink");
+        return await links.DeleteAsync(account.Sid, context.Actor()) ? TypedResults.NoContent() : throw ApiException.NotFound($"/v1/Accounts/{account.Sid}/TwilioLink");
     }
 
     private static TwilioLinkResource Json(TwilioLink link) =>

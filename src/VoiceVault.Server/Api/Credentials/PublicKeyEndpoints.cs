@@ -57,11 +57,12 @@ public static class PublicKeyEndpoints
     public sealed record RenameForm([FromForm(Name = "FriendlyName")] string? FriendlyName);
 
     private static async Task<Created<PublicKeyResource>> CreateAsync([AsParameters] CreateForm form, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys,
-        TimeProvider clock)
+        AuditTrail audit, TimeProvider clock)
     {
         var owner = await OwnerAsync(form.AccountSid, context, accounts);
         var (spki, fingerprint, name) = form.Validate();
-        var key = await keys.CreateAsync(Sid.New("CR"), owner, name, spki, fingerprint, clock.GetUtcNow());
+        var key = await audit.ChangeAsync(scope => keys.CreateAsync(scope, Sid.New("CR"), owner, name, spki, fingerprint, clock.GetUtcNow()),
+            made => Audited.PublicKeyCreated(made, context.Actor()));
         return TypedResults.Created((string?)null, Json(key, context));
     }
 
@@ -84,10 +85,10 @@ public static class PublicKeyEndpoints
         return TypedResults.Ok(Json(await keys.RenameAsync(key.Sid, name, clock.GetUtcNow()) ?? throw ApiException.NotFound($"{Path}/{sid}"), context));
     }
 
-    private static async Task<NoContent> DeleteAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys)
+    private static async Task<NoContent> DeleteAsync(string sid, HttpContext context, AccountDirectory accounts, IPublicKeyStore keys, AuditTrail audit)
     {
         var key = await InScopeAsync(sid, context, accounts, keys);
-        await keys.DeleteAsync(key.Sid);
+        await audit.ChangeAsync(scope => keys.DeleteAsync(scope, key.Sid), gone => gone ? Audited.PublicKeyDeleted(key, context.Actor()) : null);
         return TypedResults.NoContent();
     }
 

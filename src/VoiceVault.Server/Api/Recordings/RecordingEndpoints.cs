@@ -188,9 +188,9 @@ public static class RecordingEndpoints
         {
             // Ciphertext only: whoever holds the link for its few minutes still needs the private key.
             // The link is a read: its event is durable before the link leaves.
-            await audit.RecordAsync(Audited.MediaLink(recording, context.Actor()));
+            await audit.RecordAsync(Audited.MediaLink(recording, context.Actor(), direct.Expires));
             context.Response.Headers.CacheControl = "no-store";
-            return Results.Redirect(direct.AbsoluteUri);
+            return Results.Redirect(direct.Url.AbsoluteUri);
         }
         long length = plain ? recording.MediaSize.Value - RecordingFormat.TagSize : recording.MediaSize.Value;
         var range = ParseRange(context.Request.Headers.Range.ToString(), length);

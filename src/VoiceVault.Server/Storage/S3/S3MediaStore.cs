@@ -42,7 +42,8 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
         }
         if (options.MediaRedirectSeconds is < 0 or > MaxPresignedSeconds)
         {
-            throw new StartupException($"VoiceVault:S3:MediaRedirectSeconds is {options.MediaRedirectSeconds}", $"give 0 (off) to {MaxPresignedSeconds} (the seven days a pre-signed S3 URL may last)");
+            throw new StartupException($"VoiceVault:S3:MediaRedirectSeconds is {options.MediaRedirectSeconds}",
+                $"give 0 (off) to {MaxPresignedSeconds}: a media link is a read the audit trail records once, so it lives at most 5 minutes (docs/audit.md)");
         }
         _s3 = s3;
         _bucket = options.Bucket;
@@ -54,27 +55,29 @@ public sealed class S3MediaStore : IMediaStore, IDisposable
         _protocol = options.ServiceUrl?.StartsWith("http://", StringComparison.OrdinalIgnoreCase) == true ? Protocol.HTTP : Protocol.HTTPS;
     }
 
-    private const int MaxPresignedSeconds = 7 * 24 * 3600;
+    // A link is recorded as one read when it is issued (docs/audit.md): it may not outlive 5 minutes.
+    private const int MaxPresignedSeconds = 300;
 
     /// <summary>
     /// With <see cref="S3Options.MediaRedirectSeconds"/> set, a pre-signed GET of the object valid
     /// that long (ranges included: the client sends its Range to S3).
     /// </summary>
-    public async Task<Uri?> DirectReadUrlAsync(string key, CancellationToken cancellationToken = default)
+    public async Task<DirectRead?> DirectReadUrlAsync(string key, CancellationToken cancellationToken = default)
     {
         if (_redirectFor == TimeSpan.Zero)
         {
             return null;
         }
+        var expires = DateTime.UtcNow + _redirectFor;
         var url = await _s3.GetPreSignedURLAsync(new GetPreSignedUrlRequest
         {
             BucketName = _bucket,
             Key = ObjectKey(key),
             Verb = HttpVerb.GET,
             Protocol = _protocol,
-            Expires = DateTime.UtcNow + _redirectFor,
+            Expires = expires,
         });
-        return new Uri(url);
+        return new DirectRead(new Uri(url), new DateTimeOffset(expires, TimeSpan.Zero));
     }
 
     /// <summary>The bucket must exist (or is created when <see cref="S3Options.CreateBucket"/> says so) and answer with these credentials.</summary>

@@ -33,22 +33,22 @@ public sealed class SqlAccountStore(IVaultDatabase database) : IAccountStore
             cancellationToken: cancellationToken);
     }
 
-    public Task<Account> CreateAsync(string sid, string? parentSid, string friendlyName, byte[] tokenSealed, DateTimeOffset now) =>
-        database.WriteAsync(scope => SqlRows.OneAsync(scope.Connection, """
+    public Task<Account> CreateAsync(WriteScope scope, string sid, string? parentSid, string friendlyName, byte[] tokenSealed, DateTimeOffset now) =>
+        SqlRows.OneAsync(scope.Connection, """
             INSERT INTO accounts (sid, parent_sid, friendly_name, status, token_sealed, date_created, date_updated)
             VALUES (@sid, @parentSid, @friendlyName, 'active', @tokenSealed, @now, @now) RETURNING *
-            """, new { sid, parentSid, friendlyName, tokenSealed, now }, ReadAccount, scope.Transaction));
+            """, new { sid, parentSid, friendlyName, tokenSealed, now }, ReadAccount, scope.Transaction);
 
-    public Task<Account?> UpdateAsync(string sid, string friendlyName, AccountStatus status, DateTimeOffset now) =>
-        database.WriteAsync(scope => SqlRows.FirstAsync(scope.Connection,
+    public Task<Account?> UpdateAsync(WriteScope scope, string sid, string friendlyName, AccountStatus status, DateTimeOffset now) =>
+        SqlRows.FirstAsync(scope.Connection,
             "UPDATE accounts SET friendly_name = @friendlyName, status = @status, date_updated = @now WHERE sid = @sid RETURNING *",
-            new { sid, friendlyName, status = status.Text(), now }, ReadAccount, scope.Transaction));
+            new { sid, friendlyName, status = status.Text(), now }, ReadAccount, scope.Transaction);
 
-    public Task<ApiKey> CreateApiKeyAsync(string sid, string accountSid, string friendlyName, byte[] secretSealed, DateTimeOffset now) =>
-        database.WriteAsync(scope => SqlRows.OneAsync(scope.Connection, $"""
+    public Task<ApiKey> CreateApiKeyAsync(WriteScope scope, string sid, string accountSid, string friendlyName, byte[] secretSealed, DateTimeOffset now) =>
+        SqlRows.OneAsync(scope.Connection, $"""
             INSERT INTO api_keys (sid, account_sid, friendly_name, secret_sealed, date_created, date_updated)
             VALUES (@sid, @accountSid, @friendlyName, @secretSealed, @now, @now) RETURNING {KeyColumns}
-            """, new { sid, accountSid, friendlyName, secretSealed, now }, ReadKey, scope.Transaction));
+            """, new { sid, accountSid, friendlyName, secretSealed, now }, ReadKey, scope.Transaction);
 
     public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string accountSid, CancellationToken cancellationToken = default)
     {
@@ -72,7 +72,7 @@ public sealed class SqlAccountStore(IVaultDatabase database) : IAccountStore
             cancellationToken: cancellationToken);
     }
 
-    public async Task<bool> DeleteApiKeyAsync(string accountSid, string sid) =>
-        await database.WriteAsync(scope => SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM api_keys WHERE sid = @sid AND account_sid = @accountSid",
-            new { sid, accountSid }, scope.Transaction)) > 0;
+    public async Task<bool> DeleteApiKeyAsync(WriteScope scope, string accountSid, string sid) =>
+        await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM api_keys WHERE sid = @sid AND account_sid = @accountSid",
+            new { sid, accountSid }, scope.Transaction) > 0;
 }

@@ -12,11 +12,11 @@ public sealed class SqlPublicKeyStore(IVaultDatabase database) : IPublicKeyStore
     private static EncryptionSetting ReadSetting(DbDataReader row) =>
         new(row.Text("account_sid"), row.Bool("enabled"), row.TextOrNull("public_key_sid"), row.Time("date_updated"));
 
-    public Task<PublicKey> CreateAsync(string sid, string accountSid, string friendlyName, byte[] spki, string fingerprint, DateTimeOffset now) =>
-        database.WriteAsync(scope => SqlRows.OneAsync(scope.Connection, """
+    public Task<PublicKey> CreateAsync(WriteScope scope, string sid, string accountSid, string friendlyName, byte[] spki, string fingerprint, DateTimeOffset now) =>
+        SqlRows.OneAsync(scope.Connection, """
             INSERT INTO public_keys (sid, account_sid, friendly_name, spki, fingerprint, date_created, date_updated)
             VALUES (@sid, @accountSid, @friendlyName, @spki, @fingerprint, @now, @now) RETURNING *
-            """, new { sid, accountSid, friendlyName, spki, fingerprint, now }, ReadKey, scope.Transaction));
+            """, new { sid, accountSid, friendlyName, spki, fingerprint, now }, ReadKey, scope.Transaction);
 
     public async Task<PublicKey?> FindAsync(string sid, CancellationToken cancellationToken = default)
     {
@@ -37,8 +37,8 @@ public sealed class SqlPublicKeyStore(IVaultDatabase database) : IPublicKeyStore
             "UPDATE public_keys SET friendly_name = @friendlyName, date_updated = @now WHERE sid = @sid RETURNING *",
             new { sid, friendlyName, now }, ReadKey, scope.Transaction));
 
-    public async Task<bool> DeleteAsync(string sid) =>
-        await database.WriteAsync(scope => SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM public_keys WHERE sid = @sid", new { sid }, scope.Transaction)) > 0;
+    public async Task<bool> DeleteAsync(WriteScope scope, string sid) =>
+        await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM public_keys WHERE sid = @sid", new { sid }, scope.Transaction) > 0;
 
     public async Task<IReadOnlyList<EncryptionSetting>> FindSettingsAsync(IReadOnlyCollection<string> accountSids, CancellationToken cancellationToken = default)
     {
@@ -60,9 +60,9 @@ public sealed class SqlPublicKeyStore(IVaultDatabase database) : IPublicKeyStore
         return (settings, keys);
     }
 
-    public Task SaveSettingAsync(EncryptionSetting setting) =>
-        database.WriteAsync(scope => SqlRows.ExecuteAsync(scope.Connection, """
+    public Task SaveSettingAsync(WriteScope scope, EncryptionSetting setting) =>
+        SqlRows.ExecuteAsync(scope.Connection, """
             INSERT INTO encryption_settings (account_sid, enabled, public_key_sid, date_updated) VALUES (@AccountSid, @Enabled, @PublicKeySid, @DateUpdated)
             ON CONFLICT (account_sid) DO UPDATE SET enabled = excluded.enabled, public_key_sid = excluded.public_key_sid, date_updated = excluded.date_updated
-            """, setting, scope.Transaction));
+            """, setting, scope.Transaction);
 }

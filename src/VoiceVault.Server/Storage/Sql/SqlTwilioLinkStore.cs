@@ -15,16 +15,15 @@ public sealed class SqlTwilioLinkStore(IVaultDatabase database) : ITwilioLinkSto
             cancellationToken: cancellationToken);
     }
 
-    public Task<TwilioLink> SetAsync(string accountSid, string twilioAccountSid, byte[] tokenSealed, byte[]? secondaryTokenSealed, DateTimeOffset now) =>
-        database.WriteAsync(scope => SqlRows.OneAsync(scope.Connection, """
+    public Task<TwilioLink> SetAsync(WriteScope scope, string accountSid, string twilioAccountSid, byte[] tokenSealed, byte[]? secondaryTokenSealed, DateTimeOffset now) =>
+        SqlRows.OneAsync(scope.Connection, """
             INSERT INTO twilio_links (account_sid, twilio_account_sid, token_sealed, secondary_token_sealed, date_created, date_updated)
             VALUES (@accountSid, @twilioAccountSid, @tokenSealed, @secondaryTokenSealed, @now, @now)
             ON CONFLICT (account_sid) DO UPDATE SET twilio_account_sid = excluded.twilio_account_sid, token_sealed = excluded.token_sealed,
                 secondary_token_sealed = excluded.secondary_token_sealed, date_updated = excluded.date_updated
             RETURNING *
-            """, new { accountSid, twilioAccountSid, tokenSealed, secondaryTokenSealed, now }, Read, scope.Transaction));
+            """, new { accountSid, twilioAccountSid, tokenSealed, secondaryTokenSealed, now }, Read, scope.Transaction);
 
-    public Task<bool> DeleteAsync(string accountSid) =>
-        database.WriteAsync(async scope =>
-            await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM twilio_links WHERE account_sid = @accountSid", new { accountSid }, scope.Transaction) > 0);
+    public async Task<bool> DeleteAsync(WriteScope scope, string accountSid) =>
+        await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM twilio_links WHERE account_sid = @accountSid", new { accountSid }, scope.Transaction) > 0;
 }
