@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Net;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -90,6 +91,41 @@ public sealed class ClusterLimitTests
             Assert.Equal(HttpStatusCode.Created, accepted.StatusCode);
         }
         Assert.Equal("0", await TestDatabase.ScalarAsync(cluster.Key, "SELECT COUNT(*) FROM limit_slots", force: true));
+    }
+
+    [Fact]
+    public async Task Vaults_sharing_one_PostgreSQL_database_never_hear_each_others_signals()
+    {
+        // Two vaults, each in its own schema of one database: A's emptied bucket is A's business.
+        var (keyA, keyB) = ("signals-a-" + Guid.NewGuid().ToString("N"), "signals-b-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            await using var a = await VaultServer.StartAsync(extraArgs: ["--VoiceVault:Database", "postgres", "--ConnectionStrings:VoiceVault", TestDatabase.SchemaConnection(keyA)]);
+            await using var b = await VaultServer.StartAsync(extraArgs: ["--VoiceVault:Database", "postgres", "--ConnectionStrings:VoiceVault", TestDatabase.SchemaConnection(keyB)]);
+            var (heardByA, heardByB) = (new System.Collections.Concurrent.ConcurrentQueue<string>(), new System.Collections.Concurrent.ConcurrentQueue<string>());
+            a.Services.GetRequiredService<Core.IClusterSignals>().Subscribe(heardByA.Enqueue);
+            var signalsOfB = b.Services.GetRequiredService<Core.IClusterSignals>();
+            signalsOfB.Subscribe(heardByB.Enqueue);
+
+            for (int i = 0; i < 10; i++)
+            {
+                using var guess = TestHttp.From(IPAddress.Loopback, a.BaseUri, a.AccountSid, $"guess-{i}");
+                Assert.Equal(HttpStatusCode.Unauthorized, (await guess.GetAsync($"/2010-04-01/Accounts/{a.AccountSid}.json")).StatusCode);
+            }
+            await Eventually.TrueAsync(() => heardByA.Any(s => s.StartsWith("limits-empty", StringComparison.Ordinal)), "A hears its own emptied bucket");
+            // PostgreSQL delivers a session's notifications in commit order: had B listened where A
+            // speaks, A's signal would reach B before this later one does.
+            await signalsOfB.SendAsync("marker");
+            await Eventually.TrueAsync(() => heardByB.Contains("marker"), "B hears its own signal");
+            Assert.DoesNotContain(heardByB, s => s.StartsWith("limits-empty", StringComparison.Ordinal));
+            using var owner = TestHttp.From(IPAddress.Loopback, b.BaseUri, b.AccountSid, b.AuthToken);
+            Assert.Equal(HttpStatusCode.OK, (await owner.GetAsync($"/2010-04-01/Accounts/{b.AccountSid}.json")).StatusCode);
+        }
+        finally
+        {
+            TestDatabase.Drop(keyA, force: true);
+            TestDatabase.Drop(keyB, force: true);
+        }
     }
 
     /// <summary>Two vault processes on one PostgreSQL schema and one S3 bucket, and HAProxy in front of them.</summary>
