@@ -135,5 +135,12 @@ curl -sf -u "$AC:$TOKEN" "http://127.0.0.1:5080/2010-04-01/Accounts/$AC/Recordin
   || fail "postgres-run: the vault on PostgreSQL does not list $RE after copy-to-postgres"
 stop_vault
 
+# docs/audit.md's first test vector by hand: its canonical text, as printed, into canonical.json.
+mkdir -p "$home/audit"
+grep -m1 '^    {"account_sid":"AC0123456789abcdef0123456789abcdef","action":"recording.media.read"' docs/audit.md | sed 's/^    //' | tr -d '\n' > "$home/audit/canonical.json"
+run_block audit-vector "$home/audit" > "$work/audit-vector.out"
+vector=$(grep -m1 '^    hash ' docs/audit.md | awk '{print $2}')
+grep -q "$vector" "$work/audit-vector.out" || fail "audit-vector: openssl gave $(cat "$work/audit-vector.out"), docs/audit.md says $vector"
+
 say "docs: every other command block is marked with its reason"
 python3 scripts/docs-blocks.py check "${ran[@]}"

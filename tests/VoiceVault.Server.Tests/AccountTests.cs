@@ -9,6 +9,26 @@ namespace VoiceVault.Server.Tests;
 
 public sealed class AccountTests
 {
+    /// <summary>Waits until <paramref name="call"/> is refused by the vault, and returns the refusal.</summary>
+    private static async Task<Twilio.Exceptions.ApiException> RefusedAsync(Func<Task> call, string what, TimeSpan? timeout = null)
+    {
+        Twilio.Exceptions.ApiException? refused = null;
+        await Eventually.TrueAsync(async () =>
+        {
+            try
+            {
+                await call();
+                return false;
+            }
+            catch (Twilio.Exceptions.ApiException e)
+            {
+                refused = e;
+                return true;
+            }
+        }, what, timeout);
+        return refused!;
+    }
+
     [Fact]
     public async Task The_Twilio_SDK_creates_fetches_pages_and_suspends_subaccounts()
     {
@@ -53,21 +73,9 @@ public sealed class AccountTests
         Assert.Equal(sub.Sid, (await AccountResource.FetchAsync(pathSid: sub.Sid, client: asSubOnB)).Sid);
 
         await AccountResource.UpdateAsync(pathSid: sub.Sid, status: AccountResource.StatusEnum.Suspended, client: a.Twilio());
-        Twilio.Exceptions.ApiException? refused = null;
-        await Eventually.TrueAsync(async () =>
-        {
-            try
-            {
-                await AccountResource.FetchAsync(pathSid: sub.Sid, client: asSubOnB);
-                return false;
-            }
-            catch (Twilio.Exceptions.ApiException e)
-            {
-                refused = e;
-                return true;
-            }
-        }, "B refuses the suspended subaccount's token once its cached check has expired");
-        Assert.Equal(20003, refused!.Code);
+        var refused = await RefusedAsync(() => AccountResource.FetchAsync(pathSid: sub.Sid, client: asSubOnB),
+            "B refuses the suspended subaccount's token once its cached check has expired");
+        Assert.Equal(20003, refused.Code);
     }
 
     [Fact]
@@ -92,21 +100,9 @@ public sealed class AccountTests
         // One instance forgets the key at once; through HAProxy the next request may reach an
         // instance that verified it earlier and hears of the deletion by the cluster signal — within
         // moments, far inside its 30 s cache time, which is what this bound proves.
-        Twilio.Exceptions.ApiException? refused = null;
-        await Eventually.TrueAsync(async () =>
-        {
-            try
-            {
-                await AccountResource.FetchAsync(pathSid: sub.Sid, client: viaKey);
-                return false;
-            }
-            catch (Twilio.Exceptions.ApiException e)
-            {
-                refused = e;
-                return true;
-            }
-        }, "the deleted key is refused by every instance", TimeSpan.FromSeconds(5));
-        Assert.Equal(20003, refused!.Code);
+        var refused = await RefusedAsync(() => AccountResource.FetchAsync(pathSid: sub.Sid, client: viaKey), "the deleted key is refused by every instance",
+            TimeSpan.FromSeconds(5));
+        Assert.Equal(20003, refused.Code);
     }
 
     [Theory]

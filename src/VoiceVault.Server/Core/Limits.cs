@@ -48,7 +48,7 @@ public sealed class LocalLimits(TimeProvider clock) : ILimitStore
 {
     private readonly ConcurrentDictionary<string, (double Tokens, DateTimeOffset At, BucketShape Shape)> _buckets = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, DateTimeOffset> _remembered = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, int> _held = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _held = new(StringComparer.Ordinal);
     // Enough for every address and account a vault hears from in a day; beyond it, the oldest go.
     private const int MaxEntries = 100_000;
 
@@ -109,7 +109,7 @@ public sealed class LocalLimits(TimeProvider clock) : ILimitStore
             }
             else
             {
-                _held.TryRemove(key, out _);
+                _held.Remove(key);
             }
         }
     }

@@ -1,6 +1,6 @@
 using System.Data.Common;
-using Npgsql;
 using VoiceVault.Server.Core;
+using VoiceVault.Server.Storage.Sql;
 
 namespace VoiceVault.Server.Storage.Postgres;
 
@@ -28,15 +28,14 @@ public sealed class PostgresLimits(IVaultDatabase database, VaultOptions options
         {
             var (key, shape) = buckets[i];
             // Never below -1: a burst of racing failures cannot push a bucket into a long debt.
-            await using var spend = Command(db, """
+            left[i] = await SqlRows.ScalarAsync<double>(db, """
                 INSERT INTO limit_buckets AS b (key, tokens, at, refills_in) VALUES (@key, @burst - 1, now(), @refill * (@burst + 1))
                 ON CONFLICT (key) DO UPDATE SET
                     tokens = GREATEST(LEAST(@burst, b.tokens + EXTRACT(EPOCH FROM now() - b.at)::float8 / EXTRACT(EPOCH FROM @refill)::float8) - 1, -1),
                     at = now(),
                     refills_in = EXCLUDED.refills_in
                 RETURNING tokens
-                """, ("key", key), ("burst", (double)shape.Burst), ("refill", shape.Refill));
-            left[i] = (double)(await spend.ExecuteScalarAsync(cancellationToken))!;
+                """, new { key, burst = (double)shape.Burst, refill = shape.Refill }, cancellationToken: cancellationToken);
         }
         return left;
     }
@@ -45,34 +44,27 @@ public sealed class PostgresLimits(IVaultDatabase database, VaultOptions options
     {
         ArgumentNullException.ThrowIfNull(buckets);
         await using var db = await database.OpenAsync(cancellationToken);
-        await using var read = Command(db, "SELECT key, tokens, EXTRACT(EPOCH FROM now() - at)::float8 FROM limit_buckets WHERE key = ANY(@keys)",
-            ("keys", buckets.Select(b => b.Key).ToArray()));
-        var held = new Dictionary<string, (double Tokens, double Elapsed)>(StringComparer.Ordinal);
-        await using (var rows = await read.ExecuteReaderAsync(cancellationToken))
-        {
-            while (await rows.ReadAsync(cancellationToken))
-            {
-                held[rows.GetString(0)] = (rows.GetDouble(1), rows.GetDouble(2));
-            }
-        }
+        var parameters = new Dictionary<string, object?>();
+        var rows = await SqlRows.ListAsync(db, $"SELECT key, tokens, EXTRACT(EPOCH FROM now() - at)::float8 AS elapsed FROM limit_buckets WHERE key IN {SqlRows.In(parameters, "key", buckets.Select(b => b.Key))}",
+            parameters, row => (Key: row.Text("key"), Tokens: row.GetDouble(1), Elapsed: row.GetDouble(2)), cancellationToken: cancellationToken);
+        var held = rows.ToDictionary(r => r.Key, r => (r.Tokens, r.Elapsed), StringComparer.Ordinal);
         return buckets.Select(b => held.TryGetValue(b.Key, out var h) ? b.Shape.After(h.Tokens, TimeSpan.FromSeconds(h.Elapsed)) : b.Shape.Burst).ToArray();
     }
 
     public async Task RememberAsync(string key, TimeSpan period, CancellationToken cancellationToken = default)
     {
         await using var db = await database.OpenAsync(cancellationToken);
-        await using var remember = Command(db, """
+        await SqlRows.ExecuteAsync(db, """
             INSERT INTO limit_remembered (key, until) VALUES (@key, now() + @period)
             ON CONFLICT (key) DO UPDATE SET until = EXCLUDED.until
-            """, ("key", key), ("period", period));
-        await remember.ExecuteNonQueryAsync(cancellationToken);
+            """, new { key, period }, cancellationToken: cancellationToken);
     }
 
     public async Task<bool> RememberedAsync(string key, CancellationToken cancellationToken = default)
     {
         await using var db = await database.OpenAsync(cancellationToken);
-        await using var read = Command(db, "SELECT EXISTS (SELECT 1 FROM limit_remembered WHERE key = @key AND until > now())", ("key", key));
-        return (bool)(await read.ExecuteScalarAsync(cancellationToken))!;
+        return await SqlRows.ScalarAsync<bool>(db, "SELECT EXISTS (SELECT 1 FROM limit_remembered WHERE key = @key AND until > now())", new { key },
+            cancellationToken: cancellationToken);
     }
 
     public async Task<IAsyncDisposable?> TryHoldAsync(string key, int slots, CancellationToken cancellationToken = default)
@@ -81,21 +73,14 @@ public sealed class PostgresLimits(IVaultDatabase database, VaultOptions options
         bool taken = false;
         await database.WriteAsync(async scope =>
         {
-            var db = scope.Connection;
             // One taker of this key's slots at a time, on every instance: the count and the insert cannot interleave.
-            await using (var lockKey = Command(db, "SELECT pg_advisory_xact_lock(hashtextextended(@key, 7))", ("key", key)))
-            {
-                lockKey.Transaction = scope.Transaction;
-                await lockKey.ExecuteNonQueryAsync(cancellationToken);
-            }
-            await using var take = Command(db, """
+            await SqlRows.ExecuteAsync(scope.Connection, "SELECT pg_advisory_xact_lock(hashtextextended(@key, 7))", new { key }, scope.Transaction, cancellationToken);
+            taken = await SqlRows.ExecuteAsync(scope.Connection, """
                 INSERT INTO limit_slots (holder, key, instance)
                 SELECT @holder, @key, @instance
                 WHERE (SELECT COUNT(*) FROM limit_slots s JOIN instances i ON i.id = s.instance
                        WHERE s.key = @key AND i.heartbeat_at >= @alive) < @slots
-                """, ("holder", holder), ("key", key), ("instance", options.InstanceId), ("alive", Alive()), ("slots", (long)slots));
-            take.Transaction = scope.Transaction;
-            taken = await take.ExecuteNonQueryAsync(cancellationToken) == 1;
+                """, new { holder, key, instance = options.InstanceId, alive = Alive(), slots = (long)slots }, scope.Transaction, cancellationToken) == 1;
         }, cancellationToken);
         return taken ? new Slot(this, holder) : null;
     }
@@ -104,8 +89,7 @@ public sealed class PostgresLimits(IVaultDatabase database, VaultOptions options
     public async Task StartAsync(CancellationToken cancellationToken)
     {
         await using var db = await database.OpenAsync(cancellationToken);
-        await using var forget = Command(db, "DELETE FROM limit_slots WHERE instance = @instance", ("instance", options.InstanceId));
-        await forget.ExecuteNonQueryAsync(cancellationToken);
+        await SqlRows.ExecuteAsync(db, "DELETE FROM limit_slots WHERE instance = @instance", new { instance = options.InstanceId }, cancellationToken: cancellationToken);
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
@@ -115,8 +99,7 @@ public sealed class PostgresLimits(IVaultDatabase database, VaultOptions options
     private async Task ReleaseAsync(string holder)
     {
         await using var db = await database.OpenAsync();
-        await using var release = Command(db, "DELETE FROM limit_slots WHERE holder = @holder", ("holder", holder));
-        await release.ExecuteNonQueryAsync();
+        await SqlRows.ExecuteAsync(db, "DELETE FROM limit_slots WHERE holder = @holder", new { holder });
     }
 
     // Once a minute, on the way: buckets that have filled up again, periods that ran out, slots of
@@ -129,23 +112,11 @@ public sealed class PostgresLimits(IVaultDatabase database, VaultOptions options
         {
             return;
         }
-        await using var sweep = Command(db, """
+        await SqlRows.ExecuteAsync(db, """
             DELETE FROM limit_buckets WHERE at + refills_in < now();
             DELETE FROM limit_remembered WHERE until < now();
             DELETE FROM limit_slots s WHERE NOT EXISTS (SELECT 1 FROM instances i WHERE i.id = s.instance AND i.heartbeat_at >= @alive);
-            """, ("alive", Alive()));
-        await sweep.ExecuteNonQueryAsync(cancellationToken);
-    }
-
-    private static DbCommand Command(DbConnection db, string sql, params (string Name, object Value)[] parameters)
-    {
-        var command = (NpgsqlCommand)db.CreateCommand();
-        command.CommandText = sql;
-        foreach (var (name, value) in parameters)
-        {
-            command.Parameters.AddWithValue(name, value);
-        }
-        return command;
+            """, new { alive = Alive() }, cancellationToken: cancellationToken);
     }
 
     private sealed class Slot(PostgresLimits limits, string holder) : IAsyncDisposable
