@@ -71,7 +71,7 @@ public sealed class AuditTrailTests
         }
 
         // In the subaccount's chain (it owns the recording), newest first, each with its reader.
-        var events = await EventsAsync(asSub, sub.Sid, $"&ResourceSid={recording}");
+        var events = (await EventsAsync(asSub, sub.Sid, $"&ResourceSid={recording}")).SkipLast(1).ToList();
         Assert.Equal(["recording.media.read", "recording.media.read", "recording.read"], events.Select(e => e.GetProperty("action").GetString()));
         Assert.All(events, e => Assert.Equal(sub.Sid, e.GetProperty("account_sid").GetString()));
         Assert.All(events, e => Assert.Equal(recording, e.GetProperty("resource_sid").GetString()));
@@ -136,7 +136,7 @@ public sealed class AuditTrailTests
         Assert.Equal(3, byActor.Count);
         Assert.All(byActor, e => Assert.Equal(vault.AccountSid, e.GetProperty("actor_sid").GetString()));
         var byResource = await PagedAsync(asFirst, first.Sid, $"&ResourceSid={recordings[0]}");
-        Assert.Equal(3, byResource.Count);
+        Assert.Equal(4, byResource.Count);      // its creation and three reads
         Assert.All(byResource, e => Assert.Equal(recordings[0], e.GetProperty("resource_sid").GetString()));
         var ascending = await PagedAsync(asFirst, first.Sid, "&Order=asc&Action=recording.media.read");
         var sequences = ascending.Select(e => e.GetProperty("sequence").GetInt64()).ToList();
@@ -268,5 +268,93 @@ public sealed class AuditTrailTests
         var keys = JsonDocument.Parse(await asSub.GetStringAsync("/v1/Credentials/PublicKeys")).RootElement.GetProperty("credentials");
         Assert.Equal(0, keys.GetArrayLength());
         Assert.Equal(events.Count, (await EventsAsync(asSub, sub.Sid)).Count);
+    }
+
+    [Fact]
+    public async Task A_recordings_life_and_the_consoles_sessions_are_in_the_chain_and_a_delete_the_trail_cannot_record_deletes_nothing()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        using var rsa = System.Security.Cryptography.RSA.Create(2048);
+        using var other = System.Security.Cryptography.RSA.Create(2048);
+        var key = await vault.AddKeyAsync(rsa);
+        var otherKey = await vault.AddKeyAsync(other);
+        await vault.SetEncryptionAsync(vault.AccountSid, enabled: true, key);
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+
+        // An upload, re-wrapped to another key.
+        var uploadCall = Audio.CallSid();
+        var (_, created) = await vault.UploadAsync(vault.AccountSid, vault.AuthToken, uploadCall, Audio.Wav(1));
+        var uploaded = created.GetProperty("sid").GetString()!;
+        using (var cek = VoiceVault.Crypto.ContentKey.Generate())
+        {
+            (await http.PostAsync($"/v1/Recordings/{uploaded}/EncryptionDetails", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["PublicKeySid"] = otherKey, ["EncryptedCek"] = Convert.ToBase64String(VoiceVault.Crypto.KeyWrap.Wrap(other, cek)),
+            }))).EnsureSuccessStatusCode();
+        }
+
+        // A live call: started, paused, resumed and stopped through the API.
+        await using var stream = await MediaStream.ConnectAsync(vault, vault.AccountSid, vault.AuthToken);
+        await stream.StartAsync(new() { ["Record"] = "false" });
+        var calls = $"/2010-04-01/Accounts/{vault.AccountSid}/Calls/{stream.CallSid}/Recordings";
+        async Task<string> ControlAsync(string path, Dictionary<string, string> form)
+        {
+            using var answer = await http.PostAsync(path, new FormUrlEncodedContent(form));
+            Assert.True(answer.IsSuccessStatusCode, await answer.Content.ReadAsStringAsync());
+            return JsonDocument.Parse(await answer.Content.ReadAsStringAsync()).RootElement.GetProperty("sid").GetString()!;
+        }
+        await stream.MediaAsync("inbound", 0, MediaStream.Frame());
+        await VaultServer.WaitForFramesAsync([vault.BaseUri], 1);
+        var live = await ControlAsync(calls + ".json", []);
+        foreach (var status in new[] { "paused", "in-progress", "stopped" })
+        {
+            await stream.MediaAsync("inbound", 20, MediaStream.Frame());
+            await ControlAsync($"{calls}/{live}.json", new() { ["Status"] = status });
+        }
+
+        // A console session, opened and closed.
+        using var browser = vault.Http();
+        using (var signIn = await browser.PostAsync("/console/session", new StringContent(JsonSerializer.Serialize(new { sid = vault.AccountSid, secret = vault.AuthToken }),
+            System.Text.Encoding.UTF8, "application/json")))
+        {
+            signIn.EnsureSuccessStatusCode();
+            var csrf = JsonDocument.Parse(await signIn.Content.ReadAsStringAsync()).RootElement.GetProperty("csrf_token").GetString();
+            using var signOut = new HttpRequestMessage(HttpMethod.Delete, "/console/session");
+            signOut.Headers.Add("X-CSRF-Token", csrf);
+            Assert.Equal(HttpStatusCode.NoContent, (await browser.SendAsync(signOut)).StatusCode);
+        }
+
+        // A delete the trail cannot record deletes nothing: the recording and its media stay.
+        var path = $"/2010-04-01/Accounts/{vault.AccountSid}/Recordings/{uploaded}";
+        var media = await http.GetByteArrayAsync(path);
+        await TestDatabase.ExecuteAsync(vault.DataDir, "ALTER TABLE audit_events RENAME TO audit_events_away");
+        using (var refused = await http.DeleteAsync(path + ".json"))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        }
+        await TestDatabase.ExecuteAsync(vault.DataDir, "ALTER TABLE audit_events_away RENAME TO audit_events");
+        Assert.Equal(media, await http.GetByteArrayAsync(path));
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync(path + ".json")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(path)).StatusCode);
+
+        var events = await EventsAsync(http, vault.AccountSid, "&Order=asc");
+        string[] Actions(string resource) => [.. events.Where(e => e.GetProperty("resource_sid").GetString() == resource).Select(e => e.GetProperty("action").GetString()!)];
+        Assert.Equal(["recording.create", "recording.wrap.add", "recording.media.read", "recording.media.read", "recording.delete"], Actions(uploaded));
+        Assert.Equal(["recording.create", "recording.control", "recording.control", "recording.control"], Actions(live));
+        Assert.Equal(["console.sign_in", "console.sign_out"], Actions(vault.AccountSid).Where(a => a.StartsWith("console.", StringComparison.Ordinal)));
+        JsonElement Details(string resource, string action, int nth = 0) =>
+            events.Where(e => e.GetProperty("resource_sid").GetString() == resource && e.GetProperty("action").GetString() == action).ElementAt(nth).GetProperty("details");
+        Assert.Equal((uploadCall, "processing"), (Details(uploaded, "recording.create").GetProperty("call_sid").GetString(), Details(uploaded, "recording.create").GetProperty("status").GetString()));
+        Assert.Equal(otherKey, Details(uploaded, "recording.wrap.add").GetProperty("public_key_sid").GetString());
+        Assert.Equal(("request", true), (Details(uploaded, "recording.delete").GetProperty("reason").GetString(), Details(uploaded, "recording.delete").GetProperty("had_media").GetBoolean()));
+        Assert.Equal(["paused", "in-progress", "stopped"], Enumerable.Range(0, 3).Select(i => Details(live, "recording.control", i).GetProperty("status").GetString()));
+        Assert.Equal(stream.CallSid, Details(live, "recording.create").GetProperty("call_sid").GetString());
+        // Each by whom: the account's token for the API, the console for its sessions (the same session signed in and out).
+        Assert.All(events.Where(e => e.GetProperty("action").GetString()!.StartsWith("recording.", StringComparison.Ordinal)),
+            e => Assert.Equal(("account", vault.AccountSid), (e.GetProperty("actor_type").GetString(), e.GetProperty("actor_sid").GetString())));
+        var sessions = events.Where(e => e.GetProperty("action").GetString()!.StartsWith("console.", StringComparison.Ordinal)).ToList();
+        Assert.All(sessions, e => Assert.Equal("console", e.GetProperty("actor_type").GetString()));
+        Assert.Equal(sessions[0].GetProperty("details").GetProperty("session").GetString(), sessions[1].GetProperty("details").GetProperty("session").GetString());
+        await VerifiedByPythonAsync(events);
     }
 }

@@ -150,7 +150,7 @@ public sealed class FailureTests
         await using var vault = await VaultServer.StartAsync();
         await using var receiver = await CallbackReceiver.StartAsync();
         var lifecycle = vault.Services.GetRequiredService<Core.RecordingLifecycle>();
-        var recording = await lifecycle.CreateAsync(TestRecordings.New(vault.AccountSid, Audio.CallSid(), receiver.Url, "failed absent completed"), Core.RecordingStatus.InProgress);
+        var recording = await lifecycle.CreateAsync(TestRecordings.New(vault.AccountSid, Audio.CallSid(), receiver.Url, "failed absent completed"), Core.RecordingStatus.InProgress, Core.Actor.System);
         // Two instances ending the same recording of a dead third one, say: the first one wins.
         var first = await lifecycle.FailAsync(recording, "first ending");
         var second = await lifecycle.EndAbsentAsync(recording);

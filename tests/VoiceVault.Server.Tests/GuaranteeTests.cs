@@ -125,9 +125,10 @@ public sealed class GuaranteeTests
         var s = vault.Services;
         var lifecycle = new Core.RecordingLifecycle(s.GetRequiredService<IVaultDatabase>(), s.GetRequiredService<IRecordingStore>(),
             s.GetRequiredService<INotificationStore>(), new RefusingOutbox(), s.GetRequiredService<IPublicKeyStore>(),
-            s.GetRequiredService<Core.ICallbackSender>(), s.GetRequiredService<VaultOptions>(), TimeProvider.System, s.GetRequiredService<Core.CallbackUrlSeal>());
+            s.GetRequiredService<Core.ICallbackSender>(), s.GetRequiredService<VaultOptions>(), TimeProvider.System, s.GetRequiredService<Core.CallbackUrlSeal>(),
+            s.GetRequiredService<Core.AuditTrail>());
         var callSid = Audio.CallSid();
-        await Assert.ThrowsAsync<IOException>(() => lifecycle.CreateAsync(TestRecordings.New(vault.AccountSid, callSid, "https://example.com/hook", "in-progress completed"), RecordingStatus.InProgress));
+        await Assert.ThrowsAsync<IOException>(() => lifecycle.CreateAsync(TestRecordings.New(vault.AccountSid, callSid, "https://example.com/hook", "in-progress completed"), RecordingStatus.InProgress, Core.Actor.System));
         Assert.Empty(await s.GetRequiredService<IRecordingStore>().PageAsync(new RecordingFilter(vault.AccountSid, callSid), new PageCursor(10)));
         Assert.Equal("0", await TestDatabase.ScalarAsync(vault.DataDir, "SELECT COUNT(*) FROM recordings"));
     }

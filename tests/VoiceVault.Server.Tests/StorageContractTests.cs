@@ -259,7 +259,8 @@ public abstract class StorageContractTests : IAsyncLifetime
         var failed = await Database.WriteAsync(scope => Recordings.EndWithoutMediaAsync(scope, other.Sid, RecordingStatus.Failed, 16104, T0));
         Assert.Equal((RecordingStatus.Failed, 16104), (failed!.Status, failed.ErrorCode!.Value));
         Assert.Equal(1, await Recordings.CountUsingKeyAsync("CR1"));
-        Assert.True(await Recordings.DeleteAsync(recording.Sid));
+        Assert.True(await Database.WriteAsync(scope => Recordings.DeleteAsync(scope, recording.Sid)));
+        Assert.False(await Database.WriteAsync(scope => Recordings.DeleteAsync(scope, recording.Sid)));
         Assert.Null(await Recordings.FindAsync(recording.Sid));
         Assert.Null(await Recordings.FindAsync(NewSid("AC"), other.Sid));
     }

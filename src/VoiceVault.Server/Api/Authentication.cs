@@ -101,14 +101,24 @@ public static class Access
     public static Actor Actor(this HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var caller = context.Caller();
         var type = Enum.TryParse<ActorType>(context.User.FindFirst(ActorClaim)?.Value, out var how) ? how : ActorType.Account;
+        return context.Actor(type, context.Caller());
+    }
+
+    /// <summary>The actor of a request that authenticates itself in its body (the console's sign-in): as <paramref name="caller"/>, by <paramref name="type"/>.</summary>
+    public static Actor Actor(this HttpContext context, ActorType type, Caller caller)
+    {
+        ArgumentNullException.ThrowIfNull(context);
+        ArgumentNullException.ThrowIfNull(caller);
+        return new Actor(type, caller.ApiKeySid ?? caller.AccountSid, context.ClientAddress()?.ToString(), context.TraceIdentifier);
+    }
+
+    /// <summary>The client's address (after trusted proxies' forwarded headers), IPv4 as IPv4.</summary>
+    public static System.Net.IPAddress? ClientAddress(this HttpContext context)
+    {
+        ArgumentNullException.ThrowIfNull(context);
         var address = context.Connection.RemoteIpAddress;
-        if (address is { IsIPv4MappedToIPv6: true })
-        {
-            address = address.MapToIPv4();
-        }
-        return new Actor(type, caller.ApiKeySid ?? caller.AccountSid, address?.ToString(), context.TraceIdentifier);
+        return address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
     }
 
     /// <summary>The account named in the URL, if the caller may act on it; otherwise 404, as if it did not exist.</summary>

@@ -58,6 +58,47 @@ public static class Audited
             ["size"] = length,
         });
 
+    /// <summary>A recording began: how (upload, a call's API, a stream), of which call, in what state.</summary>
+    public static NewAuditEvent RecordingCreated(Recording recording, Actor actor) =>
+        new(recording.AccountSid, AuditActions.RecordingCreate, actor, recording.Sid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["call_sid"] = recording.CallSid,
+            ["source"] = recording.Source.Text(),
+            ["status"] = recording.Status.Text(),
+            ["channels"] = recording.Channels,
+        });
+
+    /// <summary>A live recording was paused, resumed or stopped on request.</summary>
+    public static NewAuditEvent RecordingControlled(Recording recording, Actor actor, string status) =>
+        new(recording.AccountSid, AuditActions.RecordingControl, actor, recording.Sid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["call_sid"] = recording.CallSid,
+            ["status"] = status,
+        });
+
+    /// <summary>Someone else can read the recording from now on: its CEK was wrapped to another public key.</summary>
+    public static NewAuditEvent WrapAdded(Recording recording, Actor actor, PublicKey key) =>
+        new(recording.AccountSid, AuditActions.RecordingWrapAdd, actor, recording.Sid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["public_key_sid"] = key.Sid,
+            ["fingerprint"] = key.Fingerprint,
+        });
+
+    /// <summary>A recording and its media are gone, and why (<see cref="DeletionReasons"/>).</summary>
+    public static NewAuditEvent RecordingDeleted(Recording recording, Actor actor, string reason) =>
+        new(recording.AccountSid, AuditActions.RecordingDelete, actor, recording.Sid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["call_sid"] = recording.CallSid,
+            ["reason"] = reason,
+            ["status"] = recording.Status.Text(),
+            ["had_media"] = recording.MediaKey is not null,
+        });
+
+    /// <summary>A console session opened or closed; <paramref name="session"/> names it without being it (a prefix of its token's SHA-256).</summary>
+    public static NewAuditEvent Console(string accountSid, Actor actor, bool signIn, string session) =>
+        new(accountSid, signIn ? AuditActions.ConsoleSignIn : AuditActions.ConsoleSignOut, actor, actor.Sid, AuditOutcome.Success,
+            new Dictionary<string, object?> { ["session"] = session[..16] });
+
     public static NewAuditEvent PublicKeyCreated(PublicKey key, Actor actor) =>
         new(key.AccountSid, AuditActions.PublicKeyCreate, actor, key.Sid, AuditOutcome.Success, new Dictionary<string, object?> { ["fingerprint"] = key.Fingerprint });
 
@@ -111,6 +152,13 @@ public static class Audited
             ["delivery"] = "link",
             ["expires"] = AuditChain.Date(expires),
         });
+}
+
+/// <summary>Why a recording was deleted (<c>recording.delete</c>'s <c>reason</c>).</summary>
+public static class DeletionReasons
+{
+    /// <summary>An API DELETE (the console's too).</summary>
+    public const string Request = "request";
 }
 
 /// <summary>Who did it: an account by its token, an API key, a console session, Twilio (a signed stream), or the vault itself.</summary>

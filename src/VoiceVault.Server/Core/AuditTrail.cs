@@ -55,22 +55,28 @@ public sealed class AuditTrail : IAsyncDisposable
             var result = await change(scope);
             if (audited(result) is { } e)
             {
-                try
-                {
-                    await AppendAsync(scope, e);
-                }
-                catch (Exception failure) when (failure is not OperationCanceledException)
-                {
-                    // The change is rolled back with it: refused as unrecordable, not as a fault of the change.
-                    throw new AuditUnavailableException(failure.Message, failure);
-                }
+                await AppendAsync(scope, e);
             }
             return result;
         });
     }
 
-    /// <summary>Appends <paramref name="e"/> inside the caller's transaction, with the change it records.</summary>
-    public async Task<AuditEvent> AppendAsync(WriteScope scope, NewAuditEvent e) => (await _store.AppendAsync(scope, [e], _clock.GetUtcNow()))[0];
+    /// <summary>
+    /// Appends <paramref name="e"/> inside the caller's transaction, with the change it records. A
+    /// failure is an <see cref="AuditUnavailableException"/>: the caller's transaction rolls back,
+    /// and the request is refused as unrecordable, not as a fault of the change.
+    /// </summary>
+    public async Task<AuditEvent> AppendAsync(WriteScope scope, NewAuditEvent e)
+    {
+        try
+        {
+            return (await _store.AppendAsync(scope, [e], _clock.GetUtcNow()))[0];
+        }
+        catch (Exception failure) when (failure is not (OperationCanceledException or AuditUnavailableException))
+        {
+            throw new AuditUnavailableException(failure.Message, failure);
+        }
+    }
 
     private async Task WriteAsync()
     {

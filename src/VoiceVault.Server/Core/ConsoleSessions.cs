@@ -6,7 +6,7 @@ public sealed record ConsoleSession(string IdHash, string AccountSid, string? Ap
 /// <summary>The console's sessions (one table, both backends).</summary>
 public interface IConsoleSessionStore
 {
-    Task CreateAsync(ConsoleSession session);
+    Task CreateAsync(WriteScope scope, ConsoleSession session);
 
     /// <summary>
     /// The session, if it is still alive: seen since <paramref name="idleSince"/>, created since
@@ -16,7 +16,7 @@ public interface IConsoleSessionStore
 
     Task TouchAsync(string idHash, DateTimeOffset now);
 
-    Task<bool> DeleteAsync(string idHash);
+    Task<bool> DeleteAsync(WriteScope scope, string idHash);
 
     /// <summary>Removes sessions that can no longer be used (idle, too old, or opened with a deleted API key).</summary>
     Task<int> DeleteDeadAsync(DateTimeOffset idleSince, DateTimeOffset createdSince);

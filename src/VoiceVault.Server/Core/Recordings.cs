@@ -134,7 +134,8 @@ public interface IRecordingStore
     /// <summary>One page of recordings, newest first (plus one row, when there is a next page).</summary>
     Task<IReadOnlyList<Recording>> PageAsync(RecordingFilter filter, PageCursor cursor, CancellationToken cancellationToken = default);
 
-    Task<bool> DeleteAsync(string sid);
+    /// <summary>Deletes the recording's rows (its wraps with it); false when it was gone already.</summary>
+    Task<bool> DeleteAsync(WriteScope scope, string sid);
 
     /// <summary>How many recordings name this public key (for the warning before it is deleted).</summary>
     Task<int> CountUsingKeyAsync(string publicKeySid, CancellationToken cancellationToken = default);
@@ -143,7 +144,7 @@ public interface IRecordingStore
     /// Makes a new wrap the recording's current one, keeping every earlier wrap (the first re-wrap
     /// files the original too); null when the recording is gone or not customer-encrypted.
     /// </summary>
-    Task<Recording?> AddWrapAsync(string sid, string publicKeySid, byte[] encryptedCek, DateTimeOffset now);
+    Task<Recording?> AddWrapAsync(WriteScope scope, string sid, string publicKeySid, byte[] encryptedCek, DateTimeOffset now);
 
     /// <summary>Every wrap of the recording, newest first.</summary>
     Task<IReadOnlyList<RecordingWrap>> ListWrapsAsync(Recording recording, CancellationToken cancellationToken = default);

@@ -27,10 +27,10 @@ public static class CallRecordingEndpoints
         [FromForm(Name = "RecordingTrack")] string? RecordingTrack,
         [FromForm(Name = "Trim")] string? Trim)
     {
-        public LiveRecordingRequest Request(Webhooks.CallbackAddresses addresses)
+        public LiveRecordingRequest Request(Webhooks.CallbackAddresses addresses, Actor actor)
         {
             var parameters = RecordingParameters.From(RecordingStatusCallback, RecordingStatusCallbackMethod, RecordingStatusCallbackEvent, RecordingChannels, RecordingTrack, addresses);
-            return new LiveRecordingRequest(parameters, LiveRecordingRequest.ParseTrim(Trim ?? ""), RecordingSource.StartCallRecordingApi);
+            return new LiveRecordingRequest(parameters, LiveRecordingRequest.ParseTrim(Trim ?? ""), RecordingSource.StartCallRecordingApi, actor);
         }
     }
 
@@ -49,7 +49,7 @@ public static class CallRecordingEndpoints
         AccountDirectory accounts, LiveCalls calls, VaultOptions options, Webhooks.CallbackAddresses addresses)
     {
         var account = await context.AccountInScopeAsync(accounts, sid);
-        var request = form.Request(addresses);
+        var request = form.Request(addresses, context.Actor());
         var call = calls.Find(account.Sid, callSid) ?? throw NotLive(callSid);
         var recording = await call.StartRecordingAsync(request);
         return TypedResults.Created((string?)null, RecordingJson.Of(recording, options, callScoped: true));
@@ -72,9 +72,9 @@ public static class CallRecordingEndpoints
         }
         var updated = (form.Status ?? "") switch
         {
-            "paused" => await call.PauseAsync(recorder, skip),
-            "in-progress" => await call.ResumeAsync(recorder),
-            "stopped" => await call.StopAsync(recorder),
+            "paused" => await call.PauseAsync(recorder, skip, context.Actor()),
+            "in-progress" => await call.ResumeAsync(recorder, context.Actor()),
+            "stopped" => await call.StopAsync(recorder, context.Actor()),
             var status => throw ApiException.BadParameter($"Status must be paused, in-progress or stopped; got '{status}'", 20001),
         };
         return TypedResults.Ok(RecordingJson.Of(updated, options, callScoped: true));

@@ -5,8 +5,8 @@ using VoiceVault.Server.Operations;
 
 namespace VoiceVault.Server.Live;
 
-/// <summary>What a recording of a live call was asked to be: channels, tracks, trim, callbacks.</summary>
-public sealed record LiveRecordingRequest(RecordingParameters Parameters, bool Trim, RecordingSource Source)
+/// <summary>What a recording of a live call was asked to be: channels, tracks, trim, callbacks; and who asked.</summary>
+public sealed record LiveRecordingRequest(RecordingParameters Parameters, bool Trim, RecordingSource Source, Actor Actor)
 {
     /// <summary>Twilio's <c>Trim</c>: trim-silence, or do-not-trim (the default).</summary>
     public static bool ParseTrim(string? trim) => trim switch
@@ -46,7 +46,7 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
     public async Task<Recording> StartRecordingAsync(LiveRecordingRequest request)
     {
         var p = request.Parameters;
-        var (recording, plan) = await services.Lifecycle.BeginAsync(p.For(Account.Sid, CallSid, request.Source, p.Channels == "dual" ? 2 : 1), RecordingStatus.InProgress, Account.ParentSid);
+        var (recording, plan) = await services.Lifecycle.BeginAsync(p.For(Account.Sid, CallSid, request.Source, p.Channels == "dual" ? 2 : 1), RecordingStatus.InProgress, Account.ParentSid, request.Actor);
         if (plan is null)
         {
             services.Log.NoUsableKey(recording.Sid, CallSid);
@@ -84,20 +84,23 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
 
     public LiveRecorder? Find(string recordingSid) => _recorders.GetValueOrDefault(recordingSid);
 
-    public async Task<Recording> PauseAsync(LiveRecorder recorder, bool skip)
+    public async Task<Recording> PauseAsync(LiveRecorder recorder, bool skip, Actor actor)
     {
         recorder.Pause(NowMs, skip);
-        return recorder.Recording = await services.Lifecycle.SetPausedAsync(recorder.Recording, paused: true);
+        return recorder.Recording = await services.Lifecycle.SetPausedAsync(recorder.Recording, paused: true, actor);
     }
 
-    public async Task<Recording> ResumeAsync(LiveRecorder recorder)
+    public async Task<Recording> ResumeAsync(LiveRecorder recorder, Actor actor)
     {
         recorder.Resume(NowMs);
-        return recorder.Recording = await services.Lifecycle.SetPausedAsync(recorder.Recording, paused: false);
+        return recorder.Recording = await services.Lifecycle.SetPausedAsync(recorder.Recording, paused: false, actor);
     }
 
-    /// <summary>Ends one recording: completed with its media, absent if it recorded nothing, failed (16104) if storing it failed.</summary>
-    public async Task<Recording> StopAsync(LiveRecorder recorder)
+    /// <summary>
+    /// Ends one recording: completed with its media, absent if it recorded nothing, failed (16104)
+    /// if storing it failed. <paramref name="stoppedBy"/>: who asked (null when the call ended).
+    /// </summary>
+    public async Task<Recording> StopAsync(LiveRecorder recorder, Actor? stoppedBy = null)
     {
         bool removed;
         lock (_recorders)
@@ -112,7 +115,7 @@ public sealed class LiveCall(Account account, string callSid, LiveRecordingServi
         await using (recorder)
         {
             var ended = await services.Lifecycle.FinishAsync(recorder.Recording, recorder.Plan,
-                () => recorder.FinishAsync(services.Media, services.MasterKey, CancellationToken.None));
+                () => recorder.FinishAsync(services.Media, services.MasterKey, CancellationToken.None), stoppedBy: stoppedBy);
             switch (ended.Status)
             {
                 case RecordingStatus.Completed:

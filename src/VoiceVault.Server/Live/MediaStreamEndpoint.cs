@@ -42,13 +42,13 @@ public static class MediaStreamEndpoint
         }
         var account = accountSid is null ? (await accounts.FindAsync(context.Caller().AccountSid))! : await context.AccountInScopeAsync(accounts, accountSid);
         using var socket = await context.WebSockets.AcceptWebSocketAsync();
-        var session = new Session(socket, account, StreamSignatureAuthenticationHandler.LinkedTwilioAccount(context), links, calls, metrics, options,
+        var session = new Session(socket, account, context.Actor(), StreamSignatureAuthenticationHandler.LinkedTwilioAccount(context), links, calls, metrics, options,
             addresses, logs.CreateLogger("VoiceVault.Ingest.MediaStream"));
         await session.RunAsync(context.RequestAborted);
         return Results.Empty;
     }
 
-    private sealed class Session(WebSocket socket, Account account, string? linkedTwilioAccount, TwilioLinks links, LiveCalls calls, VaultMetrics metrics,
+    private sealed class Session(WebSocket socket, Account account, Actor actor, string? linkedTwilioAccount, TwilioLinks links, LiveCalls calls, VaultMetrics metrics,
         VaultOptions options, Webhooks.CallbackAddresses addresses, ILogger log)
     {
         // Sized for Twilio's messages (about 400 bytes, 160 bytes of audio); grown for larger ones up to the limits.
@@ -256,7 +256,7 @@ public static class MediaStreamEndpoint
             log.CallStreaming(start.CallSid, start.StreamSid, string.Join(',', start.Tracks));
             if (!start.CustomParameters.TryGetValue("Record", out var record) || !record.Equals("false", StringComparison.OrdinalIgnoreCase))
             {
-                await _call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, RecordingSource.StartCallRecordingApi));
+                await _call.StartRecordingAsync(new LiveRecordingRequest(parameters, trim, RecordingSource.StartCallRecordingApi, actor));
             }
         }
     }

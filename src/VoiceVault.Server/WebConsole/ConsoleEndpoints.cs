@@ -113,7 +113,7 @@ public static class ConsoleEndpoints
             throw new ApiException(20003, 401, "The SID or the secret is wrong, or the account is not active");
         }
         await throttle.SucceededAsync(context, sid);
-        var (token, session) = await sessions.OpenAsync(caller);
+        var (token, session) = await sessions.OpenAsync(caller, context.Actor(ActorType.Console, caller));
         context.Response.Cookies.Append(SessionAuthenticationHandler.CookieName(context.Request), token, new CookieOptions
         {
             HttpOnly = true,
@@ -131,10 +131,7 @@ public static class ConsoleEndpoints
 
     private static async Task<NoContent> SignOutAsync(HttpContext context, ConsoleSessions sessions)
     {
-        if (context.Request.Cookies.TryGetValue(SessionAuthenticationHandler.CookieName(context.Request), out var token))
-        {
-            await sessions.CloseAsync(token);
-        }
+        await sessions.CloseAsync(Current(context), context.Actor());
         context.Response.Cookies.Delete(SessionAuthenticationHandler.CookieName(context.Request), new CookieOptions
         {
             HttpOnly = true,

@@ -39,7 +39,7 @@ public sealed class ConsoleOptions
 /// server, signing out (or suspending the account, or deleting the API key used) ends it
 /// everywhere at once, on every instance, and a copied cookie dies with it.
 /// </summary>
-public sealed class ConsoleSessions(IConsoleSessionStore store, TimeProvider clock, ConsoleOptions options)
+public sealed class ConsoleSessions(IConsoleSessionStore store, TimeProvider clock, ConsoleOptions options, AuditTrail audit)
 {
     /// <summary>The clock expiry is judged by (tests move it forward).</summary>
     internal TimeProvider Clock { get; set; } = clock;
@@ -52,14 +52,22 @@ public sealed class ConsoleSessions(IConsoleSessionStore store, TimeProvider clo
 
     public TimeSpan Absolute => TimeSpan.FromHours(options.AbsoluteHours);
 
-    /// <summary>Opens a session for a caller whose credentials were just checked; returns the cookie value and the session.</summary>
-    public async Task<(string Token, ConsoleSession Session)> OpenAsync(Caller caller)
+    /// <summary>
+    /// Opens a session for a caller whose credentials were just checked, with its
+    /// <c>console.sign_in</c> event (by <paramref name="actor"/>); returns the cookie value and the session.
+    /// </summary>
+    public async Task<(string Token, ConsoleSession Session)> OpenAsync(Caller caller, Actor actor)
     {
+        ArgumentNullException.ThrowIfNull(caller);
         var now = Clock.GetUtcNow();
         await store.DeleteDeadAsync(now - Idle, now - Absolute);
         var token = Base64Url(RandomNumberGenerator.GetBytes(32));
         var session = new ConsoleSession(Hash(token), caller.AccountSid, caller.ApiKeySid, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now);
-        await store.CreateAsync(session);
+        await audit.ChangeAsync(async scope =>
+        {
+            await store.CreateAsync(scope, session);
+            return session;
+        }, opened => Audited.Console(opened.AccountSid, actor, signIn: true, opened.IdHash));
         return (token, session);
     }
 
@@ -79,7 +87,13 @@ public sealed class ConsoleSessions(IConsoleSessionStore store, TimeProvider clo
         return session;
     }
 
-    public Task<bool> CloseAsync(string token) => store.DeleteAsync(Hash(token));
+    /// <summary>Signs <paramref name="session"/> out (<c>console.sign_out</c>, when it was still open).</summary>
+    public Task<bool> CloseAsync(ConsoleSession session, Actor actor)
+    {
+        ArgumentNullException.ThrowIfNull(session);
+        return audit.ChangeAsync(scope => store.DeleteAsync(scope, session.IdHash),
+            closed => closed ? Audited.Console(session.AccountSid, actor, signIn: false, session.IdHash) : null);
+    }
 
     /// <summary>Whether a request's CSRF token is the session's (constant time).</summary>
     public static bool CsrfMatches(ConsoleSession session, string? presented) =>

@@ -44,7 +44,7 @@ public static class UploadEndpoints
                 {
                     throw ApiException.BadParameter($"The recording is not usable: {problem}", 20001);
                 }
-                var (recording, chosen) = await lifecycle.BeginAsync(callback.For(accountSid, callSid, RecordingSource.StartCallRecordingApi, wav.Channels), RecordingStatus.Processing, await accounts.ParentOfAsync(accountSid));
+                var (recording, chosen) = await lifecycle.BeginAsync(callback.For(accountSid, callSid, RecordingSource.StartCallRecordingApi, wav.Channels), RecordingStatus.Processing, await accounts.ParentOfAsync(accountSid), context.Actor());
                 if (chosen is not { } plan)
                 {
                     log.NoUsableKey(recording.Sid, callSid);

@@ -274,7 +274,7 @@ public static class RecordingEndpoints
             throw ApiException.NotFound($"/Recordings/{file}");
         }
         var recording = await FindAsync(sid, callSid, recordingSid, context, accounts, recordings);
-        await lifecycle.DeleteAsync(recording, media);
+        await lifecycle.DeleteAsync(recording, media, context.Actor(), DeletionReasons.Request);
         return TypedResults.NoContent();
     }
 

@@ -30,7 +30,7 @@ public static class RecordingWrapEndpoints
     public sealed record WrapForm([FromForm(Name = "PublicKeySid")] string? PublicKeySid, [FromForm(Name = "EncryptedCek")] string? EncryptedCek);
 
     private static async Task<Created<EncryptionWrapResource>> AddAsync(string sid, [AsParameters] WrapForm form, HttpContext context, AccountDirectory accounts,
-        IRecordingStore recordings, IPublicKeyStore keys, TimeProvider clock)
+        IRecordingStore recordings, IPublicKeyStore keys, RecordingLifecycle lifecycle)
     {
         var recording = await InScopeAsync(sid, context, accounts, recordings);
         if (recording.KeyMode != MediaKeyMode.Customer || recording.EncryptedCek is null)
@@ -62,9 +62,8 @@ public static class RecordingWrapEndpoints
                 throw ApiException.BadParameter($"EncryptedCek is {wrapped.Length} bytes; a wrap to {keySid} ({rsa.KeySize}-bit RSA) is {rsa.KeySize / 8}", 20001);
             }
         }
-        var now = clock.GetUtcNow();
-        var updated = await recordings.AddWrapAsync(recording.Sid, key.Sid, wrapped, now) ?? throw ApiException.NotFound($"/v1/Recordings/{sid}");
-        return TypedResults.Created($"/v1/Recordings/{sid}/EncryptionDetails", Json(updated, new RecordingWrap(key.Sid, wrapped, now), context));
+        var updated = await lifecycle.AddWrapAsync(recording, key, wrapped, context.Actor()) ?? throw ApiException.NotFound($"/v1/Recordings/{sid}");
+        return TypedResults.Created($"/v1/Recordings/{sid}/EncryptionDetails", Json(updated, new RecordingWrap(key.Sid, wrapped, updated.DateUpdated), context));
     }
 
     private static async Task<Ok<EncryptionWrapList>> ListAsync(string sid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings)

@@ -8,11 +8,11 @@ public sealed class SqlConsoleSessionStore(IVaultDatabase database) : IConsoleSe
     private static ConsoleSession Read(DbDataReader row) => new(row.Text("id_hash"), row.Text("account_sid"), row.TextOrNull("api_key_sid"),
         row.Text("csrf_token"), row.Time("date_created"), row.Time("last_seen"));
 
-    public Task CreateAsync(ConsoleSession session) =>
-        database.WriteAsync(scope => SqlRows.ExecuteAsync(scope.Connection, """
+    public Task CreateAsync(WriteScope scope, ConsoleSession session) =>
+        SqlRows.ExecuteAsync(scope.Connection, """
             INSERT INTO console_sessions (id_hash, account_sid, api_key_sid, csrf_token, date_created, last_seen)
             VALUES (@IdHash, @AccountSid, @ApiKeySid, @CsrfToken, @DateCreated, @LastSeen)
-            """, session, scope.Transaction));
+            """, session, scope.Transaction);
 
     public async Task<ConsoleSession?> FindLiveAsync(string idHash, DateTimeOffset idleSince, DateTimeOffset createdSince, CancellationToken cancellationToken = default)
     {
@@ -30,9 +30,8 @@ public sealed class SqlConsoleSessionStore(IVaultDatabase database) : IConsoleSe
         database.WriteAsync(scope => SqlRows.ExecuteAsync(scope.Connection, "UPDATE console_sessions SET last_seen = @now WHERE id_hash = @idHash",
             new { idHash, now }, scope.Transaction));
 
-    public Task<bool> DeleteAsync(string idHash) =>
-        database.WriteAsync(async scope => await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM console_sessions WHERE id_hash = @idHash",
-            new { idHash }, scope.Transaction) > 0);
+    public async Task<bool> DeleteAsync(WriteScope scope, string idHash) =>
+        await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM console_sessions WHERE id_hash = @idHash", new { idHash }, scope.Transaction) > 0;
 
     public Task<int> DeleteDeadAsync(DateTimeOffset idleSince, DateTimeOffset createdSince) =>
         database.WriteAsync(scope => SqlRows.ExecuteAsync(scope.Connection, """

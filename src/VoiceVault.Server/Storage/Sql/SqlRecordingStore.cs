@@ -125,34 +125,32 @@ public sealed class SqlRecordingStore(IVaultDatabase database) : IRecordingStore
         return await Keyset.PageAsync(db, sql, parameters, cursor, Read, cancellationToken);
     }
 
-    public async Task<bool> DeleteAsync(string sid) =>
-        await database.WriteAsync(async scope =>
-        {
-            await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM recording_wraps WHERE recording_sid = @sid", new { sid }, scope.Transaction);
-            return await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM recordings WHERE sid = @sid", new { sid }, scope.Transaction);
-        }) > 0;
+    public async Task<bool> DeleteAsync(WriteScope scope, string sid)
+    {
+        await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM recording_wraps WHERE recording_sid = @sid", new { sid }, scope.Transaction);
+        return await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM recordings WHERE sid = @sid", new { sid }, scope.Transaction) > 0;
+    }
 
-    public Task<Recording?> AddWrapAsync(string sid, string publicKeySid, byte[] encryptedCek, DateTimeOffset now) =>
-        database.WriteAsync(async scope =>
+    public async Task<Recording?> AddWrapAsync(WriteScope scope, string sid, string publicKeySid, byte[] encryptedCek, DateTimeOffset now)
+    {
+        var current = await SqlRows.FirstAsync(scope.Connection, "SELECT * FROM recordings WHERE sid = @sid AND key_mode = 'customer' AND encrypted_cek IS NOT NULL",
+            new { sid }, Read, scope.Transaction);
+        if (current is null)
         {
-            var current = await SqlRows.FirstAsync(scope.Connection, "SELECT * FROM recordings WHERE sid = @sid AND key_mode = 'customer' AND encrypted_cek IS NOT NULL",
-                new { sid }, Read, scope.Transaction);
-            if (current is null)
-            {
-                return null;
-            }
-            // The first re-wrap files the original (dated with the recording) before the new one.
-            await SqlRows.ExecuteAsync(scope.Connection, """
-                INSERT INTO recording_wraps (recording_sid, public_key_sid, encrypted_cek, date_created)
-                SELECT @sid, @PublicKeySid, @EncryptedCek, @DateCreated WHERE NOT EXISTS (SELECT 1 FROM recording_wraps WHERE recording_sid = @sid)
-                """, new { sid, current.PublicKeySid, current.EncryptedCek, current.DateCreated }, scope.Transaction);
-            await SqlRows.ExecuteAsync(scope.Connection, """
-                INSERT INTO recording_wraps (recording_sid, public_key_sid, encrypted_cek, date_created) VALUES (@sid, @publicKeySid, @encryptedCek, @now)
-                """, new { sid, publicKeySid, encryptedCek, now }, scope.Transaction);
-            return await SqlRows.FirstAsync(scope.Connection,
-                "UPDATE recordings SET public_key_sid = @publicKeySid, encrypted_cek = @encryptedCek, date_updated = @now WHERE sid = @sid RETURNING *",
-                new { sid, publicKeySid, encryptedCek, now }, Read, scope.Transaction);
-        });
+            return null;
+        }
+        // The first re-wrap files the original (dated with the recording) before the new one.
+        await SqlRows.ExecuteAsync(scope.Connection, """
+            INSERT INTO recording_wraps (recording_sid, public_key_sid, encrypted_cek, date_created)
+            SELECT @sid, @PublicKeySid, @EncryptedCek, @DateCreated WHERE NOT EXISTS (SELECT 1 FROM recording_wraps WHERE recording_sid = @sid)
+            """, new { sid, current.PublicKeySid, current.EncryptedCek, current.DateCreated }, scope.Transaction);
+        await SqlRows.ExecuteAsync(scope.Connection, """
+            INSERT INTO recording_wraps (recording_sid, public_key_sid, encrypted_cek, date_created) VALUES (@sid, @publicKeySid, @encryptedCek, @now)
+            """, new { sid, publicKeySid, encryptedCek, now }, scope.Transaction);
+        return await SqlRows.FirstAsync(scope.Connection,
+            "UPDATE recordings SET public_key_sid = @publicKeySid, encrypted_cek = @encryptedCek, date_updated = @now WHERE sid = @sid RETURNING *",
+            new { sid, publicKeySid, encryptedCek, now }, Read, scope.Transaction);
+    }
 
     public async Task<IReadOnlyList<RecordingWrap>> ListWrapsAsync(Recording recording, CancellationToken cancellationToken = default)
     {
