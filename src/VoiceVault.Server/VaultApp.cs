@@ -57,6 +57,7 @@ public static class VaultApp
 
         var options = Bind<VaultOptions>(builder.Configuration, VaultOptions.Section);
         options.DataDir = Path.GetFullPath(options.DataDir, builder.Environment.ContentRootPath);
+        options.Audit.Validate();
         if (!Directory.Exists(options.DataDir))
         {
             // Only the service's own user may look inside: sealed tokens, wrapped keys, ciphertext.
@@ -87,6 +88,8 @@ public static class VaultApp
         builder.Services.AddSingleton<EncryptionSettings>();
         builder.Services.AddSingleton<CallbackUrlSeal>();
         builder.Services.AddSingleton<AuditTrail>();
+        builder.Services.AddSingleton<FailedAuthentications>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<FailedAuthentications>());
         builder.Services.AddSingleton<RecordingLifecycle>();
         builder.Services.AddSingleton<CallbackDispatcher>();
         builder.Services.AddSingleton<ICallbackSender>(services => services.GetRequiredService<CallbackDispatcher>());

@@ -88,6 +88,47 @@ public sealed class VaultOptions
         public int MinRequestBodyBytesPerSecond { get; set; } = 240;
     }
 
+    /// <summary>The audit trail (VoiceVault:Audit:…, docs/audit.md).</summary>
+    public AuditOptions Audit { get; set; } = new();
+
+    public sealed class AuditOptions
+    {
+        /// <summary>How often each chain with new events gets a signed checkpoint.</summary>
+        public int CheckpointSeconds { get; set; } = 300;
+
+        /// <summary>Where each checkpoint is also POSTed, signed (none when unset).</summary>
+        public string? WitnessUrl { get; set; }
+
+        /// <summary>The networks the witness may be in (CIDR, comma-separated), apart from the tenants' callback allow-list.</summary>
+        public string? WitnessAllowedNetworks { get; set; }
+
+        /// <summary>Events older than this many days are pruned, up to a checkpoint (unset: kept for ever).</summary>
+        public int? RetentionDays { get; set; }
+
+        /// <summary>The window failed authentications are counted in (SPEC: a minute; shorter only for tests).</summary>
+        public int FailedAuthenticationSeconds { get; set; } = 60;
+
+        public void Validate()
+        {
+            if (CheckpointSeconds is < 1 or > 86_400)
+            {
+                throw new Core.StartupException($"VoiceVault:Audit:CheckpointSeconds is {CheckpointSeconds}", "give 1 to 86400 seconds (a day); the default is 300");
+            }
+            if (RetentionDays is < 1)
+            {
+                throw new Core.StartupException($"VoiceVault:Audit:RetentionDays is {RetentionDays}", "give a number of days of at least 1, or leave it out to keep every event");
+            }
+            if (FailedAuthenticationSeconds is < 1 or > 3600)
+            {
+                throw new Core.StartupException($"VoiceVault:Audit:FailedAuthenticationSeconds is {FailedAuthenticationSeconds}", "give 1 to 3600 seconds; the default (60) is what docs/audit.md describes");
+            }
+            if (!string.IsNullOrWhiteSpace(WitnessUrl) && !(Uri.TryCreate(WitnessUrl, UriKind.Absolute, out var witness) && witness.Scheme is "https" or "http"))
+            {
+                throw new Core.StartupException($"VoiceVault:Audit:WitnessUrl '{WitnessUrl}' is not an http(s) URL", "give the absolute URL checkpoints are POSTed to, or leave it out");
+            }
+        }
+    }
+
     public sealed class BootstrapOptions
     {
         public string? AccountSid { get; set; }

@@ -357,4 +357,55 @@ public sealed class AuditTrailTests
         Assert.Equal(sessions[0].GetProperty("details").GetProperty("session").GetString(), sessions[1].GetProperty("details").GetProperty("session").GetString());
         await VerifiedByPythonAsync(events);
     }
+
+    [Fact]
+    public async Task Failed_authentications_are_counted_per_credential_and_address_into_the_chain_they_name_and_unknown_sids_into_none()
+    {
+        await using var vault = await VaultServer.StartAsync(extraArgs: ["--VoiceVault:Audit:FailedAuthenticationSeconds", "1"]);
+        var sub = await AccountResource.CreateAsync(friendlyName: "tenant", client: vault.Twilio());
+        var apiKey = await Twilio.Rest.Api.V2010.Account.NewKeyResource.CreateAsync(pathAccountSid: sub.Sid, friendlyName: "ci", client: vault.Twilio(sub.Sid, sub.AuthToken));
+        var unknown = "AC" + new string('e', 32);
+        async Task GuessAsync(string source, string user, int times)
+        {
+            for (int i = 0; i < times; i++)
+            {
+                using var guess = TestHttp.From(IPAddress.Parse(source), vault.BaseUri, user, $"wrong-{i}");
+                Assert.Equal(HttpStatusCode.Unauthorized, (await guess.GetAsync($"/2010-04-01/Accounts/{user}/Recordings.json")).StatusCode);
+            }
+        }
+        await GuessAsync("127.0.0.1", vault.AccountSid, 3);
+        await GuessAsync("127.0.0.2", apiKey.Sid, 2);
+        await GuessAsync("127.0.0.3", unknown, 4);
+        using (var browser = TestHttp.From(IPAddress.Parse("127.0.0.4"), vault.BaseUri, "", ""))
+        {
+            var signIn = await browser.PostAsync("/console/session", new StringContent(JsonSerializer.Serialize(new { sid = vault.AccountSid, secret = "wrong" }),
+                System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.Unauthorized, signIn.StatusCode);
+        }
+
+        using var asParent = vault.Http(vault.AccountSid, vault.AuthToken);
+        async Task<List<JsonElement>> FailedAsync(string account) => await EventsAsync(asParent, account, "&Action=auth.failed&Order=asc");
+        static long Sum(IEnumerable<JsonElement> events) => events.Sum(e => e.GetProperty("details").GetProperty("count").GetInt64());
+        await Eventually.TrueAsync(async () => Sum(await FailedAsync(vault.AccountSid)) == 4 && Sum(await FailedAsync(sub.Sid)) == 2,
+            "the windows' counts are written", TimeSpan.FromSeconds(15));
+
+        // Each in the chain of the account its credentials name, by address, as who they claimed to be.
+        var main = await FailedAsync(vault.AccountSid);
+        Assert.Equal(3, Sum(main.Where(e => e.GetProperty("source_ip").GetString() == "127.0.0.1")));
+        Assert.Equal(1, Sum(main.Where(e => e.GetProperty("source_ip").GetString() == "127.0.0.4")));
+        Assert.All(main, e => Assert.Equal(("account", vault.AccountSid, "denied"),
+            (e.GetProperty("actor_type").GetString(), e.GetProperty("actor_sid").GetString(), e.GetProperty("outcome").GetString())));
+        var ofKey = await FailedAsync(sub.Sid);
+        Assert.All(ofKey, e => Assert.Equal(("api_key", apiKey.Sid, "127.0.0.2"),
+            (e.GetProperty("actor_type").GetString(), e.GetProperty("actor_sid").GetString(), e.GetProperty("source_ip").GetString())));
+        // One event per credential, address and window: never one per try.
+        Assert.Equal(main.Count, main.Select(e => (e.GetProperty("source_ip").GetString(), e.GetProperty("details").GetProperty("from").GetString())).Distinct().Count());
+        var window = main[0].GetProperty("details");
+        Assert.Equal(TimeSpan.FromSeconds(1), DateTimeOffset.Parse(window.GetProperty("until").GetString()!, System.Globalization.CultureInfo.InvariantCulture)
+            - DateTimeOffset.Parse(window.GetProperty("from").GetString()!, System.Globalization.CultureInfo.InvariantCulture));
+        // A SID that names nobody joins no chain, and leaves nothing behind.
+        Assert.DoesNotContain(unknown, JsonSerializer.Serialize(main.Concat(ofKey)), StringComparison.Ordinal);
+        await Eventually.TrueAsync(async () => await TestDatabase.ScalarAsync(vault.DataDir, "SELECT COUNT(*) FROM auth_failures") == "0", "the shared counts are taken");
+        await VerifiedByPythonAsync(await EventsAsync(asParent, vault.AccountSid, "&Order=asc"));
+    }
 }

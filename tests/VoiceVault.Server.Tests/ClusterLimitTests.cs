@@ -94,6 +94,30 @@ public sealed class ClusterLimitTests
     }
 
     [Fact]
+    public async Task Failed_authentications_on_two_instances_make_one_count_per_address_and_window_in_the_chain()
+    {
+        await using var cluster = await TwoInstances.StartAsync("--VoiceVault:Audit:FailedAuthenticationSeconds", "2");
+        var path = $"/2010-04-01/Accounts/{cluster.Sid}/Recordings.json";
+        for (int i = 0; i < 8; i++)
+        {
+            using var guess = TestHttp.From(IPAddress.Loopback, cluster.Instances[i % 2], cluster.Sid, $"guess-{i}");
+            Assert.Equal(HttpStatusCode.Unauthorized, (await guess.GetAsync(path)).StatusCode);
+        }
+        using var owner = TestHttp.From(IPAddress.Parse("127.0.0.2"), cluster.Instances[0], cluster.Sid, cluster.Token);
+        async Task<List<JsonElement>> FailedAsync() =>
+            [.. JsonDocument.Parse(await owner.GetStringAsync($"/v1/Accounts/{cluster.Sid}/AuditEvents?Action=auth.failed&PageSize=100")).RootElement
+                .GetProperty("audit_events").EnumerateArray().Select(e => e.Clone())];
+        static long Sum(IEnumerable<JsonElement> events) => events.Sum(e => e.GetProperty("details").GetProperty("count").GetInt64());
+        await Eventually.TrueAsync(async () => Sum(await FailedAsync()) == 8, "both instances' counts are written", TimeSpan.FromSeconds(20));
+        // Each window is one event, whichever instances counted in it: had each instance written
+        // its own, a window with guesses on both would be two.
+        var events = await FailedAsync();
+        Assert.Equal(events.Count, events.Select(e => e.GetProperty("details").GetProperty("from").GetString()).Distinct().Count());
+        Assert.Contains(events, e => e.GetProperty("details").GetProperty("count").GetInt64() > 1);
+        Assert.Equal("0", await TestDatabase.ScalarAsync(cluster.Key, "SELECT COUNT(*) FROM auth_failures", force: true));
+    }
+
+    [Fact]
     public async Task Vaults_sharing_one_PostgreSQL_database_never_hear_each_others_signals()
     {
         // Two vaults, each in its own schema of one database: A's emptied bucket is A's business.

@@ -36,9 +36,12 @@ public sealed class AuthenticationThrottle
     private readonly ConcurrentDictionary<string, long> _rememberedHere = new(StringComparer.Ordinal);
     private const int MaxLocal = 100_000;
 
-    public AuthenticationThrottle(ILimitStore limits, IClusterSignals signals, TimeProvider clock, VaultOptions options)
+    private readonly FailedAuthentications _failures;
+
+    public AuthenticationThrottle(ILimitStore limits, IClusterSignals signals, TimeProvider clock, VaultOptions options, FailedAuthentications failures)
     {
         ArgumentNullException.ThrowIfNull(options);
+        _failures = failures;
         _limits = limits;
         _signals = signals;
         _clock = clock;
@@ -80,11 +83,13 @@ public sealed class AuthenticationThrottle
         return addressWait > accountWait || accountWait is null ? addressWait : accountWait;
     }
 
-    /// <summary>Counts a failed authentication against the caller's address and the account it tried.</summary>
+    /// <summary>Counts a failed authentication against the caller's address and the account it tried, and for the audit trail (<c>auth.failed</c>).</summary>
     public async Task FailedAsync(HttpContext context, string? user)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var buckets = Buckets(AddressKey(context), AccountKey(user));
+        var address = AddressKey(context);
+        _failures.Count(user, address);
+        var buckets = Buckets(address, AccountKey(user));
         var left = await _limits.SpendAsync(buckets, CancellationToken.None);
         for (int i = 0; i < buckets.Count; i++)
         {
@@ -172,14 +177,10 @@ public sealed class AuthenticationThrottle
     // The address the request came from (after trusted proxies' forwarded headers, when configured).
     private static string AddressKey(HttpContext context)
     {
-        var address = context.Connection.RemoteIpAddress;
+        var address = context.ClientAddress();
         if (address is null)
         {
             return "-";
-        }
-        if (address.IsIPv4MappedToIPv6)
-        {
-            address = address.MapToIPv4();
         }
         if (address.AddressFamily == AddressFamily.InterNetworkV6)
         {

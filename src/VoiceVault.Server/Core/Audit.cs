@@ -99,6 +99,31 @@ public static class Audited
         new(accountSid, signIn ? AuditActions.ConsoleSignIn : AuditActions.ConsoleSignOut, actor, actor.Sid, AuditOutcome.Success,
             new Dictionary<string, object?> { ["session"] = session[..16] });
 
+    /// <summary>
+    /// Authentications that named <paramref name="c"/>'s credential failed from one address in one
+    /// window: how many (never the secrets tried). The actor is who the credentials claimed to be.
+    /// </summary>
+    public static NewAuditEvent AuthenticationFailed(FailureCount c, TimeSpan window) =>
+        new(c.AccountSid, AuditActions.AuthFailed, new Actor(c.CredentialSid.StartsWith("SK", StringComparison.Ordinal) ? ActorType.ApiKey : ActorType.Account,
+                c.CredentialSid, c.Address == "*" ? null : c.Address, null),
+            c.AccountSid, AuditOutcome.Denied, Window(c.WindowStart, window, c.Count));
+
+    /// <summary>The rest of a window's failures against one account once it has its share of events: summed, with how many credentials and addresses.</summary>
+    public static NewAuditEvent AuthenticationsFailed(string accountSid, IReadOnlyList<FailureCount> rest, TimeSpan window)
+    {
+        var details = Window(rest[0].WindowStart, window, rest.Sum(c => c.Count));
+        details["credentials"] = rest.Select(c => c.CredentialSid).Distinct().Count();
+        details["addresses"] = rest.Select(c => c.Address).Distinct().Count();
+        return new(accountSid, AuditActions.AuthFailed, new Actor(ActorType.Account, null, null, null), accountSid, AuditOutcome.Denied, details);
+    }
+
+    private static Dictionary<string, object?> Window(DateTimeOffset start, TimeSpan window, long count) => new()
+    {
+        ["count"] = count,
+        ["from"] = AuditChain.Date(start),
+        ["until"] = AuditChain.Date(start + window),
+    };
+
     public static NewAuditEvent PublicKeyCreated(PublicKey key, Actor actor) =>
         new(key.AccountSid, AuditActions.PublicKeyCreate, actor, key.Sid, AuditOutcome.Success, new Dictionary<string, object?> { ["fingerprint"] = key.Fingerprint });
 
@@ -388,4 +413,13 @@ public interface IAuditStore
     Task<IReadOnlyList<AuditEvent>> PageAsync(AuditFilter filter, PageCursor cursor, CancellationToken cancellationToken = default);
 
     Task<AuditEvent?> FindAsync(string accountSid, string sid, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds an instance's counts of failed authentications to every instance's (summed per window, account, credential and address).</summary>
+    Task AddFailuresAsync(WriteScope scope, IReadOnlyList<FailureCount> counts);
+
+    /// <summary>Removes and returns the counts of windows that began before <paramref name="before"/>: whoever takes them writes their events.</summary>
+    Task<IReadOnlyList<FailureCount>> TakeFailuresAsync(WriteScope scope, DateTimeOffset before);
 }
+
+/// <summary>Failed authentications naming <see cref="CredentialSid"/> (of <see cref="AccountSid"/>) from one client address in one window.</summary>
+public sealed record FailureCount(DateTimeOffset WindowStart, string AccountSid, string CredentialSid, string Address, long Count);

@@ -83,4 +83,7 @@ public static partial class Log
 
     [LoggerMessage(EventId = 5002, Level = LogLevel.Error, Message = "The audit trail could not record {Method} {Path}, which was refused (503): {Reason}")]
     public static partial void AuditUnavailable(this ILogger log, string method, string path, string reason);
+
+    [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "Failed authentications could not be counted into the audit trail now (kept for the next round): {Reason}")]
+    public static partial void FailedAuthenticationsNotRecorded(this ILogger log, string reason);
 }

@@ -93,4 +93,27 @@ public sealed class SqlAuditStore(IVaultDatabase database) : IAuditStore
         return await SqlRows.FirstAsync(db, "SELECT * FROM audit_events WHERE account_sid = @accountSid AND sid = @sid", new { accountSid, sid }, Read,
             cancellationToken: cancellationToken);
     }
+
+    public async Task AddFailuresAsync(WriteScope scope, IReadOnlyList<FailureCount> counts)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(counts);
+        foreach (var c in counts)
+        {
+            await SqlRows.ExecuteAsync(scope.Connection, """
+                INSERT INTO auth_failures (window_start, account_sid, credential_sid, address, count) VALUES (@window, @AccountSid, @CredentialSid, @Address, @Count)
+                ON CONFLICT (window_start, account_sid, credential_sid, address) DO UPDATE SET count = auth_failures.count + excluded.count
+                """, new { window = AuditChain.Date(c.WindowStart), c.AccountSid, c.CredentialSid, c.Address, c.Count }, scope.Transaction);
+        }
+    }
+
+    public async Task<IReadOnlyList<FailureCount>> TakeFailuresAsync(WriteScope scope, DateTimeOffset before)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        // DELETE … RETURNING: of two instances taking at once, the second finds the rows gone.
+        return await SqlRows.ListAsync(scope.Connection, "DELETE FROM auth_failures WHERE window_start < @before RETURNING *",
+            new { before = AuditChain.Date(before) },
+            row => new FailureCount(DateTimeOffset.Parse(row.Text("window_start"), System.Globalization.CultureInfo.InvariantCulture), row.Text("account_sid"),
+                row.Text("credential_sid"), row.Text("address"), row.Long("count")), scope.Transaction);
+    }
 }

@@ -1,0 +1,34 @@
+-- The audit trail's signatures and counts (docs/audit.md).
+-- audit_signing_keys: the ECDSA P-256 keys checkpoints are signed with; the private key sealed
+-- under the master key. One key is active; rotation retires it and keeps it listed.
+CREATE TABLE audit_signing_keys (
+    key_id text PRIMARY KEY,
+    public_key text NOT NULL,
+    private_key_sealed bytea NOT NULL,
+    date_created text NOT NULL,
+    status text NOT NULL CHECK (status IN ('active', 'retired')));
+CREATE UNIQUE INDEX audit_signing_keys_one_active ON audit_signing_keys (status) WHERE status = 'active';
+
+-- Signed checkpoints: a chain's sequence and hash at a moment, signed. One per sequence.
+CREATE TABLE audit_checkpoints (
+    sid text PRIMARY KEY,
+    account_sid text NOT NULL REFERENCES accounts(sid),
+    sequence bigint NOT NULL,
+    hash text NOT NULL,
+    date_created text NOT NULL,
+    key_id text NOT NULL REFERENCES audit_signing_keys(key_id),
+    signature text NOT NULL,
+    UNIQUE (account_sid, sequence));
+
+-- A pruned chain starts at its anchor: the checkpoint its oldest kept event follows.
+ALTER TABLE audit_heads ADD COLUMN anchor_sequence bigint NOT NULL DEFAULT 0;
+
+-- Failed authentications, counted per window (a minute), credential and client address by every
+-- instance, until one of them turns a closed window into auth.failed events.
+CREATE TABLE auth_failures (
+    window_start text NOT NULL,
+    account_sid text NOT NULL,
+    credential_sid text NOT NULL,
+    address text NOT NULL,
+    count bigint NOT NULL,
+    PRIMARY KEY (window_start, account_sid, credential_sid, address));
