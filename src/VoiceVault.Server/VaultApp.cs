@@ -89,6 +89,22 @@ public static class VaultApp
         builder.Services.AddSingleton<CallbackUrlSeal>();
         builder.Services.AddSingleton<AuditTrail>();
         builder.Services.AddSingleton<FailedAuthentications>();
+        builder.Services.AddSingleton<AuditSigner>();
+        builder.Services.AddSingleton<AuditCheckpoints>();
+        builder.Services.AddSingleton<IAuditWitness, AuditWitness>();
+        builder.Services.AddSingleton<AuditCheckpointer>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<AuditCheckpointer>());
+        var witnessAddresses = new CallbackAddresses(ConfiguredNetworks.Read(builder.Configuration, AuditWitness.AllowedNetworksKey), AuditWitness.AllowedNetworksKey);
+        builder.Services.AddHttpClient(AuditWitness.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(15))
+            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
+            {
+                AllowAutoRedirect = false,
+                UseProxy = false,
+                UseCookies = false,
+                ConnectCallback = witnessAddresses.ConnectAsync,
+                ConnectTimeout = TimeSpan.FromSeconds(10),
+                PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+            });
         builder.Services.AddHostedService(services => services.GetRequiredService<FailedAuthentications>());
         builder.Services.AddSingleton<RecordingLifecycle>();
         builder.Services.AddSingleton<CallbackDispatcher>();

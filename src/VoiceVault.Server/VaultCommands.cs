@@ -10,11 +10,12 @@ namespace VoiceVault.Server;
 /// <c>copy-to-postgres</c> copies the embedded vault in <c>VoiceVault:DataDir</c> into the
 /// PostgreSQL database of <c>ConnectionStrings:VoiceVault</c> and verifies every table;
 /// <c>copy-media-to-s3 [--dry-run]</c> copies its media files into the bucket of <c>VoiceVault:S3</c>,
-/// verifying each object.
+/// verifying each object; <c>rotate-audit-key</c> makes a new audit signing key the active one (the
+/// old one stays listed, retired, so the checkpoints it signed still verify).
 /// </summary>
 public static class VaultCommands
 {
-    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "migrate" or "copy-to-postgres" or "copy-media-to-s3";
+    public static bool IsCommand(string[] args) => args.Length > 0 && args[0] is "migrate" or "copy-to-postgres" or "copy-media-to-s3" or "rotate-audit-key";
 
     public static async Task<int> RunAsync(string[] args)
     {
@@ -31,6 +32,14 @@ public static class VaultCommands
                     Console.WriteLine(applied.Count == 0
                         ? $"The {database.Name} database is up to date."
                         : $"The {database.Name} database is migrated: applied {string.Join(", ", applied)}.");
+                    return 0;
+                case "rotate-audit-key":
+                    await app.Services.GetRequiredService<IVaultDatabase>().MigrateAsync();
+                    var signer = app.Services.GetRequiredService<AuditSigner>();
+                    var before = (await signer.KeysAsync()).FirstOrDefault(k => k.Status == "active");
+                    var rotated = await signer.RotateAsync();
+                    Console.WriteLine($"The audit signing key is now {rotated.KeyId}" + (before is null ? "." : $"; {before.KeyId} is retired and stays listed.") +
+                        " Running instances sign their next checkpoint with it.");
                     return 0;
                 case "copy-media-to-s3":
                     if (string.IsNullOrWhiteSpace(options.S3.Bucket))

@@ -99,9 +99,6 @@ public sealed class VaultOptions
         /// <summary>Where each checkpoint is also POSTed, signed (none when unset).</summary>
         public string? WitnessUrl { get; set; }
 
-        /// <summary>The networks the witness may be in (CIDR, comma-separated), apart from the tenants' callback allow-list.</summary>
-        public string? WitnessAllowedNetworks { get; set; }
-
         /// <summary>Events older than this many days are pruned, up to a checkpoint (unset: kept for ever).</summary>
         public int? RetentionDays { get; set; }
 

@@ -14,7 +14,7 @@ namespace VoiceVault.Server.Tests;
 /// </summary>
 public sealed class AuditTrailTests
 {
-    private static async Task<List<JsonElement>> EventsAsync(HttpClient http, string account, string query = "")
+    internal static async Task<List<JsonElement>> EventsAsync(HttpClient http, string account, string query = "")
     {
         var events = new List<JsonElement>();
         string? next = $"/v1/Accounts/{account}/AuditEvents?PageSize=1000{query}";
@@ -27,16 +27,26 @@ public sealed class AuditTrailTests
         return events;
     }
 
-    /// <summary>The independent check (tests/…/interop/audit_verify.py) over the chain as served, oldest first: its last hash.</summary>
-    private static async Task<string> VerifiedByPythonAsync(List<JsonElement> ascending)
+    /// <summary>
+    /// The independent check (tests/…/interop/audit_verify.py) over the chain as served, oldest
+    /// first — and a checkpoint and the signing keys, when given: its last hash.
+    /// </summary>
+    internal static async Task<string> VerifiedByPythonAsync(List<JsonElement> ascending, string? checkpoint = null, string? keys = null)
     {
         var dir = Directory.CreateTempSubdirectory("vv-audit").FullName;
         try
         {
             var file = Path.Combine(dir, "events.json");
             await File.WriteAllTextAsync(file, JsonSerializer.Serialize(ascending));
-            var python = Process.Start(new ProcessStartInfo(Environment.GetEnvironmentVariable("VOICEVAULT_PYTHON") ?? "python3",
-                [Path.Combine(AppContext.BaseDirectory, "interop", "audit_verify.py"), file]) { RedirectStandardOutput = true, RedirectStandardError = true })!;
+            List<string> args = [Path.Combine(AppContext.BaseDirectory, "interop", "audit_verify.py"), file];
+            if (checkpoint is not null && keys is not null)
+            {
+                await File.WriteAllTextAsync(Path.Combine(dir, "checkpoint.json"), checkpoint);
+                await File.WriteAllTextAsync(Path.Combine(dir, "keys.json"), keys);
+                args.AddRange([Path.Combine(dir, "checkpoint.json"), Path.Combine(dir, "keys.json")]);
+            }
+            var python = Process.Start(new ProcessStartInfo(Environment.GetEnvironmentVariable("VOICEVAULT_PYTHON") ?? "python3", args)
+                { RedirectStandardOutput = true, RedirectStandardError = true })!;
             var output = await python.StandardOutput.ReadToEndAsync();
             var error = await python.StandardError.ReadToEndAsync();
             await python.WaitForExitAsync();

@@ -104,6 +104,16 @@ public sealed record AuditEventResource(string Sid, string AccountSid, long Sequ
 
 public sealed record AuditEventList(IReadOnlyList<AuditEventResource> AuditEvents, PageMeta Meta);
 
+/// <summary>A signed checkpoint of one account's chain (docs/audit.md).</summary>
+public sealed record AuditCheckpointResource(string Sid, string AccountSid, long Sequence, string Hash, string DateCreated, string KeyId, string Signature, string Url);
+
+public sealed record AuditCheckpointList(IReadOnlyList<AuditCheckpointResource> AuditCheckpoints, PageMeta Meta);
+
+/// <summary>An audit signing key's public half (docs/audit.md): <c>active</c> signs new checkpoints, <c>retired</c> ones stay listed for the old.</summary>
+public sealed record SigningKeyResource(string KeyId, string PublicKey, string DateCreated, string Status);
+
+public sealed record SigningKeyList(IReadOnlyList<SigningKeyResource> SigningKeys, PageMeta Meta);
+
 public sealed record PageMeta(int Page, int PageSize, string FirstPageUrl, string? PreviousPageUrl, string? NextPageUrl, string Url, string Key);
 
 /// <summary>Every resource's JSON, generated at build time under Twilio's snake_case names.</summary>
@@ -125,6 +135,9 @@ public sealed record PageMeta(int Page, int PageSize, string FirstPageUrl, strin
 [JsonSerializable(typeof(NotificationList))]
 [JsonSerializable(typeof(AuditEventResource))]
 [JsonSerializable(typeof(AuditEventList))]
+[JsonSerializable(typeof(AuditCheckpointResource))]
+[JsonSerializable(typeof(AuditCheckpointList))]
+[JsonSerializable(typeof(SigningKeyList))]
 [JsonSerializable(typeof(ApiError))]
 [JsonSerializable(typeof(HealthResource))]
 public sealed partial class TwilioJson : JsonSerializerContext;

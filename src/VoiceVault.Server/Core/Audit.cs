@@ -414,6 +414,34 @@ public interface IAuditStore
 
     Task<AuditEvent?> FindAsync(string accountSid, string sid, CancellationToken cancellationToken = default);
 
+    /// <summary>Every signing key, newest first (read in <paramref name="scope"/> when given).</summary>
+    Task<IReadOnlyList<StoredSigningKey>> SigningKeysAsync(WriteScope? scope = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Adds <paramref name="key"/> as the active key; the active one before it is retired.</summary>
+    Task AddSigningKeyAsync(WriteScope scope, StoredSigningKey key);
+
+    /// <summary>A chain's head, locked for the rest of <paramref name="scope"/>; null for a chain with no events yet.</summary>
+    Task<(long Sequence, string Hash)?> HeadAsync(WriteScope scope, string accountSid);
+
+    Task<AuditCheckpoint?> CheckpointAtAsync(WriteScope scope, string accountSid, long sequence);
+
+    /// <summary>Adds a checkpoint; <paramref name="witnessed"/>: pending for the witness, due now.</summary>
+    Task AddCheckpointAsync(WriteScope scope, AuditCheckpoint checkpoint, bool witnessed, DateTimeOffset now);
+
+    /// <summary>One page of a chain's checkpoints, newest first (plus one row, when there is a next page).</summary>
+    Task<IReadOnlyList<AuditCheckpoint>> CheckpointPageAsync(string accountSid, PageCursor cursor, CancellationToken cancellationToken = default);
+
+    Task<AuditCheckpoint?> FindCheckpointAsync(string accountSid, string sid, CancellationToken cancellationToken = default);
+
+    /// <summary>The accounts whose chain has events after its newest checkpoint.</summary>
+    Task<IReadOnlyList<string>> ChainsAheadOfCheckpointsAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Claims up to <paramref name="limit"/> checkpoints due for the witness, leased until <paramref name="leaseUntil"/>; oldest first.</summary>
+    Task<IReadOnlyList<WitnessDelivery>> ClaimWitnessAsync(DateTimeOffset now, DateTimeOffset leaseUntil, int limit, CancellationToken cancellationToken = default);
+
+    /// <summary>The witness took it (null <paramref name="next"/>), or it is due again at <paramref name="next"/> after <paramref name="error"/>.</summary>
+    Task WitnessAnsweredAsync(string sid, int attempts, string? error, DateTimeOffset? next);
+
     /// <summary>Adds an instance's counts of failed authentications to every instance's (summed per window, account, credential and address).</summary>
     Task AddFailuresAsync(WriteScope scope, IReadOnlyList<FailureCount> counts);
 

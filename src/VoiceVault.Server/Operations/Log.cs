@@ -86,4 +86,10 @@ public static partial class Log
 
     [LoggerMessage(EventId = 5003, Level = LogLevel.Warning, Message = "Failed authentications could not be counted into the audit trail now (kept for the next round): {Reason}")]
     public static partial void FailedAuthenticationsNotRecorded(this ILogger log, string reason);
+
+    [LoggerMessage(EventId = 5004, Level = LogLevel.Error, Message = "Audit checkpoints could not be made or sent now (tried again next round): {Reason}")]
+    public static partial void CheckpointFailed(this ILogger log, string reason);
+
+    [LoggerMessage(EventId = 5005, Level = LogLevel.Warning, Message = "The audit witness did not take checkpoint {Sequence} of {AccountSid}: {Reason}; again in {DelaySeconds} s")]
+    public static partial void WitnessRefused(this ILogger log, string accountSid, long sequence, string reason, double delaySeconds);
 }

@@ -51,8 +51,14 @@ public sealed class CallbackAddresses
     private static readonly IPNetwork SixToFour = IPNetwork.Parse("2002::/16");
 
     private readonly IPNetwork[] _allowed;
+    private readonly string _allowedBy;
 
-    public CallbackAddresses(IEnumerable<IPNetwork> allowed) => _allowed = [.. allowed];
+    /// <summary>Refuses every blocked address but those in <paramref name="allowed"/>, which the setting <paramref name="allowedBy"/> lists.</summary>
+    public CallbackAddresses(IEnumerable<IPNetwork> allowed, string allowedBy = AllowedNetworksKey)
+    {
+        _allowed = [.. allowed];
+        _allowedBy = allowedBy;
+    }
 
     /// <summary>The allowed networks from configuration.</summary>
     public static CallbackAddresses From(IConfiguration configuration) => new(ConfiguredNetworks.Read(configuration, AllowedNetworksKey));
@@ -109,7 +115,7 @@ public sealed class CallbackAddresses
         {
             throw new CallbackRefusedException(refusals.Count == 0
                 ? $"{host} has no address"
-                : $"{host} resolves to {string.Join("; ", refusals.Select(r => r.Why))}, which the vault does not call (allow a network with {AllowedNetworksKey})");
+                : $"{host} resolves to {string.Join("; ", refusals.Select(r => r.Why))}, which the vault does not call (allow a network with {_allowedBy})");
         }
         Exception? last = null;
         foreach (var address in allowed)

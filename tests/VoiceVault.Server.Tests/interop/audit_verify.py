@@ -2,10 +2,12 @@
 """An independent check of an audit chain (docs/audit.md), written from the document alone:
 hashlib for SHA-256 and RFC 8785 (JCS) written here, not the vault's code.
 
-  audit_verify.py events.json     events: a JSON array of audit events as the API serves them,
-                                  oldest first, starting at sequence 1
-Prints the last sequence and hash and exits 0 when every event links; otherwise names the first
-broken sequence and exits 1.
+  audit_verify.py events.json [checkpoint.json keys.json]
+      events: a JSON array of audit events as the API serves them, oldest first, from sequence 1;
+      checkpoint: a checkpoint as served, checked against the chain and its signature (ECDSA P-256,
+      SHA-256, DER) under its key from keys (GET /v1/Audit/SigningKeys), with `cryptography`.
+Prints the last sequence and hash and exits 0 when every event links (and the checkpoint holds);
+otherwise names the first broken sequence and exits 1.
 """
 import hashlib
 import json
@@ -73,5 +75,32 @@ def main(path):
     print(len(events), previous)
 
 
+def check_checkpoint(events, checkpoint_path, keys_path):
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    import base64
+
+    checkpoint = json.load(open(checkpoint_path, encoding="utf-8"))
+    keys = {k["key_id"]: k for k in json.load(open(keys_path, encoding="utf-8"))["signing_keys"]}
+    sequence = checkpoint["sequence"]
+    if sequence > len(events) or events[sequence - 1]["hash"] != checkpoint["hash"]:
+        sys.exit(f"checkpoint at sequence {sequence}: its hash is not the chain's")
+    key = keys.get(checkpoint["key_id"])
+    if key is None:
+        sys.exit(f"checkpoint at sequence {sequence}: key {checkpoint['key_id']} is not listed")
+    public = serialization.load_pem_public_key(key["public_key"].encode("ascii"))
+    spki = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if hashlib.sha256(spki).hexdigest()[:16] != checkpoint["key_id"]:
+        sys.exit(f"key {checkpoint['key_id']}: its ID is not the SHA-256 of its public key")
+    signed = {k: v for k, v in checkpoint.items() if k not in ("signature", "url")}
+    try:
+        public.verify(base64.b64decode(checkpoint["signature"]), jcs(signed).encode("utf-8"), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        sys.exit(f"checkpoint at sequence {sequence}: bad signature")
+
+
 if __name__ == "__main__":
     main(sys.argv[1])
+    if len(sys.argv) == 4:
+        check_checkpoint(json.load(open(sys.argv[1], encoding="utf-8")), sys.argv[2], sys.argv[3])

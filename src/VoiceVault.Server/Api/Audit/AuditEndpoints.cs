@@ -18,6 +18,51 @@ public static class AuditEndpoints
         var api = app.MapGroup("/v1/Accounts/{sid}/AuditEvents").WithTags("Audit");
         api.MapGet("", ListAsync);
         api.MapGet("/{eventSid}", FetchAsync);
+        var checkpoints = app.MapGroup("/v1/Accounts/{sid}/AuditCheckpoints").WithTags("Audit");
+        checkpoints.MapGet("", ListCheckpointsAsync);
+        checkpoints.MapPost("", CreateCheckpointAsync);
+        checkpoints.MapGet("/{checkpointSid}", FetchCheckpointAsync);
+        app.MapGet("/v1/Audit/SigningKeys", SigningKeysAsync).WithTags("Audit");
+    }
+
+    private static async Task<Ok<AuditCheckpointList>> ListCheckpointsAsync(string sid, [AsParameters] PageQuery paging, HttpContext context, AccountDirectory accounts,
+        AuditTrail audit)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var request = paging.Request();
+        var rows = await audit.Store.CheckpointPageAsync(account.Sid, request.Cursor, context.RequestAborted);
+        var page = Page<AuditCheckpoint>.Of(rows, c => c.Sequence, request, descending: true);
+        return TypedResults.Ok(new AuditCheckpointList(page.Items.Select(Json).ToList(), page.ToV1Meta("audit_checkpoints", $"/v1/Accounts/{account.Sid}/AuditCheckpoints")));
+    }
+
+    /// <summary>A checkpoint of the chain's head now (the one already made at that sequence, if any): 201.</summary>
+    private static async Task<Created<AuditCheckpointResource>> CreateCheckpointAsync(string sid, HttpContext context, AccountDirectory accounts, AuditCheckpoints checkpoints)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var made = await checkpoints.CreateAsync(account.Sid) ?? throw ApiException.NotFound($"/v1/Accounts/{sid}/AuditCheckpoints");
+        return TypedResults.Created(AuditCheckpoints.UrlOf(made), Json(made));
+    }
+
+    private static async Task<Ok<AuditCheckpointResource>> FetchCheckpointAsync(string sid, string checkpointSid, HttpContext context, AccountDirectory accounts, AuditTrail audit)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var found = Sid.Is(checkpointSid, "CP") ? await audit.Store.FindCheckpointAsync(account.Sid, checkpointSid, context.RequestAborted) : null;
+        return TypedResults.Ok(Json(found ?? throw ApiException.NotFound($"/AuditCheckpoints/{checkpointSid}")));
+    }
+
+    /// <summary>Every audit signing key's public half, newest first: anyone signed in may check a signature.</summary>
+    private static async Task<Ok<SigningKeyList>> SigningKeysAsync(HttpContext context, AuditSigner signer)
+    {
+        var keys = await signer.KeysAsync(context.RequestAborted);
+        const string url = "/v1/Audit/SigningKeys";
+        return TypedResults.Ok(new SigningKeyList(keys.Select(k => new SigningKeyResource(k.KeyId, k.PublicKey, k.DateCreated, k.Status)).ToList(),
+            new PageMeta(0, Math.Max(keys.Count, 1), url, null, null, url, "signing_keys")));
+    }
+
+    public static AuditCheckpointResource Json(AuditCheckpoint c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        return new AuditCheckpointResource(c.Sid, c.AccountSid, c.Sequence, c.Hash, c.DateCreated, c.KeyId, c.Signature, AuditCheckpoints.UrlOf(c));
     }
 
     /// <summary>The list's filters, in the query as docs/audit.md names them.</summary>

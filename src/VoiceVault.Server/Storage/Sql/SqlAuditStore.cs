@@ -116,4 +116,99 @@ public sealed class SqlAuditStore(IVaultDatabase database) : IAuditStore
             row => new FailureCount(DateTimeOffset.Parse(row.Text("window_start"), System.Globalization.CultureInfo.InvariantCulture), row.Text("account_sid"),
                 row.Text("credential_sid"), row.Text("address"), row.Long("count")), scope.Transaction);
     }
+
+    private static StoredSigningKey ReadKey(DbDataReader row) =>
+        new(new AuditSigningKey(row.Text("key_id"), row.Text("public_key"), row.Text("date_created"), row.Text("status")), row.Bytes("private_key_sealed"));
+
+    private static AuditCheckpoint ReadCheckpoint(DbDataReader row) =>
+        new(row.Text("sid"), row.Text("account_sid"), row.Long("sequence"), row.Text("hash"), row.Text("date_created"), row.Text("key_id"), row.Text("signature"));
+
+    public async Task<IReadOnlyList<StoredSigningKey>> SigningKeysAsync(WriteScope? scope = null, CancellationToken cancellationToken = default)
+    {
+        const string sql = "SELECT * FROM audit_signing_keys ORDER BY date_created DESC, key_id";
+        if (scope is not null)
+        {
+            return await SqlRows.ListAsync(scope.Connection, sql, null, ReadKey, scope.Transaction, cancellationToken);
+        }
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await SqlRows.ListAsync(db, sql, null, ReadKey, cancellationToken: cancellationToken);
+    }
+
+    public async Task AddSigningKeyAsync(WriteScope scope, StoredSigningKey key)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(key);
+        await SqlRows.ExecuteAsync(scope.Connection, "UPDATE audit_signing_keys SET status = 'retired' WHERE status = 'active'", null, scope.Transaction);
+        await SqlRows.ExecuteAsync(scope.Connection, """
+            INSERT INTO audit_signing_keys (key_id, public_key, private_key_sealed, date_created, status) VALUES (@KeyId, @PublicKey, @sealed, @DateCreated, 'active')
+            """, new { key.Key.KeyId, key.Key.PublicKey, @sealed = key.PrivateKeySealed, key.Key.DateCreated }, scope.Transaction);
+    }
+
+    public async Task<(long Sequence, string Hash)?> HeadAsync(WriteScope scope, string accountSid)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        var head = await SqlRows.FirstAsync(scope.Connection, "SELECT sequence, hash FROM audit_heads WHERE account_sid = @accountSid" + database.ForUpdate,
+            new { accountSid }, row => new Head(row.Long("sequence"), row.Text("hash")), scope.Transaction);
+        return head is null ? null : (head.Sequence, head.Hash);
+    }
+
+    public async Task<AuditCheckpoint?> CheckpointAtAsync(WriteScope scope, string accountSid, long sequence)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        return await SqlRows.FirstAsync(scope.Connection, "SELECT * FROM audit_checkpoints WHERE account_sid = @accountSid AND sequence = @sequence",
+            new { accountSid, sequence }, ReadCheckpoint, scope.Transaction);
+    }
+
+    public async Task AddCheckpointAsync(WriteScope scope, AuditCheckpoint checkpoint, bool witnessed, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(checkpoint);
+        await SqlRows.ExecuteAsync(scope.Connection, """
+            INSERT INTO audit_checkpoints (sid, account_sid, sequence, hash, date_created, key_id, signature, witness_status, witness_next_at)
+            VALUES (@Sid, @AccountSid, @Sequence, @Hash, @DateCreated, @KeyId, @Signature, @status, @next)
+            """, new
+        {
+            checkpoint.Sid, checkpoint.AccountSid, checkpoint.Sequence, checkpoint.Hash, checkpoint.DateCreated, checkpoint.KeyId, checkpoint.Signature,
+            status = witnessed ? "pending" : "none", next = witnessed ? AuditChain.Date(now) : null,
+        }, scope.Transaction);
+    }
+
+    public async Task<IReadOnlyList<AuditCheckpoint>> CheckpointPageAsync(string accountSid, PageCursor cursor, CancellationToken cancellationToken = default)
+    {
+        var sql = new StringBuilder("SELECT * FROM audit_checkpoints WHERE account_sid = @account");
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await Keyset.PageAsync(db, sql, new Dictionary<string, object?> { ["account"] = accountSid }, cursor, ReadCheckpoint, cancellationToken,
+            column: "sequence", descending: true);
+    }
+
+    public async Task<AuditCheckpoint?> FindCheckpointAsync(string accountSid, string sid, CancellationToken cancellationToken = default)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await SqlRows.FirstAsync(db, "SELECT * FROM audit_checkpoints WHERE account_sid = @accountSid AND sid = @sid", new { accountSid, sid }, ReadCheckpoint,
+            cancellationToken: cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<string>> ChainsAheadOfCheckpointsAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        return await SqlRows.ListAsync(db, """
+            SELECT h.account_sid FROM audit_heads h
+            WHERE h.sequence > COALESCE((SELECT MAX(c.sequence) FROM audit_checkpoints c WHERE c.account_sid = h.account_sid), 0)
+            ORDER BY h.account_sid
+            """, null, row => row.Text("account_sid"), cancellationToken: cancellationToken);
+    }
+
+    public async Task<IReadOnlyList<WitnessDelivery>> ClaimWitnessAsync(DateTimeOffset now, DateTimeOffset leaseUntil, int limit, CancellationToken cancellationToken = default) =>
+        await database.WriteAsync(scope => SqlRows.ListAsync(scope.Connection, $"""
+            UPDATE audit_checkpoints SET witness_next_at = @lease
+            WHERE sid IN (SELECT sid FROM audit_checkpoints WHERE witness_status = 'pending' AND witness_next_at <= @now
+                          ORDER BY witness_next_at, sequence LIMIT @limit{database.SkipLocked})
+            RETURNING *
+            """, new { now = AuditChain.Date(now), lease = AuditChain.Date(leaseUntil), limit },
+            row => new WitnessDelivery(ReadCheckpoint(row), (int)row.Long("witness_attempts")), scope.Transaction, cancellationToken));
+
+    public Task WitnessAnsweredAsync(string sid, int attempts, string? error, DateTimeOffset? next) =>
+        database.WriteAsync(scope => SqlRows.ExecuteAsync(scope.Connection, """
+            UPDATE audit_checkpoints SET witness_status = @status, witness_attempts = @attempts, witness_error = @error, witness_next_at = @next WHERE sid = @sid
+            """, new { sid, attempts, error, status = next is null ? "delivered" : "pending", next = next is { } at ? AuditChain.Date(at) : null }, scope.Transaction));
 }

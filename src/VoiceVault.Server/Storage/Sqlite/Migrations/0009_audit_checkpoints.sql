@@ -10,7 +10,9 @@ CREATE TABLE audit_signing_keys (
     status TEXT NOT NULL CHECK (status IN ('active', 'retired')));
 CREATE UNIQUE INDEX audit_signing_keys_one_active ON audit_signing_keys (status) WHERE status = 'active';
 
--- Signed checkpoints: a chain's sequence and hash at a moment, signed. One per sequence.
+-- Signed checkpoints: a chain's sequence and hash at a moment, signed. One per sequence. The
+-- witness columns make the table the witness's outbox: pending until the witness took it,
+-- claimed by moving witness_next_at past a lease, retried with growing delays.
 CREATE TABLE audit_checkpoints (
     sid TEXT PRIMARY KEY,
     account_sid TEXT NOT NULL REFERENCES accounts(sid),
@@ -19,7 +21,12 @@ CREATE TABLE audit_checkpoints (
     date_created TEXT NOT NULL,
     key_id TEXT NOT NULL REFERENCES audit_signing_keys(key_id),
     signature TEXT NOT NULL,
+    witness_status TEXT NOT NULL CHECK (witness_status IN ('none', 'pending', 'delivered')),
+    witness_attempts INTEGER NOT NULL DEFAULT 0,
+    witness_next_at TEXT NULL,
+    witness_error TEXT NULL,
     UNIQUE (account_sid, sequence));
+CREATE INDEX audit_checkpoints_witness ON audit_checkpoints (witness_next_at) WHERE witness_status = 'pending';
 
 -- A pruned chain starts at its anchor: the checkpoint its oldest kept event follows.
 ALTER TABLE audit_heads ADD COLUMN anchor_sequence INTEGER NOT NULL DEFAULT 0;
