@@ -202,6 +202,7 @@ public static class VaultApp
         app.UseRouting();
         app.UseAuthentication();
         app.UseAuthorization();
+        app.UseAuditorScope();
         app.UseAccountLimits(options.Limits);
         app.UseMiddleware<CsrfMiddleware>();
         app.UseMiddleware<FormBodyMiddleware>();

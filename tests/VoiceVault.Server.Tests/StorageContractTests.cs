@@ -162,13 +162,16 @@ public abstract class StorageContractTests : IAsyncLifetime
     {
         var owner = await AccountAsync();
         var other = await AccountAsync();
-        var key = await Database.WriteAsync(scope => Accounts.CreateApiKeyAsync(scope, NewSid("SK"), owner.Sid, "k", [9, 9], T0));
+        var key = await Database.WriteAsync(scope => Accounts.CreateApiKeyAsync(scope, NewSid("SK"), owner.Sid, "k", [9, 9], ApiKeyRole.Full, T0));
+        var auditor = await Database.WriteAsync(scope => Accounts.CreateApiKeyAsync(scope, NewSid("SK"), owner.Sid, "a", [8], ApiKeyRole.Auditor, T0));
+        Assert.Equal((ApiKeyRole.Auditor, ApiKeyRole.Auditor), (auditor.Role, (await Accounts.FindApiKeySecretAsync(auditor.Sid))!.Role));
+        await Database.WriteAsync(scope => Accounts.DeleteApiKeyAsync(scope, owner.Sid, auditor.Sid));
         Assert.Equal(key, await Accounts.FindApiKeyAsync(owner.Sid, key.Sid));
         Assert.Null(await Accounts.FindApiKeyAsync(other.Sid, key.Sid));
         Assert.Equal([key], await Accounts.ListApiKeysAsync(owner.Sid));
         Assert.Empty(await Accounts.ListApiKeysAsync(other.Sid));
         var secret = await Accounts.FindApiKeySecretAsync(key.Sid);
-        Assert.Equal((owner.Sid, AccountStatus.Active), (secret!.AccountSid, secret.AccountStatus));
+        Assert.Equal((owner.Sid, AccountStatus.Active, ApiKeyRole.Full), (secret!.AccountSid, secret.AccountStatus, secret.Role));
         Assert.Equal([9, 9], secret.SecretSealed);
         await Database.WriteAsync(scope => Accounts.UpdateAsync(scope, owner.Sid, owner.FriendlyName, AccountStatus.Closed, T0));
         Assert.Equal(AccountStatus.Closed, (await Accounts.FindApiKeySecretAsync(key.Sid))!.AccountStatus);

@@ -29,6 +29,9 @@ public sealed class TenantIsolationTests(TenantIsolationTests.World world) : ICl
         public string RecordingOfA { get; private set; } = "";
         public string CallOfA { get; private set; } = "";
         public string NotificationOfA { get; private set; } = "";
+        public string EventOfA { get; private set; } = "";
+        public (string Sid, string Secret) AuditorOfA { get; private set; }
+        public (string Sid, string Secret) AuditorOfParent { get; private set; }
 
         public async Task InitializeAsync()
         {
@@ -52,6 +55,22 @@ public sealed class TenantIsolationTests(TenantIsolationTests.World world) : ICl
             RecordingOfA = recording.GetProperty("sid").GetString()!;
             NotificationOfA = (await NotificationResource.ReadAsync(pathAccountSid: A.Sid, client: Vault.Twilio(A.Sid, A.AuthToken))).Single().Sid;
             await LinkAAsync();
+            AuditorOfA = await AuditorKeyAsync(A.Sid, A.AuthToken);
+            AuditorOfParent = await AuditorKeyAsync(Vault.AccountSid, Vault.AuthToken);
+            using var asA = Vault.Http(A.Sid, A.AuthToken);
+            EventOfA = System.Text.Json.JsonDocument.Parse(await asA.GetStringAsync($"/v1/Accounts/{A.Sid}/AuditEvents?PageSize=1")).RootElement
+                .GetProperty("audit_events")[0].GetProperty("sid").GetString()!;
+        }
+
+        /// <summary>An auditor key of the account (Role=auditor, docs/audit.md).</summary>
+        private async Task<(string Sid, string Secret)> AuditorKeyAsync(string account, string token)
+        {
+            using var http = Vault.Http(account, token);
+            using var made = await http.PostAsync($"/2010-04-01/Accounts/{account}/Keys.json",
+                new FormUrlEncodedContent(new Dictionary<string, string> { ["FriendlyName"] = "auditor", ["Role"] = "auditor" }));
+            var key = System.Text.Json.JsonDocument.Parse(await made.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("auditor", key.GetProperty("role").GetString());
+            return (key.GetProperty("sid").GetString()!, key.GetProperty("secret").GetString()!);
         }
 
         public async Task DisposeAsync() => await Vault.DisposeAsync();
@@ -97,6 +116,8 @@ public sealed class TenantIsolationTests(TenantIsolationTests.World world) : ICl
         "sibling" => (world.B.Sid, world.B.AuthToken),
         "wrong-token" => (world.A.Sid, world.B.AuthToken),
         "other-api-key" => (world.KeyOfB.Sid, world.KeyOfB.Secret),
+        "auditor" => world.AuditorOfA,
+        "parent-auditor" => world.AuditorOfParent,
         _ => throw new ArgumentOutOfRangeException(nameof(who)),
     };
 
@@ -128,7 +149,20 @@ public sealed class TenantIsolationTests(TenantIsolationTests.World world) : ICl
             "GET /v1/Accounts/{A}/TwilioLink",
             "POST /v1/Accounts/{A}/TwilioLink",
             "DELETE /v1/Accounts/{A}/TwilioLink",
+            "GET /v1/Accounts/{A}/AuditEvents",
+            "GET /v1/Accounts/{A}/AuditEvents/{AE}",
+            "GET /v1/Accounts/{A}/AuditCheckpoints",
+            "POST /v1/Accounts/{A}/AuditCheckpoints",
+            "GET /v1/Recordings/{RE}/EncryptionDetails",
         };
+        // What an auditor key reads (docs/audit.md): the trail and metadata; never media, never a change.
+        string[] forAuditors =
+        [
+            "GET /2010-04-01/Accounts/{A}.json", "GET /2010-04-01/Accounts/{A}/Recordings.json", "GET /2010-04-01/Accounts/{A}/Recordings/{RE}.json",
+            "GET /2010-04-01/Accounts/{A}/Calls/{CA}/Recordings.json", "GET /2010-04-01/Accounts/{A}/Calls/{CA}/Recordings/{RE}.json",
+            "GET /v1/Accounts/{A}/AuditEvents", "GET /v1/Accounts/{A}/AuditEvents/{AE}", "GET /v1/Accounts/{A}/AuditCheckpoints",
+            "POST /v1/Accounts/{A}/AuditCheckpoints", "GET /v1/Recordings/{RE}/EncryptionDetails",
+        ];
         var data = new TheoryData<string, string, string>();
         foreach (var endpoint in endpoints)
         {
@@ -137,6 +171,8 @@ public sealed class TenantIsolationTests(TenantIsolationTests.World world) : ICl
             data.Add(endpoint, "sibling", "hidden");
             data.Add(endpoint, "other-api-key", "hidden");
             data.Add(endpoint, "wrong-token", "401");
+            data.Add(endpoint, "auditor", forAuditors.Contains(endpoint) ? "allowed" : "forbidden");
+            data.Add(endpoint, "parent-auditor", forAuditors.Contains(endpoint) ? "allowed" : "forbidden");
         }
         return data;
     }
@@ -150,7 +186,8 @@ public sealed class TenantIsolationTests(TenantIsolationTests.World world) : ICl
         var apiKey = method == "DELETE" && template.Contains("{SK}", StringComparison.Ordinal) ? await world.ApiKeyOfAAsync() : world.SecretOfA;
         var publicKey = method == "DELETE" && template.Contains("{CR}", StringComparison.Ordinal) ? await world.PublicKeyOfAAsync() : world.KeyOfA;
         var path = template.Replace("{A}", world.A.Sid, StringComparison.Ordinal).Replace("{SK}", apiKey, StringComparison.Ordinal).Replace("{CR}", publicKey, StringComparison.Ordinal)
-            .Replace("{RE}", world.RecordingOfA, StringComparison.Ordinal).Replace("{CA}", world.CallOfA, StringComparison.Ordinal).Replace("{NO}", world.NotificationOfA, StringComparison.Ordinal);
+            .Replace("{RE}", world.RecordingOfA, StringComparison.Ordinal).Replace("{CA}", world.CallOfA, StringComparison.Ordinal).Replace("{NO}", world.NotificationOfA, StringComparison.Ordinal)
+            .Replace("{AE}", world.EventOfA, StringComparison.Ordinal);
         if (path.Contains("{NEW-RE}", StringComparison.Ordinal))
         {
             var (_, fresh) = await world.Vault.UploadAsync(world.A.Sid, world.A.AuthToken, world.CallOfA, Audio.Wav(1));
@@ -193,6 +230,9 @@ public sealed class TenantIsolationTests(TenantIsolationTests.World world) : ICl
             case "allowed":
                 Assert.True(response.IsSuccessStatusCode, $"{who} {endpoint}: {(int)response.StatusCode} {body}");
                 break;
+            case "forbidden":
+                Assert.True(response.StatusCode == HttpStatusCode.Forbidden, $"{who} {endpoint}: {(int)response.StatusCode} {body}");
+                break;
             case "hidden":
                 Assert.True(response.StatusCode is HttpStatusCode.NotFound or HttpStatusCode.Unauthorized, $"{who} {endpoint}: {(int)response.StatusCode} {body}");
                 break;
@@ -205,7 +245,7 @@ public sealed class TenantIsolationTests(TenantIsolationTests.World world) : ICl
         {
             // An outsider gets an error object and nothing else: no resource, no list, no media.
             var error = System.Text.Json.JsonDocument.Parse(body).RootElement;
-            Assert.True(error.GetProperty("code").GetInt32() is 20404 or 20003, body);
+            Assert.True(error.GetProperty("code").GetInt32() is 20404 or 20003 or 20403, body);
             Assert.False(error.TryGetProperty("sid", out _) || error.TryGetProperty("recordings", out _) || error.TryGetProperty("notifications", out _), body);
             Assert.DoesNotContain(NameOfA, body, StringComparison.Ordinal);
             Assert.DoesNotContain(world.A.AuthToken, body, StringComparison.Ordinal);

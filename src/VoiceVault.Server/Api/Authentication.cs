@@ -76,6 +76,8 @@ public static class Access
 
     private const string ActorClaim = "voicevault:actor_type";
 
+    private const string AuditorClaim = "voicevault:auditor";
+
     /// <summary>What an authentication handler hands on: the caller as claims, and how it came (for the audit trail's <c>actor_type</c>).</summary>
     public static AuthenticationTicket Ticket(Caller caller, string scheme, ActorType? how = null)
     {
@@ -86,13 +88,20 @@ public static class Access
         {
             claims.Add(new Claim(ApiKeyClaim, caller.ApiKeySid));
         }
+        if (caller.Auditor)
+        {
+            claims.Add(new Claim(AuditorClaim, "true"));
+        }
         return new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, scheme)), scheme);
     }
 
     public static Caller Caller(this HttpContext context) =>
         context.User.FindFirst(AccountClaim)?.Value is { } account
-            ? new Caller(account, context.User.FindFirst(ApiKeyClaim)?.Value)
+            ? new Caller(account, context.User.FindFirst(ApiKeyClaim)?.Value, context.IsAuditor())
             : throw ApiException.Unauthenticated();
+
+    /// <summary>Whether the caller signed in with an auditor key (<see cref="AuditorAccess"/>).</summary>
+    public static bool IsAuditor(this HttpContext context) => context?.User.HasClaim(AuditorClaim, "true") == true;
 
     /// <summary>
     /// The caller as the audit trail names it: how it authenticated, the API key or account it

@@ -11,10 +11,10 @@ public sealed record AccountResource(string AuthToken, string DateCreated, strin
 
 public sealed record AccountSubresourceUris(string Recordings, string Notifications, string Keys, string RecordingEncryption);
 
-public sealed record ApiKeyResource(string Sid, string FriendlyName, string DateCreated, string DateUpdated);
+public sealed record ApiKeyResource(string Sid, string FriendlyName, string DateCreated, string DateUpdated, string Role);
 
 /// <summary>A new API key: the one answer that carries its secret.</summary>
-public sealed record NewApiKeyResource(string Sid, string FriendlyName, string DateCreated, string DateUpdated, string Secret);
+public sealed record NewApiKeyResource(string Sid, string FriendlyName, string DateCreated, string DateUpdated, string Secret, string Role);
 
 public sealed record PublicKeyResource(string Sid, string AccountSid, string FriendlyName, string DateCreated, string DateUpdated, string Url);
 

@@ -5,7 +5,7 @@ using System.Text;
 namespace VoiceVault.Server.Core;
 
 /// <summary>Who is calling: the account whose credentials (its token, or one of its API keys) were given.</summary>
-public sealed record Caller(string AccountSid, string? ApiKeySid);
+public sealed record Caller(string AccountSid, string? ApiKeySid, bool Auditor = false);
 
 /// <summary>
 /// Accounts and their secrets: tokens and API key secrets are made here, sealed under the master
@@ -107,12 +107,12 @@ public sealed class AccountDirectory
     public string TokenOf(Account account) => Encoding.UTF8.GetString(_masterKey.Open(account.TokenSealed, account.Sid));
 
     /// <summary>A new API key; its secret is returned this once and kept only sealed.</summary>
-    public async Task<(ApiKey Key, string Secret)> CreateApiKeyAsync(string accountSid, string friendlyName, Actor actor)
+    public async Task<(ApiKey Key, string Secret)> CreateApiKeyAsync(string accountSid, string friendlyName, ApiKeyRole role, Actor actor)
     {
         var sid = Sid.New("SK");
         var secret = Convert.ToBase64String(RandomNumberGenerator.GetBytes(24)).Replace('+', 'x').Replace('/', 'y');
         var sealedSecret = _masterKey.Seal(Encoding.UTF8.GetBytes(secret), sid);
-        var key = await _audit.ChangeAsync(scope => _accounts.CreateApiKeyAsync(scope, sid, accountSid, friendlyName, sealedSecret, _clock.GetUtcNow()),
+        var key = await _audit.ChangeAsync(scope => _accounts.CreateApiKeyAsync(scope, sid, accountSid, friendlyName, sealedSecret, role, _clock.GetUtcNow()),
             made => Audited.ApiKeyCreated(made, actor));
         return (key, secret);
     }
@@ -148,7 +148,7 @@ public sealed class AccountDirectory
             var key = await _accounts.FindApiKeySecretAsync(user);
             if (key is { AccountStatus: AccountStatus.Active } && Matches(_masterKey.Open(key.SecretSealed, user), secret))
             {
-                caller = new Caller(key.AccountSid, user);
+                caller = new Caller(key.AccountSid, user, key.Role == ApiKeyRole.Auditor);
             }
         }
         if (caller is not null)

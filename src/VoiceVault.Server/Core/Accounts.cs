@@ -14,10 +14,17 @@ public sealed record Account(long Seq, string Sid, string? ParentSid, string Fri
 }
 
 /// <summary>An API key of an account, without its secret.</summary>
-public sealed record ApiKey(long Seq, string Sid, string AccountSid, string FriendlyName, DateTimeOffset DateCreated, DateTimeOffset DateUpdated);
+public sealed record ApiKey(long Seq, string Sid, string AccountSid, string FriendlyName, DateTimeOffset DateCreated, DateTimeOffset DateUpdated, ApiKeyRole Role);
+
+/// <summary>What an API key may do: everything its account may (<c>full</c>), or read the audit trail and metadata only (<c>auditor</c>).</summary>
+public enum ApiKeyRole
+{
+    Full,
+    Auditor,
+}
 
 /// <summary>What checking an API key's secret needs: its sealed secret and the status of the account it belongs to.</summary>
-public sealed record ApiKeySecret(string Sid, string AccountSid, byte[] SecretSealed, AccountStatus AccountStatus);
+public sealed record ApiKeySecret(string Sid, string AccountSid, byte[] SecretSealed, AccountStatus AccountStatus, ApiKeyRole Role);
 
 /// <summary>Accounts, subaccounts and API keys.</summary>
 public interface IAccountStore
@@ -34,7 +41,7 @@ public interface IAccountStore
     /// <summary>Sets the name and status; null when the account does not exist.</summary>
     Task<Account?> UpdateAsync(WriteScope scope, string sid, string friendlyName, AccountStatus status, DateTimeOffset now);
 
-    Task<ApiKey> CreateApiKeyAsync(WriteScope scope, string sid, string accountSid, string friendlyName, byte[] secretSealed, DateTimeOffset now);
+    Task<ApiKey> CreateApiKeyAsync(WriteScope scope, string sid, string accountSid, string friendlyName, byte[] secretSealed, ApiKeyRole role, DateTimeOffset now);
 
     Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string accountSid, CancellationToken cancellationToken = default);
 

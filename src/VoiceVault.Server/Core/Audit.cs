@@ -154,7 +154,11 @@ public static class Audited
         });
 
     public static NewAuditEvent ApiKeyCreated(ApiKey key, Actor actor) =>
-        new(key.AccountSid, AuditActions.ApiKeyCreate, actor, key.Sid, AuditOutcome.Success, new Dictionary<string, object?> { ["friendly_name"] = key.FriendlyName });
+        new(key.AccountSid, AuditActions.ApiKeyCreate, actor, key.Sid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["friendly_name"] = key.FriendlyName,
+            ["role"] = key.Role.Text(),
+        });
 
     public static NewAuditEvent ApiKeyDeleted(string accountSid, string keySid, Actor actor) =>
         new(accountSid, AuditActions.ApiKeyDelete, actor, keySid, AuditOutcome.Success);

@@ -1,7 +1,11 @@
 namespace VoiceVault.Server.Core;
 
 /// <summary>A signed-in console session, found by the SHA-256 of its cookie token.</summary>
-public sealed record ConsoleSession(string IdHash, string AccountSid, string? ApiKeySid, string CsrfToken, DateTimeOffset DateCreated, DateTimeOffset LastSeen);
+public sealed record ConsoleSession(string IdHash, string AccountSid, string? ApiKeySid, string CsrfToken, DateTimeOffset DateCreated, DateTimeOffset LastSeen)
+{
+    /// <summary>Signed in with an auditor key (read from the key at each request, not kept with the session).</summary>
+    public bool Auditor { get; init; }
+}
 
 /// <summary>The console's sessions (one table, both backends).</summary>
 public interface IConsoleSessionStore

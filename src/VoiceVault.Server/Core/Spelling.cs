@@ -71,6 +71,23 @@ public static class Spelling
     public static AccountStatus ParseAccountStatus(string text) =>
         TryParseAccountStatus(text, out var status) ? status : throw new FormatException($"'{text}' is not an account status.");
 
+    public static string Text(this ApiKeyRole role) => role switch
+    {
+        ApiKeyRole.Full => "full",
+        ApiKeyRole.Auditor => "auditor",
+        _ => throw new ArgumentOutOfRangeException(nameof(role), role, null),
+    };
+
+    /// <summary>An API key's role as the API and the database spell it; null when it is none.</summary>
+    public static ApiKeyRole? TryParseApiKeyRole(string? text) => text switch
+    {
+        "full" => ApiKeyRole.Full,
+        "auditor" => ApiKeyRole.Auditor,
+        _ => null,
+    };
+
+    public static ApiKeyRole ParseApiKeyRole(string text) => TryParseApiKeyRole(text) ?? throw new FormatException($"'{text}' is not an API key role.");
+
     public static string Text(this RecordingSource source) => source switch
     {
         RecordingSource.StartCallRecordingApi => "StartCallRecordingAPI",

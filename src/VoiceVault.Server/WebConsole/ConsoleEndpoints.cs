@@ -65,8 +65,8 @@ public static class ConsoleEndpoints
         console.MapPost("/session", SignInAsync).AllowAnonymous();
         var signedIn = console.MapGroup("").RequireAuthorization(policy => policy.AddAuthenticationSchemes(SessionAuthenticationHandler.SchemeName)
             .RequireAuthenticatedUser());
-        signedIn.MapGet("/session", SessionAsync);
-        signedIn.MapDelete("/session", SignOutAsync);
+        signedIn.MapGet("/session", SessionAsync).AllowAuditors();
+        signedIn.MapDelete("/session", SignOutAsync).AllowAuditors();
         signedIn.MapGet("/api/public-keys/{sid}/usage", UsageAsync);
     }
 

@@ -62,7 +62,7 @@ public sealed class ConsoleSessions(IConsoleSessionStore store, TimeProvider clo
         var now = Clock.GetUtcNow();
         await store.DeleteDeadAsync(now - Idle, now - Absolute);
         var token = Base64Url(RandomNumberGenerator.GetBytes(32));
-        var session = new ConsoleSession(Hash(token), caller.AccountSid, caller.ApiKeySid, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now);
+        var session = new ConsoleSession(Hash(token), caller.AccountSid, caller.ApiKeySid, Base64Url(RandomNumberGenerator.GetBytes(32)), now, now) { Auditor = caller.Auditor };
         await audit.ChangeAsync(async scope =>
         {
             await store.CreateAsync(scope, session);

@@ -37,7 +37,7 @@ public sealed class SessionAuthenticationHandler(IOptionsMonitor<AuthenticationS
             return AuthenticateResult.Fail("The console session has ended");
         }
         Context.Items[SessionItem] = session;
-        return AuthenticateResult.Success(Access.Ticket(new Caller(session.AccountSid, session.ApiKeySid), SchemeName, ActorType.Console));
+        return AuthenticateResult.Success(Access.Ticket(new Caller(session.AccountSid, session.ApiKeySid, session.Auditor), SchemeName, ActorType.Console));
     }
 
     // Where Basic is also asked (the API), it has answered already: one body, Twilio's.

@@ -12,8 +12,8 @@ public static class AccountEndpoints
         var api = app.MapGroup("/2010-04-01/Accounts").WithTags("Accounts");
         // The list lives at /Accounts.json, beside the group (a group would insert a '/').
         app.MapPost("/2010-04-01/Accounts.json", CreateSubaccountAsync).WithTags("Accounts");
-        app.MapGet("/2010-04-01/Accounts.json", ListAsync).WithTags("Accounts");
-        api.MapGet("/{sid}.json", FetchAsync);
+        app.MapGet("/2010-04-01/Accounts.json", ListAsync).WithTags("Accounts").AllowAuditors();
+        api.MapGet("/{sid}.json", FetchAsync).AllowAuditors();
         api.MapPost("/{sid}.json", UpdateAsync);
         api.MapPost("/{sid}/Keys.json", CreateKeyAsync);
         api.MapGet("/{sid}/Keys.json", ListKeysAsync);
@@ -82,12 +82,21 @@ public static class AccountEndpoints
         return TypedResults.Ok(Json(await accounts.UpdateAsync(account, name, status, context.Actor()), accounts));
     }
 
-    private static async Task<Created<NewApiKeyResource>> CreateKeyAsync(string sid, [AsParameters] NameForm form, HttpContext context, AccountDirectory accounts)
+    /// <summary>A new API key: its name, and its role — <c>full</c> (the default) or <c>auditor</c> (docs/audit.md).</summary>
+    public sealed record KeyForm([FromForm(Name = "FriendlyName")] string? FriendlyName, [FromForm(Name = "Role")] string? Role)
+    {
+        public string? Name => FormFields.FriendlyName(FriendlyName);
+
+        public ApiKeyRole KeyRole => string.IsNullOrEmpty(Role) ? ApiKeyRole.Full
+            : Spelling.TryParseApiKeyRole(Role) ?? throw ApiException.BadParameter($"Role must be full or auditor; got '{Role}'", 20001);
+    }
+
+    private static async Task<Created<NewApiKeyResource>> CreateKeyAsync(string sid, [AsParameters] KeyForm form, HttpContext context, AccountDirectory accounts)
     {
         var account = await context.AccountInScopeAsync(accounts, sid);
-        var (key, secret) = await accounts.CreateApiKeyAsync(account.Sid, form.Name ?? "", context.Actor());
+        var (key, secret) = await accounts.CreateApiKeyAsync(account.Sid, form.Name ?? "", form.KeyRole, context.Actor());
         var date = Dates.Rfc2822(key.DateCreated);
-        return TypedResults.Created((string?)null, new NewApiKeyResource(key.Sid, key.FriendlyName, date, date, secret));
+        return TypedResults.Created((string?)null, new NewApiKeyResource(key.Sid, key.FriendlyName, date, date, secret, key.Role.Text()));
     }
 
     private static async Task<Ok<ApiKeyList>> ListKeysAsync(string sid, [AsParameters] PageQuery paging, HttpContext context, AccountDirectory accounts)
@@ -110,7 +119,7 @@ public static class AccountEndpoints
         return await accounts.DeleteApiKeyAsync(account.Sid, keySid, context.Actor()) ? TypedResults.NoContent() : throw ApiException.NotFound($"/Keys/{keySid}");
     }
 
-    private static ApiKeyResource KeyJson(ApiKey key) => new(key.Sid, key.FriendlyName, Dates.Rfc2822(key.DateCreated), Dates.Rfc2822(key.DateUpdated));
+    private static ApiKeyResource KeyJson(ApiKey key) => new(key.Sid, key.FriendlyName, Dates.Rfc2822(key.DateCreated), Dates.Rfc2822(key.DateUpdated), key.Role.Text());
 
     public static AccountResource Json(Account account, AccountDirectory accounts)
     {

@@ -15,14 +15,15 @@ public static class AuditEndpoints
 {
     public static void MapAuditEndpoints(this IEndpointRouteBuilder app)
     {
-        var api = app.MapGroup("/v1/Accounts/{sid}/AuditEvents").WithTags("Audit");
+        // Everything here is what an auditor key is for (docs/audit.md) — creating a checkpoint too: an export starts with one.
+        var api = app.MapGroup("/v1/Accounts/{sid}/AuditEvents").WithTags("Audit").AllowAuditors();
         api.MapGet("", ListAsync);
         api.MapGet("/{eventSid}", FetchAsync);
-        var checkpoints = app.MapGroup("/v1/Accounts/{sid}/AuditCheckpoints").WithTags("Audit");
+        var checkpoints = app.MapGroup("/v1/Accounts/{sid}/AuditCheckpoints").WithTags("Audit").AllowAuditors();
         checkpoints.MapGet("", ListCheckpointsAsync);
         checkpoints.MapPost("", CreateCheckpointAsync);
         checkpoints.MapGet("/{checkpointSid}", FetchCheckpointAsync);
-        app.MapGet("/v1/Audit/SigningKeys", SigningKeysAsync).WithTags("Audit");
+        app.MapGet("/v1/Audit/SigningKeys", SigningKeysAsync).WithTags("Audit").AllowAuditors();
     }
 
     private static async Task<Ok<AuditCheckpointList>> ListCheckpointsAsync(string sid, [AsParameters] PageQuery paging, HttpContext context, AccountDirectory accounts,

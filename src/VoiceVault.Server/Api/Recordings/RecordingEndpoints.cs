@@ -15,13 +15,13 @@ public static class RecordingEndpoints
 {
     public static void MapRecordingEndpoints(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings.json", ListAsync).WithTags("Recordings");
-        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", ListOfCallAsync).WithTags("Recordings");
+        app.MapGet("/2010-04-01/Accounts/{sid}/Recordings.json", ListAsync).WithTags("Recordings").AllowAuditors();
+        app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings.json", ListOfCallAsync).WithTags("Recordings").AllowAuditors();
 
         app.MapGet("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, [AsParameters] Reading reading) =>
-            GetAsync(sid, null, file, context, reading)).WithTags("Recordings");
+            GetAsync(sid, null, file, context, reading)).WithTags("Recordings").AllowAuditors();
         app.MapGet("/2010-04-01/Accounts/{sid}/Calls/{callSid}/Recordings/{file}", (string sid, string callSid, string file, HttpContext context, [AsParameters] Reading reading) =>
-            GetAsync(sid, callSid, file, context, reading)).WithTags("Recordings");
+            GetAsync(sid, callSid, file, context, reading)).WithTags("Recordings").AllowAuditors();
 
         app.MapDelete("/2010-04-01/Accounts/{sid}/Recordings/{file}", (string sid, string file, HttpContext context, AccountDirectory accounts, IRecordingStore recordings, RecordingLifecycle lifecycle, IMediaStore media) =>
             DeleteAsync(sid, null, file, context, accounts, recordings, lifecycle, media)).WithTags("Recordings");
@@ -145,6 +145,11 @@ public static class RecordingEndpoints
     private static async Task<IResult> GetAsync(string sid, string? callSid, string file, HttpContext context, Reading reading)
     {
         var (recordingSid, extension) = Split(file);
+        // The metadata is an auditor's to read; the media never (whether or not the recording exists).
+        if (extension != ".json" && context.IsAuditor())
+        {
+            throw AuditorAccess.Forbidden("a recording's media");
+        }
         var recording = await FindAsync(sid, callSid, recordingSid, context, reading.Accounts, reading.Recordings);
         switch (extension)
         {

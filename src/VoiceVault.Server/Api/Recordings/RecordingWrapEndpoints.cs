@@ -17,7 +17,7 @@ public static class RecordingWrapEndpoints
     {
         var api = app.MapGroup("/v1/Recordings/{sid}/EncryptionDetails").WithTags("Recordings");
         api.MapPost("", AddAsync);
-        api.MapGet("", ListAsync);
+        api.MapGet("", ListAsync).AllowAuditors();
     }
 
     private static async Task<Recording> InScopeAsync(string sid, HttpContext context, AccountDirectory accounts, IRecordingStore recordings)

@@ -10,9 +10,10 @@ public sealed class SqlAccountStore(IVaultDatabase database) : IAccountStore
         Spelling.ParseAccountStatus(row.Text("status")), row.Bytes("token_sealed"), row.Time("date_created"), row.Time("date_updated"));
 
     private static ApiKey ReadKey(DbDataReader row) =>
-        new(row.Long("seq"), row.Text("sid"), row.Text("account_sid"), row.Text("friendly_name"), row.Time("date_created"), row.Time("date_updated"));
+        new(row.Long("seq"), row.Text("sid"), row.Text("account_sid"), row.Text("friendly_name"), row.Time("date_created"), row.Time("date_updated"),
+            Spelling.ParseApiKeyRole(row.Text("role")));
 
-    private const string KeyColumns = "seq, sid, account_sid, friendly_name, date_created, date_updated";
+    private const string KeyColumns = "seq, sid, account_sid, friendly_name, date_created, date_updated, role";
 
     public async Task<Account?> FindAsync(string sid, CancellationToken cancellationToken = default)
     {
@@ -44,11 +45,11 @@ public sealed class SqlAccountStore(IVaultDatabase database) : IAccountStore
             "UPDATE accounts SET friendly_name = @friendlyName, status = @status, date_updated = @now WHERE sid = @sid RETURNING *",
             new { sid, friendlyName, status = status.Text(), now }, ReadAccount, scope.Transaction);
 
-    public Task<ApiKey> CreateApiKeyAsync(WriteScope scope, string sid, string accountSid, string friendlyName, byte[] secretSealed, DateTimeOffset now) =>
+    public Task<ApiKey> CreateApiKeyAsync(WriteScope scope, string sid, string accountSid, string friendlyName, byte[] secretSealed, ApiKeyRole role, DateTimeOffset now) =>
         SqlRows.OneAsync(scope.Connection, $"""
-            INSERT INTO api_keys (sid, account_sid, friendly_name, secret_sealed, date_created, date_updated)
-            VALUES (@sid, @accountSid, @friendlyName, @secretSealed, @now, @now) RETURNING {KeyColumns}
-            """, new { sid, accountSid, friendlyName, secretSealed, now }, ReadKey, scope.Transaction);
+            INSERT INTO api_keys (sid, account_sid, friendly_name, secret_sealed, date_created, date_updated, role)
+            VALUES (@sid, @accountSid, @friendlyName, @secretSealed, @now, @now, @role) RETURNING {KeyColumns}
+            """, new { sid, accountSid, friendlyName, secretSealed, now, role = role.Text() }, ReadKey, scope.Transaction);
 
     public async Task<IReadOnlyList<ApiKey>> ListApiKeysAsync(string accountSid, CancellationToken cancellationToken = default)
     {
@@ -67,8 +68,9 @@ public sealed class SqlAccountStore(IVaultDatabase database) : IAccountStore
     public async Task<ApiKeySecret?> FindApiKeySecretAsync(string sid, CancellationToken cancellationToken = default)
     {
         await using var db = await database.OpenAsync(cancellationToken);
-        return await SqlRows.FirstAsync(db, "SELECT k.sid, k.account_sid, k.secret_sealed, a.status FROM api_keys k JOIN accounts a ON a.sid = k.account_sid WHERE k.sid = @sid",
-            new { sid }, row => new ApiKeySecret(row.Text("sid"), row.Text("account_sid"), row.Bytes("secret_sealed"), Spelling.ParseAccountStatus(row.Text("status"))),
+        return await SqlRows.FirstAsync(db, "SELECT k.sid, k.account_sid, k.secret_sealed, k.role, a.status FROM api_keys k JOIN accounts a ON a.sid = k.account_sid WHERE k.sid = @sid",
+            new { sid }, row => new ApiKeySecret(row.Text("sid"), row.Text("account_sid"), row.Bytes("secret_sealed"), Spelling.ParseAccountStatus(row.Text("status")),
+                Spelling.ParseApiKeyRole(row.Text("role"))),
             cancellationToken: cancellationToken);
     }
 

@@ -20,10 +20,10 @@ public sealed class SqlConsoleSessionStore(IVaultDatabase database) : IConsoleSe
         // One query decides everything a request needs: the session, its expiry, the account's
         // status and its key's existence — a suspended account or a deleted key ends it at once.
         return await SqlRows.FirstAsync(db, """
-            SELECT s.* FROM console_sessions s JOIN accounts a ON a.sid = s.account_sid
+            SELECT s.*, (SELECT k.role FROM api_keys k WHERE k.sid = s.api_key_sid) AS key_role FROM console_sessions s JOIN accounts a ON a.sid = s.account_sid
             WHERE s.id_hash = @idHash AND s.last_seen >= @idleSince AND s.date_created >= @createdSince AND a.status = 'active'
               AND (s.api_key_sid IS NULL OR EXISTS (SELECT 1 FROM api_keys k WHERE k.sid = s.api_key_sid AND k.account_sid = s.account_sid))
-            """, new { idHash, idleSince, createdSince }, Read, cancellationToken: cancellationToken);
+            """, new { idHash, idleSince, createdSince }, row => Read(row) with { Auditor = row.TextOrNull("key_role") == "auditor" }, cancellationToken: cancellationToken);
     }
 
     public Task TouchAsync(string idHash, DateTimeOffset now) =>

@@ -39,3 +39,7 @@ CREATE TABLE auth_failures (
     address text NOT NULL,
     count bigint NOT NULL,
     PRIMARY KEY (window_start, account_sid, credential_sid, address));
+
+-- An API key's role: full (the default), or auditor — reads the audit trail and metadata of its
+-- account's tree, nothing else (docs/audit.md).
+ALTER TABLE api_keys ADD COLUMN role text NOT NULL DEFAULT 'full' CHECK (role IN ('full', 'auditor'));
