@@ -27,6 +27,7 @@ internal static class Program
             FetchCommand.Create(),
             RewrapCommand.Create(),
             ReceiveCommand.Create(),
+            AuditCommand.Create(),
         };
         return root.Parse(args).Invoke();
     }

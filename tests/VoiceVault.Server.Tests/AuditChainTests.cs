@@ -1,4 +1,5 @@
 using VoiceVault.Server.Core;
+using VoiceVault.Crypto;
 
 namespace VoiceVault.Server.Tests;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
+using VoiceVault.Crypto;
 
 namespace VoiceVault.Server.Core;
 
@@ -56,6 +57,13 @@ public static class Audited
             ["offset"] = offset,
             ["count"] = count,
             ["size"] = length,
+        });
+
+    /// <summary>The chain left the vault up to <paramref name="checkpoint"/> (<c>voicevault audit export</c>).</summary>
+    public static NewAuditEvent Exported(AuditCheckpoint checkpoint, Actor actor) =>
+        new(checkpoint.AccountSid, AuditActions.AuditExport, actor, checkpoint.Sid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["sequence"] = checkpoint.Sequence,
         });
 
     /// <summary>A recording began: how (upload, a call's API, a stream), of which call, in what state.</summary>
@@ -326,76 +334,6 @@ public static class AuditChain
             Hash = "",
         };
         return linked with { Hash = HashOf(linked) };
-    }
-}
-
-/// <summary>
-/// RFC 8785 JSON Canonicalization for the values an audit event holds: strings, integers within
-/// ±2^53, booleans, null, and objects and arrays of them. Object members sorted by their names'
-/// UTF-16 code units; no whitespace; strings escaped as ECMAScript's JSON.stringify does.
-/// </summary>
-public static class Jcs
-{
-    private const long MaxSafeInteger = (1L << 53) - 1;
-
-    public static string Value(object? value) => value switch
-    {
-        null => "null",
-        string s => String(s),
-        bool b => b ? "true" : "false",
-        int or long or short or byte or uint or ushort or sbyte => Integer(Convert.ToInt64(value, CultureInfo.InvariantCulture)),
-        IReadOnlyDictionary<string, object?> map => Object(new SortedDictionary<string, string>(map.ToDictionary(m => m.Key, m => Value(m.Value)), StringComparer.Ordinal)),
-        IEnumerable<object?> list => "[" + string.Join(',', list.Select(Value)) + "]",
-        _ => throw new ArgumentException($"An audit detail cannot be a {value.GetType().Name}: only strings, integers, booleans, null, objects and arrays are canonical here."),
-    };
-
-    public static string Integer(long value) => Math.Abs(value) <= MaxSafeInteger
-        ? value.ToString(CultureInfo.InvariantCulture)
-        : throw new ArgumentOutOfRangeException(nameof(value), "An audit detail's integer must lie within ±2^53 (an IEEE double represents it exactly).");
-
-    public static string Object(SortedDictionary<string, string> members) =>
-        "{" + string.Join(',', members.Select(m => String(m.Key) + ":" + m.Value)) + "}";
-
-    public static string String(string? value)
-    {
-        if (value is null)
-        {
-            return "null";
-        }
-        var json = new StringBuilder(value.Length + 2).Append('"');
-        for (int i = 0; i < value.Length; i++)
-        {
-            char c = value[i];
-            switch (c)
-            {
-                case '"': json.Append("\\\""); break;
-                case '\\': json.Append("\\\\"); break;
-                case '\b': json.Append("\\b"); break;
-                case '\f': json.Append("\\f"); break;
-                case '\n': json.Append("\\n"); break;
-                case '\r': json.Append("\\r"); break;
-                case '\t': json.Append("\\t"); break;
-                default:
-                    if (c < 0x20)
-                    {
-                        json.Append("\\u").Append(((int)c).ToString("x4", CultureInfo.InvariantCulture));
-                    }
-                    else if (char.IsSurrogate(c) && !(char.IsHighSurrogate(c) && i + 1 < value.Length && char.IsLowSurrogate(value[i + 1])))
-                    {
-                        throw new ArgumentException("An audit string holds a lone surrogate, which has no UTF-8 form.");
-                    }
-                    else
-                    {
-                        json.Append(c);
-                        if (char.IsHighSurrogate(c))
-                        {
-                            json.Append(value[++i]);
-                        }
-                    }
-                    break;
-            }
-        }
-        return json.Append('"').ToString();
     }
 }
 

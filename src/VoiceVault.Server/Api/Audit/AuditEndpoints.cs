@@ -24,6 +24,24 @@ public static class AuditEndpoints
         checkpoints.MapPost("", CreateCheckpointAsync);
         checkpoints.MapGet("/{checkpointSid}", FetchCheckpointAsync);
         app.MapGet("/v1/Audit/SigningKeys", SigningKeysAsync).WithTags("Audit").AllowAuditors();
+        app.MapPost("/v1/Accounts/{sid}/AuditExports", ExportedAsync).WithTags("Audit").AllowAuditors();
+    }
+
+    /// <summary>What <c>voicevault audit export</c> reports when it is done: the checkpoint its export stops at.</summary>
+    public sealed record ExportForm([FromForm(Name = "CheckpointSid")] string? CheckpointSid);
+
+    /// <summary>Records that the chain left the vault (<c>audit.export</c>), up to one of its checkpoints: 201 with the event.</summary>
+    private static async Task<Created<AuditEventResource>> ExportedAsync(string sid, [AsParameters] ExportForm form, HttpContext context, AccountDirectory accounts,
+        AuditTrail audit)
+    {
+        var account = await context.AccountInScopeAsync(accounts, sid);
+        var checkpoint = Sid.Is(form.CheckpointSid ?? "", "CP") ? await audit.Store.FindCheckpointAsync(account.Sid, form.CheckpointSid!, context.RequestAborted) : null;
+        if (checkpoint is null)
+        {
+            throw ApiException.BadParameter($"CheckpointSid '{form.CheckpointSid}' is not a checkpoint of {account.Sid}'s chain", 20001);
+        }
+        var recorded = await audit.RecordAsync(Audited.Exported(checkpoint, context.Actor()));
+        return TypedResults.Created($"/v1/Accounts/{account.Sid}/AuditEvents/{recorded.Sid}", Json(recorded));
     }
 
     private static async Task<Ok<AuditCheckpointList>> ListCheckpointsAsync(string sid, [AsParameters] PageQuery paging, HttpContext context, AccountDirectory accounts,

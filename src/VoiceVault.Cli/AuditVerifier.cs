@@ -1,0 +1,242 @@
+using System.Buffers;
+using System.Globalization;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using VoiceVault.Crypto;
+
+namespace VoiceVault.Cli;
+
+/// <summary>Where a trail stops holding: the first broken sequence, what is wrong there, and how it was found.</summary>
+internal sealed record AuditBreak(long Sequence, string Kind, string Detail);
+
+internal sealed record AuditVerification(string? AccountSid, long First, long Last, long Events, string? CheckpointSid, string? KeyId, AuditBreak? Broken)
+{
+    public string Summary() =>
+        $"OK: {Events.ToString(CultureInfo.InvariantCulture)} events of {AccountSid} (sequences {First.ToString(CultureInfo.InvariantCulture)}–{Last.ToString(CultureInfo.InvariantCulture)}) link, " +
+        $"none is missing, and checkpoint {CheckpointSid} (key {KeyId}) signs the last.";
+
+    public string ToJson() => CliJson.Serialize(new Dictionary<string, object?>
+    {
+        ["ok"] = Broken is null,
+        ["account_sid"] = AccountSid,
+        ["first_sequence"] = First,
+        ["last_sequence"] = Last,
+        ["events"] = Events,
+        ["checkpoint_sid"] = CheckpointSid,
+        ["key_id"] = KeyId,
+        ["broken"] = Broken is null ? null : new Dictionary<string, object> { ["sequence"] = Broken.Sequence, ["kind"] = Broken.Kind, ["detail"] = Broken.Detail },
+    });
+}
+
+/// <summary>
+/// Verifies an export (docs/audit.md) as it streams past, one line of look-ahead, so memory stays
+/// flat however long the trail: each event's hash over the previous hash and its canonical form,
+/// the sequence without gaps, each checkpoint's signature and hash, and at the end that the
+/// export's checkpoint signs the last event. The first thing wrong is named: <c>changed</c>,
+/// <c>missing</c>, <c>reordered</c>, <c>truncated</c> or <c>bad signature</c>.
+/// </summary>
+internal static class AuditVerifier
+{
+    private static readonly string Genesis = new('0', 64);
+
+    private sealed class Found(long sequence, string kind, string detail) : Exception(detail)
+    {
+        public AuditBreak Break { get; } = new(sequence, kind, detail);
+    }
+
+    /// <summary>Signing keys by ID, from <c>GET /v1/Audit/SigningKeys</c>'s answer (or its list alone).</summary>
+    public static Dictionary<string, ECDsa> ReadKeys(string json, string where)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            var list = document.RootElement.ValueKind == JsonValueKind.Object ? document.RootElement.GetProperty("signing_keys") : document.RootElement;
+            return Keys(list);
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or ArgumentException or CryptographicException)
+        {
+            throw new CliException($"{where} is not a list of signing keys ({e.Message})", "save the answer of GET /v1/Audit/SigningKeys");
+        }
+    }
+
+    private static Dictionary<string, ECDsa> Keys(JsonElement list)
+    {
+        var keys = new Dictionary<string, ECDsa>(StringComparer.Ordinal);
+        foreach (var item in list.EnumerateArray())
+        {
+            var key = ECDsa.Create();
+            key.ImportFromPem(item.GetProperty("public_key").GetString());
+            // A key is the one its ID names, or it is no key of the vault's.
+            var id = Convert.ToHexStringLower(SHA256.HashData(key.ExportSubjectPublicKeyInfo()))[..16];
+            if (id == item.GetProperty("key_id").GetString())
+            {
+                keys[id] = key;
+            }
+        }
+        return keys;
+    }
+
+    public static AuditVerification Verify(string path, Dictionary<string, ECDsa>? trusted)
+    {
+        using var reader = new StreamReader(path, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
+        var header = Parse(reader.ReadLine() ?? throw new CliException($"{path} is empty", "give a file made by voicevault audit export"), 1);
+        if (!header.RootElement.TryGetProperty(AuditCommand.FormatName, out var version) || version.ValueKind != JsonValueKind.Number || version.GetInt32() != 1)
+        {
+            throw new CliException($"{path} is not an audit export (its first line is no {AuditCommand.FormatName} header)", "give a file made by voicevault audit export");
+        }
+        var account = header.RootElement.GetProperty("account_sid").GetString();
+        var target = header.RootElement.GetProperty("checkpoint");
+        long upTo = target.GetProperty("sequence").GetInt64();
+        var keys = trusted ?? Keys(header.RootElement.GetProperty("signing_keys"));
+        long expected = 1, events = 0;
+        string previous = Genesis;
+        try
+        {
+            Checkpoint(target, account, keys);
+            if (header.RootElement.GetProperty("anchor") is { ValueKind: JsonValueKind.Object } anchor)
+            {
+                // A pruned chain: it starts where its anchor checkpoint says, not at 64 zeros.
+                Checkpoint(anchor, account, keys);
+                expected = anchor.GetProperty("sequence").GetInt64() + 1;
+                previous = anchor.GetProperty("hash").GetString()!;
+            }
+            long first = expected;
+            var canonical = new ArrayBufferWriter<byte>(4096);
+            Span<byte> digest = stackalloc byte[32];
+            byte[] link = Convert.FromHexString(previous);
+            long line = 1;
+            string? next = reader.ReadLine();
+            while (next is not null)
+            {
+                var text = next;
+                next = reader.ReadLine();
+                line++;
+                using var record = Parse(text, line);
+                var e = record.RootElement;
+                var sid = e.TryGetProperty("sid", out var s) ? s.GetString() ?? "" : "";
+                long sequence = e.TryGetProperty("sequence", out var q) && q.TryGetInt64(out var n) ? n : throw new Found(expected, "changed", $"line {line} is not an audit record");
+                if (e.GetProperty("account_sid").GetString() != account)
+                {
+                    throw new Found(sequence, "changed", $"the record on line {line} belongs to account {e.GetProperty("account_sid").GetString()}, not {account} (replayed from another chain)");
+                }
+                if (sid.StartsWith("CP", StringComparison.Ordinal))
+                {
+                    Checkpoint(e, account, keys);
+                    if (sequence != expected - 1 || e.GetProperty("hash").GetString() != previous)
+                    {
+                        throw new Found(sequence, "changed", $"checkpoint {sid} signs hash {e.GetProperty("hash").GetString()} at sequence {sequence}, which the events before it do not reach");
+                    }
+                    continue;
+                }
+                if (sequence < expected)
+                {
+                    throw new Found(sequence, "reordered", $"sequence {sequence} comes again after {expected - 1} (line {line})");
+                }
+                if (sequence > expected)
+                {
+                    bool later = next is not null && Sequence(next) == expected;
+                    throw later
+                        ? new Found(expected, "reordered", $"sequence {sequence} comes before {expected} (line {line})")
+                        : new Found(expected, "missing", $"the file goes from sequence {expected - 1} to {sequence} (line {line})");
+                }
+                if (e.GetProperty("previous_hash").GetString() != previous)
+                {
+                    throw new Found(sequence, "changed", $"its previous_hash is not the hash of sequence {sequence - 1}: one of the two was altered");
+                }
+                canonical.ResetWrittenCount();
+                Encoding.UTF8.GetBytes(Jcs.Element(e, name => name is "hash" or "url"), canonical);
+                using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+                {
+                    sha.AppendData(link);
+                    sha.AppendData(canonical.WrittenSpan);
+                    sha.GetHashAndReset(digest);
+                }
+                var computed = Convert.ToHexStringLower(digest);
+                if (computed != e.GetProperty("hash").GetString())
+                {
+                    throw new Found(sequence, "changed", "its content does not hash to its hash: a field was altered after it was recorded");
+                }
+                previous = computed;
+                digest.CopyTo(link);
+                expected++;
+                events++;
+            }
+            if (expected - 1 < upTo)
+            {
+                throw new Found(expected, "truncated", $"the events end at sequence {expected - 1}; checkpoint {target.GetProperty("sid").GetString()} signs sequence {upTo}");
+            }
+            if (expected - 1 > upTo || previous != target.GetProperty("hash").GetString())
+            {
+                throw new Found(upTo, "changed", $"the chain does not reach the hash checkpoint {target.GetProperty("sid").GetString()} signs at sequence {upTo}");
+            }
+            return new AuditVerification(account, first, expected - 1, events, target.GetProperty("sid").GetString(), target.GetProperty("key_id").GetString(), null);
+        }
+        catch (Found found)
+        {
+            return new AuditVerification(account, 0, expected - 1, events, target.GetProperty("sid").GetString(), target.GetProperty("key_id").GetString(), found.Break);
+        }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return new AuditVerification(account, 0, expected - 1, events, null, null, new AuditBreak(expected, "changed", $"a record lacks a field or has one of the wrong type ({e.Message})"));
+        }
+        finally
+        {
+            header.Dispose();
+        }
+    }
+
+    private static JsonDocument Parse(string line, long number)
+    {
+        try
+        {
+            return JsonDocument.Parse(line);
+        }
+        catch (JsonException e)
+        {
+            throw new Found(0, "changed", $"line {number} is not JSON ({e.Message})");
+        }
+    }
+
+    private static long? Sequence(string line)
+    {
+        try
+        {
+            using var record = JsonDocument.Parse(line);
+            return record.RootElement.TryGetProperty("sequence", out var q) && q.TryGetInt64(out var n) ? n : null;
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
+    }
+
+    // A checkpoint's signature under the key its key_id names: over the JCS of every field but signature and url.
+    private static void Checkpoint(JsonElement c, string? account, Dictionary<string, ECDsa> keys)
+    {
+        long sequence = c.GetProperty("sequence").GetInt64();
+        var keyId = c.GetProperty("key_id").GetString() ?? "";
+        if (c.GetProperty("account_sid").GetString() != account)
+        {
+            throw new Found(sequence, "bad signature", $"checkpoint {c.GetProperty("sid").GetString()} is of account {c.GetProperty("account_sid").GetString()}, not {account}");
+        }
+        if (!keys.TryGetValue(keyId, out var key))
+        {
+            throw new Found(sequence, "bad signature", $"checkpoint {c.GetProperty("sid").GetString()} names key {keyId}, which is not one of the vault's signing keys");
+        }
+        byte[] signature;
+        try
+        {
+            signature = Convert.FromBase64String(c.GetProperty("signature").GetString() ?? "");
+        }
+        catch (FormatException)
+        {
+            throw new Found(sequence, "bad signature", $"checkpoint {c.GetProperty("sid").GetString()}'s signature is not base64");
+        }
+        var signed = Encoding.UTF8.GetBytes(Jcs.Element(c, name => name is "signature" or "url"));
+        if (!key.VerifyData(signed, signature, HashAlgorithmName.SHA256, DSASignatureFormat.Rfc3279DerSequence))
+        {
+            throw new Found(sequence, "bad signature", $"checkpoint {c.GetProperty("sid").GetString()}'s signature does not verify under key {keyId}");
+        }
+    }
+}
