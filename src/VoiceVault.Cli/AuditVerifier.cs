@@ -79,8 +79,19 @@ internal static class AuditVerifier
 
     public static AuditVerification Verify(string path, Dictionary<string, ECDsa>? trusted)
     {
-        using var reader = new StreamReader(path, new UTF8Encoding(false), detectEncodingFromByteOrderMarks: false, bufferSize: 1 << 16);
-        var header = Parse(reader.ReadLine() ?? throw new CliException($"{path} is empty", "give a file made by voicevault audit export"), 1);
+        using var reader = new LineReader(path);
+        var first = reader.ReadLine() ?? throw new CliException($"{path} is empty", "give a file made by voicevault audit export");
+        JsonDocument parsed;
+        try
+        {
+            // A copy: the header is read until the end, the reader's buffer is reused line after line.
+            parsed = Parse(first.ToArray(), 1);
+        }
+        catch (Found)
+        {
+            throw new CliException($"{path} is not an audit export (its first line is not JSON)", "give a file made by voicevault audit export");
+        }
+        using var header = parsed;
         if (!header.RootElement.TryGetProperty(AuditCommand.FormatName, out var version) || version.ValueKind != JsonValueKind.Number || version.GetInt32() != 1)
         {
             throw new CliException($"{path} is not an audit export (its first line is no {AuditCommand.FormatName} header)", "give a file made by voicevault audit export");
@@ -101,31 +112,32 @@ internal static class AuditVerifier
                 expected = anchor.GetProperty("sequence").GetInt64() + 1;
                 previous = anchor.GetProperty("hash").GetString()!;
             }
-            long first = expected;
+            long firstSequence = expected;
             var canonical = new ArrayBufferWriter<byte>(4096);
-            Span<byte> digest = stackalloc byte[32];
-            byte[] link = Convert.FromHexString(previous);
+            using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            Span<byte> link = stackalloc byte[32];
+            Span<char> hex = stackalloc char[64];
+            Convert.FromHexString(previous, link, out _, out _);
+            previous.CopyTo(hex);
+            string[] unhashed = ["hash", "url"];
             long line = 1;
-            string? next = reader.ReadLine();
-            while (next is not null)
+            while (reader.ReadLine() is { } text)
             {
-                var text = next;
-                next = reader.ReadLine();
                 line++;
                 using var record = Parse(text, line);
                 var e = record.RootElement;
-                var sid = e.TryGetProperty("sid", out var s) ? s.GetString() ?? "" : "";
                 long sequence = e.TryGetProperty("sequence", out var q) && q.TryGetInt64(out var n) ? n : throw new Found(expected, "changed", $"line {line} is not an audit record");
-                if (e.GetProperty("account_sid").GetString() != account)
+                if (!e.GetProperty("account_sid").ValueEquals(account))
                 {
                     throw new Found(sequence, "changed", $"the record on line {line} belongs to account {e.GetProperty("account_sid").GetString()}, not {account} (replayed from another chain)");
                 }
-                if (sid.StartsWith("CP", StringComparison.Ordinal))
+                var sid = e.GetProperty("sid");
+                if (sid.GetString()!.StartsWith("CP", StringComparison.Ordinal))
                 {
                     Checkpoint(e, account, keys);
-                    if (sequence != expected - 1 || e.GetProperty("hash").GetString() != previous)
+                    if (sequence != expected - 1 || !e.GetProperty("hash").ValueEquals(hex))
                     {
-                        throw new Found(sequence, "changed", $"checkpoint {sid} signs hash {e.GetProperty("hash").GetString()} at sequence {sequence}, which the events before it do not reach");
+                        throw new Found(sequence, "changed", $"checkpoint {sid.GetString()} signs hash {e.GetProperty("hash").GetString()} at sequence {sequence}, which the events before it do not reach");
                     }
                     continue;
                 }
@@ -135,33 +147,29 @@ internal static class AuditVerifier
                 }
                 if (sequence > expected)
                 {
-                    bool later = next is not null && Sequence(next) == expected;
+                    bool later = reader.ReadLine() is { } next && Sequence(next) == expected;
                     throw later
                         ? new Found(expected, "reordered", $"sequence {sequence} comes before {expected} (line {line})")
                         : new Found(expected, "missing", $"the file goes from sequence {expected - 1} to {sequence} (line {line})");
                 }
-                if (e.GetProperty("previous_hash").GetString() != previous)
+                if (!e.GetProperty("previous_hash").ValueEquals(hex))
                 {
                     throw new Found(sequence, "changed", $"its previous_hash is not the hash of sequence {sequence - 1}: one of the two was altered");
                 }
                 canonical.ResetWrittenCount();
-                Encoding.UTF8.GetBytes(Jcs.Element(e, name => name is "hash" or "url"), canonical);
-                using (var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
-                {
-                    sha.AppendData(link);
-                    sha.AppendData(canonical.WrittenSpan);
-                    sha.GetHashAndReset(digest);
-                }
-                var computed = Convert.ToHexStringLower(digest);
-                if (computed != e.GetProperty("hash").GetString())
+                Jcs.Write(canonical, e, unhashed);
+                sha.AppendData(link);
+                sha.AppendData(canonical.WrittenSpan);
+                sha.GetHashAndReset(link);
+                Convert.TryToHexStringLower(link, hex, out _);
+                if (!e.GetProperty("hash").ValueEquals(hex))
                 {
                     throw new Found(sequence, "changed", "its content does not hash to its hash: a field was altered after it was recorded");
                 }
-                previous = computed;
-                digest.CopyTo(link);
                 expected++;
                 events++;
             }
+            previous = new string(hex);
             if (expected - 1 < upTo)
             {
                 throw new Found(expected, "truncated", $"the events end at sequence {expected - 1}; checkpoint {target.GetProperty("sid").GetString()} signs sequence {upTo}");
@@ -170,7 +178,7 @@ internal static class AuditVerifier
             {
                 throw new Found(upTo, "changed", $"the chain does not reach the hash checkpoint {target.GetProperty("sid").GetString()} signs at sequence {upTo}");
             }
-            return new AuditVerification(account, first, expected - 1, events, target.GetProperty("sid").GetString(), target.GetProperty("key_id").GetString(), null);
+            return new AuditVerification(account, firstSequence, expected - 1, events, target.GetProperty("sid").GetString(), target.GetProperty("key_id").GetString(), null);
         }
         catch (Found found)
         {
@@ -180,13 +188,9 @@ internal static class AuditVerifier
         {
             return new AuditVerification(account, 0, expected - 1, events, null, null, new AuditBreak(expected, "changed", $"a record lacks a field or has one of the wrong type ({e.Message})"));
         }
-        finally
-        {
-            header.Dispose();
-        }
     }
 
-    private static JsonDocument Parse(string line, long number)
+    private static JsonDocument Parse(ReadOnlyMemory<byte> line, long number)
     {
         try
         {
@@ -198,7 +202,7 @@ internal static class AuditVerifier
         }
     }
 
-    private static long? Sequence(string line)
+    private static long? Sequence(ReadOnlyMemory<byte> line)
     {
         try
         {
@@ -238,5 +242,50 @@ internal static class AuditVerifier
         {
             throw new Found(sequence, "bad signature", $"checkpoint {c.GetProperty("sid").GetString()}'s signature does not verify under key {keyId}");
         }
+    }
+
+    /// <summary>The lines of a file as UTF-8, each valid until the next is read: no string per line, one buffer.</summary>
+    private sealed class LineReader(string path) : IDisposable
+    {
+        private readonly FileStream _file = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
+        private byte[] _buffer = new byte[1 << 20];
+        private int _start, _end;
+        private bool _eof;
+
+        public ReadOnlyMemory<byte>? ReadLine()
+        {
+            while (true)
+            {
+                int newline = _buffer.AsSpan(_start, _end - _start).IndexOf((byte)'\n');
+                if (newline >= 0)
+                {
+                    var line = _buffer.AsMemory(_start, newline);
+                    _start += newline + 1;
+                    return line;
+                }
+                if (_eof)
+                {
+                    if (_start == _end)
+                    {
+                        return null;
+                    }
+                    var last = _buffer.AsMemory(_start, _end - _start);
+                    _start = _end;
+                    return last;
+                }
+                // Keep the unfinished line, make room, read on.
+                Array.Copy(_buffer, _start, _buffer, 0, _end - _start);
+                (_end, _start) = (_end - _start, 0);
+                if (_end == _buffer.Length)
+                {
+                    Array.Resize(ref _buffer, _buffer.Length * 2);
+                }
+                int read = _file.Read(_buffer, _end, _buffer.Length - _end);
+                _end += read;
+                _eof = read == 0;
+            }
+        }
+
+        public void Dispose() => _file.Dispose();
     }
 }

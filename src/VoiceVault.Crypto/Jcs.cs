@@ -1,4 +1,6 @@
+using System.Buffers;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json;
 
@@ -11,70 +13,151 @@ namespace VoiceVault.Crypto;
 /// </summary>
 public static class Jcs
 {
+    private const long MaxSafeInteger = (1L << 53) - 1;
+
     /// <summary>
     /// A JSON value as read (an audit event or checkpoint from a file or the API), canonical: its
     /// members sorted, strings escaped as JCS says; numbers must be integers within ±2^53 (all an
     /// audit record holds) — anything else is refused rather than canonicalized wrongly.
+    /// <paramref name="skip"/> names top-level members left out (<c>hash</c> and <c>url</c> of an event).
     /// </summary>
     public static string Element(JsonElement element, Func<string, bool>? skip = null)
     {
-        var json = new StringBuilder(512);
-        Write(json, element, skip);
-        return json.ToString();
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        Write(buffer, element, skip is null ? [] : element.ValueKind == JsonValueKind.Object
+            ? [.. element.EnumerateObject().Select(m => m.Name).Where(skip)] : []);
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
-    private static void Write(StringBuilder json, JsonElement element, Func<string, bool>? skip)
+    /// <summary>
+    /// <see cref="Element"/> as UTF-8 into <paramref name="output"/>, without the top-level members
+    /// named in <paramref name="skip"/> (ASCII names). Strings without escapes are copied as read:
+    /// their UTF-8 is already what JCS writes.
+    /// </summary>
+    public static void Write(IBufferWriter<byte> output, JsonElement element, ReadOnlySpan<string> skip)
     {
+        ArgumentNullException.ThrowIfNull(output);
         switch (element.ValueKind)
         {
             case JsonValueKind.Object:
-                json.Append('{');
-                bool first = true;
-                foreach (var member in element.EnumerateObject().Where(m => skip is null || !skip(m.Name)).OrderBy(m => m.Name, StringComparer.Ordinal))
-                {
-                    if (!first)
-                    {
-                        json.Append(',');
-                    }
-                    first = false;
-                    json.Append(String(member.Name)).Append(':');
-                    // Nested objects keep every member: only the top level drops hash and url.
-                    Write(json, member.Value, null);
-                }
-                json.Append('}');
+                WriteObject(output, element, skip);
                 break;
             case JsonValueKind.Array:
-                json.Append('[');
+                output.Write("["u8);
                 int i = 0;
                 foreach (var item in element.EnumerateArray())
                 {
                     if (i++ > 0)
                     {
-                        json.Append(',');
+                        output.Write(","u8);
                     }
-                    Write(json, item, null);
+                    Write(output, item, []);
                 }
-                json.Append(']');
+                output.Write("]"u8);
                 break;
             case JsonValueKind.String:
-                json.Append(String(element.GetString()));
+                // The raw value comes with its quotes.
+                WriteString(output, JsonMarshal.GetRawUtf8Value(element)[1..^1], element);
                 break;
             case JsonValueKind.Number:
-                json.Append(element.TryGetInt64(out var integer) ? Integer(integer) : throw new FormatException($"{element.GetRawText()} is not an integer: an audit record holds integers only"));
+                if (!element.TryGetInt64(out var integer))
+                {
+                    throw new FormatException($"{element.GetRawText()} is not an integer: an audit record holds integers only");
+                }
+                output.Write(Encoding.ASCII.GetBytes(Integer(integer)));
                 break;
             case JsonValueKind.True:
-                json.Append("true");
+                output.Write("true"u8);
                 break;
             case JsonValueKind.False:
-                json.Append("false");
+                output.Write("false"u8);
                 break;
             default:
-                json.Append("null");
+                output.Write("null"u8);
                 break;
         }
     }
 
-    private const long MaxSafeInteger = (1L << 53) - 1;
+    private static void WriteObject(IBufferWriter<byte> output, JsonElement element, ReadOnlySpan<string> skip)
+    {
+        var members = ArrayPool<JsonProperty>.Shared.Rent(32);
+        int count = 0;
+        try
+        {
+            foreach (var member in element.EnumerateObject())
+            {
+                if (skip.Length > 0 && Skipped(JsonMarshal.GetRawUtf8PropertyName(member), skip))
+                {
+                    continue;
+                }
+                if (count == members.Length)
+                {
+                    var larger = ArrayPool<JsonProperty>.Shared.Rent(count * 2);
+                    members.AsSpan(0, count).CopyTo(larger);
+                    ArrayPool<JsonProperty>.Shared.Return(members);
+                    members = larger;
+                }
+                members[count++] = member;
+            }
+            var sorted = members.AsSpan(0, count);
+            sorted.Sort(CompareNames);
+            output.Write("{"u8);
+            for (int i = 0; i < sorted.Length; i++)
+            {
+                if (i > 0)
+                {
+                    output.Write(","u8);
+                }
+                WriteString(output, JsonMarshal.GetRawUtf8PropertyName(sorted[i]), default, sorted[i].Name);
+                output.Write(":"u8);
+                Write(output, sorted[i].Value, []);
+            }
+            output.Write("}"u8);
+        }
+        finally
+        {
+            ArrayPool<JsonProperty>.Shared.Return(members);
+        }
+    }
+
+    private static bool Skipped(ReadOnlySpan<byte> name, ReadOnlySpan<string> skip)
+    {
+        foreach (var s in skip)
+        {
+            if (name.Length == s.Length && Encoding.ASCII.GetByteCount(s) == s.Length && name.SequenceEqual(Encoding.ASCII.GetBytes(s)))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // Members sort by their names' UTF-16 code units. Raw UTF-8 without escapes orders the same as
+    // UTF-16 as long as every character is in the BMP below the surrogates; anything else compares as strings.
+    private static int CompareNames(JsonProperty a, JsonProperty b)
+    {
+        var x = JsonMarshal.GetRawUtf8PropertyName(a);
+        var y = JsonMarshal.GetRawUtf8PropertyName(b);
+        return Plain(x) && Plain(y) ? x.SequenceCompareTo(y) : string.CompareOrdinal(a.Name, b.Name);
+    }
+
+    // ASCII without escapes: its bytes are its UTF-16 code units.
+    private static bool Plain(ReadOnlySpan<byte> raw) => raw.IndexOfAnyInRange((byte)0x80, (byte)0xFF) < 0 && !raw.Contains((byte)'\\');
+
+    // A string as read: copied when it holds no escape (raw JSON text without one already is JCS's
+    // form: only '"', '\' and controls are escaped, and none of them can stand raw); otherwise
+    // decoded and written as JCS escapes it.
+    private static void WriteString(IBufferWriter<byte> output, ReadOnlySpan<byte> raw, JsonElement element, string? name = null)
+    {
+        if (!raw.Contains((byte)'\\'))
+        {
+            output.Write("\""u8);
+            output.Write(raw);
+            output.Write("\""u8);
+            return;
+        }
+        output.Write(Encoding.UTF8.GetBytes(String(name ?? element.GetString())));
+    }
 
     /// <summary>A value built in code (strings, integers, booleans, null, dictionaries and lists of them), canonical.</summary>
     public static string Value(object? value) => value switch

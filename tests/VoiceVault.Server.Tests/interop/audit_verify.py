@@ -2,6 +2,10 @@
 """An independent check of an audit chain (docs/audit.md), written from the document alone:
 hashlib for SHA-256 and RFC 8785 (JCS) written here, not the vault's code.
 
+  audit_verify.py export.jsonl [keys.json]
+      an export of `voicevault audit export` (JSON Lines: a header, then the events oldest first with
+      checkpoints after the events they sign), streamed: every hash links, no sequence is missing,
+      every checkpoint (and the header's) is signed by a listed key and matches the chain.
   audit_verify.py events.json [checkpoint.json keys.json]
       events: a JSON array of audit events as the API serves them, oldest first, from sequence 1;
       checkpoint: a checkpoint as served, checked against the chain and its signature (ECDSA P-256,
@@ -100,7 +104,67 @@ def check_checkpoint(events, checkpoint_path, keys_path):
         sys.exit(f"checkpoint at sequence {sequence}: bad signature")
 
 
+def verify_export(path, keys_path=None):
+    """Streams an export; memory stays flat. Prints the count and the last hash."""
+    with open(path, encoding="utf-8") as lines:
+        header = json.loads(next(lines))
+        if header.get("voicevault_audit_export") != 1:
+            sys.exit("not an audit export")
+        keys = json.load(open(keys_path, encoding="utf-8"))["signing_keys"] if keys_path else header["signing_keys"]
+        account = header["account_sid"]
+        target = header["checkpoint"]
+        check_signature(target, keys)
+        expected, previous, count = 1, "0" * 64, 0
+        if header.get("anchor"):
+            check_signature(header["anchor"], keys)
+            expected, previous = header["anchor"]["sequence"] + 1, header["anchor"]["hash"]
+        for line in lines:
+            record = json.loads(line)
+            if record["account_sid"] != account:
+                sys.exit(f"sequence {record['sequence']}: from another account")
+            if record["sid"].startswith("CP"):
+                check_signature(record, keys)
+                if record["sequence"] != expected - 1 or record["hash"] != previous:
+                    sys.exit(f"checkpoint at sequence {record['sequence']}: does not match the chain")
+                continue
+            if record["sequence"] != expected:
+                sys.exit(f"sequence {expected}: found {record['sequence']} (missing or reordered)")
+            if record["previous_hash"] != previous:
+                sys.exit(f"sequence {expected}: previous_hash does not link")
+            served = {k: v for k, v in record.items() if k not in ("hash", "url")}
+            digest = hashlib.sha256(bytes.fromhex(previous) + jcs(served).encode("utf-8")).hexdigest()
+            if digest != record["hash"]:
+                sys.exit(f"sequence {expected}: changed")
+            previous, expected, count = digest, expected + 1, count + 1
+        if expected - 1 != target["sequence"] or previous != target["hash"]:
+            sys.exit(f"sequence {expected}: truncated or changed (the checkpoint signs {target['sequence']})")
+    print(count, previous)
+
+
+def check_signature(checkpoint, keys):
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    import base64
+
+    key = next((k for k in keys if k["key_id"] == checkpoint["key_id"]), None)
+    if key is None:
+        sys.exit(f"checkpoint at sequence {checkpoint['sequence']}: key {checkpoint['key_id']} is not listed")
+    public = serialization.load_pem_public_key(key["public_key"].encode("ascii"))
+    spki = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    if hashlib.sha256(spki).hexdigest()[:16] != checkpoint["key_id"]:
+        sys.exit(f"key {checkpoint['key_id']}: its ID is not the SHA-256 of its public key")
+    signed = {k: v for k, v in checkpoint.items() if k not in ("signature", "url")}
+    try:
+        public.verify(base64.b64decode(checkpoint["signature"]), jcs(signed).encode("utf-8"), ec.ECDSA(hashes.SHA256()))
+    except InvalidSignature:
+        sys.exit(f"checkpoint at sequence {checkpoint['sequence']}: bad signature")
+
+
 if __name__ == "__main__":
+    if sys.argv[1].endswith(".jsonl"):
+        verify_export(sys.argv[1], sys.argv[2] if len(sys.argv) > 2 else None)
+        sys.exit(0)
     main(sys.argv[1])
     if len(sys.argv) == 4:
         check_checkpoint(json.load(open(sys.argv[1], encoding="utf-8")), sys.argv[2], sys.argv[3])
