@@ -113,61 +113,68 @@ internal static class AuditVerifier
                 previous = anchor.GetProperty("hash").GetString()!;
             }
             long firstSequence = expected;
-            var canonical = new ArrayBufferWriter<byte>(4096);
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
             Span<byte> link = stackalloc byte[32];
             Span<char> hex = stackalloc char[64];
             Convert.FromHexString(previous, link, out _, out _);
             previous.CopyTo(hex);
-            string[] unhashed = ["hash", "url"];
+            // Lines are parsed and canonicalized a batch at a time on every core; the chain is then
+            // walked in order on one. Memory is one batch, however long the file.
+            var batch = new Batch(BatchLines);
             long line = 1;
-            while (reader.ReadLine() is { } text)
+            while (batch.Fill(reader))
             {
-                line++;
-                using var record = Parse(text, line);
-                var e = record.RootElement;
-                long sequence = e.TryGetProperty("sequence", out var q) && q.TryGetInt64(out var n) ? n : throw new Found(expected, "changed", $"line {line} is not an audit record");
-                if (!e.GetProperty("account_sid").ValueEquals(account))
+                Parallel.For(0, batch.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => batch.Prepare(i, account));
+                for (int i = 0; i < batch.Count; i++)
                 {
-                    throw new Found(sequence, "changed", $"the record on line {line} belongs to account {e.GetProperty("account_sid").GetString()}, not {account} (replayed from another chain)");
-                }
-                var sid = e.GetProperty("sid");
-                if (sid.GetString()!.StartsWith("CP", StringComparison.Ordinal))
-                {
-                    Checkpoint(e, account, keys);
-                    if (sequence != expected - 1 || !e.GetProperty("hash").ValueEquals(hex))
+                    line++;
+                    var item = batch.Items[i];
+                    if (item.Error is { } error)
                     {
-                        throw new Found(sequence, "changed", $"checkpoint {sid.GetString()} signs hash {e.GetProperty("hash").GetString()} at sequence {sequence}, which the events before it do not reach");
+                        throw new Found(item.Sequence ?? expected, "changed", $"line {line}: {error}");
                     }
-                    continue;
+                    long sequence = item.Sequence!.Value;
+                    if (item.OtherAccount is { } foreign)
+                    {
+                        throw new Found(sequence, "changed", $"the record on line {line} belongs to account {foreign}, not {account} (replayed from another chain)");
+                    }
+                    if (item.IsCheckpoint)
+                    {
+                        using var record = JsonDocument.Parse(batch.Line(i));
+                        var c = record.RootElement;
+                        Checkpoint(c, account, keys);
+                        if (sequence != expected - 1 || !c.GetProperty("hash").ValueEquals(hex))
+                        {
+                            throw new Found(sequence, "changed", $"checkpoint {c.GetProperty("sid").GetString()} signs hash {c.GetProperty("hash").GetString()} at sequence {sequence}, which the events before it do not reach");
+                        }
+                        continue;
+                    }
+                    if (sequence < expected)
+                    {
+                        throw new Found(sequence, "reordered", $"sequence {sequence} comes again after {expected - 1} (line {line})");
+                    }
+                    if (sequence > expected)
+                    {
+                        long? following = i + 1 < batch.Count ? batch.Items[i + 1].Sequence : reader.ReadLine() is { } next ? Sequence(next) : null;
+                        throw following == expected
+                            ? new Found(expected, "reordered", $"sequence {sequence} comes before {expected} (line {line})")
+                            : new Found(expected, "missing", $"the file goes from sequence {expected - 1} to {sequence} (line {line})");
+                    }
+                    if (!hex.SequenceEqual(item.PreviousHash))
+                    {
+                        throw new Found(sequence, "changed", $"its previous_hash is not the hash of sequence {sequence - 1}: one of the two was altered");
+                    }
+                    sha.AppendData(link);
+                    sha.AppendData(batch.Canonical(i));
+                    sha.GetHashAndReset(link);
+                    Convert.TryToHexStringLower(link, hex, out _);
+                    if (!hex.SequenceEqual(item.Hash))
+                    {
+                        throw new Found(sequence, "changed", "its content does not hash to its hash: a field was altered after it was recorded");
+                    }
+                    expected++;
+                    events++;
                 }
-                if (sequence < expected)
-                {
-                    throw new Found(sequence, "reordered", $"sequence {sequence} comes again after {expected - 1} (line {line})");
-                }
-                if (sequence > expected)
-                {
-                    bool later = reader.ReadLine() is { } next && Sequence(next) == expected;
-                    throw later
-                        ? new Found(expected, "reordered", $"sequence {sequence} comes before {expected} (line {line})")
-                        : new Found(expected, "missing", $"the file goes from sequence {expected - 1} to {sequence} (line {line})");
-                }
-                if (!e.GetProperty("previous_hash").ValueEquals(hex))
-                {
-                    throw new Found(sequence, "changed", $"its previous_hash is not the hash of sequence {sequence - 1}: one of the two was altered");
-                }
-                canonical.ResetWrittenCount();
-                Jcs.Write(canonical, e, unhashed);
-                sha.AppendData(link);
-                sha.AppendData(canonical.WrittenSpan);
-                sha.GetHashAndReset(link);
-                Convert.TryToHexStringLower(link, hex, out _);
-                if (!e.GetProperty("hash").ValueEquals(hex))
-                {
-                    throw new Found(sequence, "changed", "its content does not hash to its hash: a field was altered after it was recorded");
-                }
-                expected++;
-                events++;
             }
             previous = new string(hex);
             if (expected - 1 < upTo)
@@ -244,8 +251,90 @@ internal static class AuditVerifier
         }
     }
 
+    private const int BatchLines = 4096;
+
+    /// <summary>What the parallel pass finds in one line, for the walk in order.</summary>
+    private struct Prepared
+    {
+        public long? Sequence;
+        public bool IsCheckpoint;
+        public string? OtherAccount;
+        public string PreviousHash;
+        public string Hash;
+        public string? Error;
+    }
+
+    /// <summary>A batch of lines, copied out of the reader, and each one's canonical form once prepared.</summary>
+    private sealed class Batch(int capacity)
+    {
+        private static readonly string[] Unhashed = ["hash", "url"];
+        private byte[] _bytes = new byte[capacity * 1024];
+        private readonly (int Offset, int Length)[] _lines = new (int, int)[capacity];
+        private readonly ArrayBufferWriter<byte>[] _canonical = Enumerable.Range(0, capacity).Select(_ => new ArrayBufferWriter<byte>(2048)).ToArray();
+
+        public Prepared[] Items { get; } = new Prepared[capacity];
+
+        public int Count { get; private set; }
+
+        public ReadOnlyMemory<byte> Line(int i) => _bytes.AsMemory(_lines[i].Offset, _lines[i].Length);
+
+        public ReadOnlySpan<byte> Canonical(int i) => _canonical[i].WrittenSpan;
+
+        public bool Fill(LineReader reader)
+        {
+            Count = 0;
+            int used = 0;
+            while (Count < _lines.Length && reader.ReadLine() is { } line)
+            {
+                if (used + line.Length > _bytes.Length)
+                {
+                    Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, used + line.Length));
+                }
+                line.Span.CopyTo(_bytes.AsSpan(used));
+                _lines[Count++] = (used, line.Length);
+                used += line.Length;
+            }
+            return Count > 0;
+        }
+
+        public void Prepare(int i, string? account)
+        {
+            var item = new Prepared { PreviousHash = "", Hash = "" };
+            try
+            {
+                using var record = JsonDocument.Parse(Line(i));
+                var e = record.RootElement;
+                item.Sequence = e.TryGetProperty("sequence", out var q) && q.TryGetInt64(out var n) ? n : null;
+                if (item.Sequence is null || e.ValueKind != JsonValueKind.Object || !e.TryGetProperty("sid", out var sid) || !e.TryGetProperty("account_sid", out var owner))
+                {
+                    item.Error = "not an audit record";
+                }
+                else if (!owner.ValueEquals(account))
+                {
+                    item.OtherAccount = owner.GetString();
+                }
+                else if (sid.ValueKind == JsonValueKind.String && sid.GetString()!.StartsWith("CP", StringComparison.Ordinal))
+                {
+                    item.IsCheckpoint = true;
+                }
+                else
+                {
+                    item.PreviousHash = e.GetProperty("previous_hash").GetString() ?? "";
+                    item.Hash = e.GetProperty("hash").GetString() ?? "";
+                    _canonical[i].ResetWrittenCount();
+                    Jcs.Write(_canonical[i], e, Unhashed);
+                }
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                item.Error = $"not an audit record ({e.Message})";
+            }
+            Items[i] = item;
+        }
+    }
+
     /// <summary>The lines of a file as UTF-8, each valid until the next is read: no string per line, one buffer.</summary>
-    private sealed class LineReader(string path) : IDisposable
+    internal sealed class LineReader(string path) : IDisposable
     {
         private readonly FileStream _file = new(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
         private byte[] _buffer = new byte[1 << 20];

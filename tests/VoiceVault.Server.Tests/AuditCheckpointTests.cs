@@ -135,4 +135,64 @@ public sealed class AuditCheckpointTests
         await Eventually.TrueAsync(async () => await TestDatabase.ScalarAsync(vault.DataDir, "SELECT witness_status FROM audit_checkpoints") == "delivered",
             "the checkpoint is marked delivered");
     }
+
+    /// <summary>The system clock moved by <see cref="Shift"/>: days pass in a test.</summary>
+    private sealed class ShiftedClock : TimeProvider
+    {
+        public TimeSpan Shift { get; set; }
+
+        public override DateTimeOffset GetUtcNow() => base.GetUtcNow() + Shift;
+    }
+
+    [Fact]
+    public async Task Pruning_removes_whole_prefixes_up_to_a_checkpoint_that_becomes_the_anchor_and_the_export_still_verifies()
+    {
+        var clock = new ShiftedClock();
+        await using var vault = await VaultServer.StartAsync(extraArgs: ["--VoiceVault:Audit:CheckpointSeconds", "1", "--VoiceVault:Audit:RetentionDays", "1"],
+            services: s => s.AddSingleton<TimeProvider>(clock));
+        await vault.EnableEncryptionAsync(vault.AccountSid);
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        async Task<List<JsonElement>> CheckpointsAsync() =>
+            [.. JsonDocument.Parse(await http.GetStringAsync($"/v1/Accounts/{vault.AccountSid}/AuditCheckpoints")).RootElement.GetProperty("audit_checkpoints")
+                .EnumerateArray().Select(c => c.Clone())];
+        var before = await AuditTrailTests.EventsAsync(http, vault.AccountSid, "&Order=asc");
+        long covered = before[^1].GetProperty("sequence").GetInt64();
+        await Eventually.TrueAsync(async () => (await CheckpointsAsync()).Any(c => c.GetProperty("sequence").GetInt64() == covered),
+            "the timer checkpoints the chain", TimeSpan.FromSeconds(15));
+
+        // Two days on, new events: the old ones are past RetentionDays, up to the checkpoint that signs them.
+        clock.Shift = TimeSpan.FromDays(2);
+        await vault.UploadAsync(vault.AccountSid, vault.AuthToken, Audio.CallSid(), Audio.Wav(1));
+        await Eventually.TrueAsync(async () => (await AuditTrailTests.EventsAsync(http, vault.AccountSid, "&Order=asc"))[0].GetProperty("sequence").GetInt64() == covered + 1,
+            "the prefix is pruned", TimeSpan.FromSeconds(15));
+        var after = await AuditTrailTests.EventsAsync(http, vault.AccountSid, "&Order=asc");
+        var prune = Assert.Single(after, e => e.GetProperty("action").GetString() == "audit.prune");
+        Assert.Equal(("system", covered), (prune.GetProperty("actor_type").GetString(), prune.GetProperty("details").GetProperty("up_to_sequence").GetInt64()));
+        Assert.Equal(before.Count, prune.GetProperty("details").GetProperty("events").GetInt64());
+        // Nothing newer went; the anchor checkpoint stays listed.
+        Assert.Contains(covered, (await CheckpointsAsync()).Select(c => c.GetProperty("sequence").GetInt64()));
+        Assert.Equal(after.Count, after[^1].GetProperty("sequence").GetInt64() - covered);
+
+        // An export starts at the anchor, and verifies from it, not from 64 zeros; so does Python.
+        var dir = Directory.CreateTempSubdirectory("vv-audit-prune-").FullName;
+        try
+        {
+            var file = Path.Combine(dir, "events.jsonl");
+            var env = TestProcess.TwilioEnvironment(vault.AccountSid, vault.AuthToken);
+            var export = await TestProcess.ToolkitAsync(env, "audit", "export", "--account", vault.AccountSid, "--out", file, "--base-url", vault.BaseUri.ToString());
+            Assert.True(export.Exit == 0, export.Stderr);
+            var header = JsonDocument.Parse(File.ReadLines(file).First()).RootElement;
+            Assert.Equal(covered, header.GetProperty("anchor").GetProperty("sequence").GetInt64());
+            var verified = await TestProcess.ToolkitAsync(env, "audit", "verify", file);
+            Assert.True(verified.Exit == 0, verified.Stderr);
+            Assert.Contains($"sequences {covered + 1}–", verified.Stdout, StringComparison.Ordinal);
+            var python = await TestProcess.RunAsync(Environment.GetEnvironmentVariable("VOICEVAULT_PYTHON") ?? "python3",
+                [Path.Combine(AppContext.BaseDirectory, "interop", "audit_verify.py"), file]);
+            Assert.True(python.Exit == 0, python.Output);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
 }

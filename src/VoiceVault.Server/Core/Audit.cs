@@ -29,13 +29,14 @@ public static class AuditActions
     public const string ConsoleSignIn = "console.sign_in";
     public const string ConsoleSignOut = "console.sign_out";
     public const string AuditExport = "audit.export";
+    public const string AuditPrune = "audit.prune";
     public const string AuthFailed = "auth.failed";
 
     public static readonly IReadOnlyList<string> All =
     [
         RecordingCreate, RecordingMediaRead, RecordingRead, RecordingWrapAdd, RecordingControl, RecordingDelete, PublicKeyCreate, PublicKeyDelete,
         EncryptionSettingUpdate, AccountCreate, AccountUpdate, ApiKeyCreate, ApiKeyDelete, TwilioLinkUpdate, TwilioLinkDelete, ConsoleSignIn,
-        ConsoleSignOut, AuditExport, AuthFailed,
+        ConsoleSignOut, AuditExport, AuditPrune, AuthFailed,
     ];
 }
 
@@ -64,6 +65,15 @@ public static class Audited
         new(checkpoint.AccountSid, AuditActions.AuditExport, actor, checkpoint.Sid, AuditOutcome.Success, new Dictionary<string, object?>
         {
             ["sequence"] = checkpoint.Sequence,
+        });
+
+    /// <summary>The chain's events up to <paramref name="anchor"/> were pruned (<c>VoiceVault:Audit:RetentionDays</c>); the chain now starts after it.</summary>
+    public static NewAuditEvent Pruned(AuditCheckpoint anchor, long events, int retentionDays) =>
+        new(anchor.AccountSid, AuditActions.AuditPrune, Actor.System, anchor.Sid, AuditOutcome.Success, new Dictionary<string, object?>
+        {
+            ["up_to_sequence"] = anchor.Sequence,
+            ["events"] = events,
+            ["retention_days"] = retentionDays,
         });
 
     /// <summary>A recording began: how (upload, a call's API, a stream), of which call, in what state.</summary>
@@ -374,6 +384,15 @@ public interface IAuditStore
     Task<IReadOnlyList<AuditCheckpoint>> CheckpointPageAsync(string accountSid, PageCursor cursor, CancellationToken cancellationToken = default);
 
     Task<AuditCheckpoint?> FindCheckpointAsync(string accountSid, string sid, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// For each chain with events older than <paramref name="before"/> beyond its anchor, the newest
+    /// checkpoint that signs an event older than that: where it may be pruned to.
+    /// </summary>
+    Task<IReadOnlyList<AuditCheckpoint>> PruneCandidatesAsync(DateTimeOffset before, CancellationToken cancellationToken = default);
+
+    /// <summary>Deletes the chain's events up to <paramref name="anchor"/> and makes it the chain's anchor; how many went.</summary>
+    Task<long> PruneAsync(WriteScope scope, AuditCheckpoint anchor);
 
     /// <summary>The accounts whose chain has events after its newest checkpoint.</summary>
     Task<IReadOnlyList<string>> ChainsAheadOfCheckpointsAsync(CancellationToken cancellationToken = default);

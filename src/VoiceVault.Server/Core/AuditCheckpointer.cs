@@ -15,10 +15,12 @@ public interface IAuditWitness
 /// The audit trail's timer (docs/audit.md): makes the first signing key at start; every
 /// <c>CheckpointSeconds</c> checkpoints each chain with events after its newest checkpoint; hands
 /// pending checkpoints to the witness, retrying with growing delays (the checkpoints table is the
-/// witness's outbox, shared by every instance).
+/// witness's outbox, shared by every instance); with <c>RetentionDays</c>, prunes each chain's
+/// events older than that up to its newest checkpoint that signs only older ones — the chain's new
+/// anchor — and records the prune (<c>audit.prune</c>) in the chain itself.
 /// </summary>
-public sealed class AuditCheckpointer(AuditCheckpoints checkpoints, AuditSigner signer, IAuditStore store, IAuditWitness witness, TimeProvider clock,
-    VaultOptions options, ILogger<AuditCheckpointer> log) : BackgroundService
+public sealed class AuditCheckpointer(AuditCheckpoints checkpoints, AuditSigner signer, IAuditStore store, IAuditWitness witness, AuditTrail audit,
+    IVaultDatabase database, TimeProvider clock, VaultOptions options, ILogger<AuditCheckpointer> log) : BackgroundService
 {
     private static readonly TimeSpan WitnessLease = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan MaxWitnessDelay = TimeSpan.FromHours(1);
@@ -48,6 +50,7 @@ public sealed class AuditCheckpointer(AuditCheckpoints checkpoints, AuditSigner 
             {
                 nextCheckpoint = clock.GetUtcNow() + every;
                 await CheckpointAllAsync(stoppingToken);
+                await PruneAsync(stoppingToken);
             }
             if (witness.Configured)
             {
@@ -64,6 +67,31 @@ public sealed class AuditCheckpointer(AuditCheckpoints checkpoints, AuditSigner 
             foreach (var account in await store.ChainsAheadOfCheckpointsAsync(cancellationToken))
             {
                 await checkpoints.CreateAsync(account);
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            log.CheckpointFailed(e.Message);
+        }
+    }
+
+    /// <summary>Prunes what <c>RetentionDays</c> lets go, up to checkpoints (nothing when it is unset).</summary>
+    public async Task PruneAsync(CancellationToken cancellationToken = default)
+    {
+        if (options.Audit.RetentionDays is not { } days)
+        {
+            return;
+        }
+        try
+        {
+            foreach (var anchor in await store.PruneCandidatesAsync(clock.GetUtcNow() - TimeSpan.FromDays(days), cancellationToken))
+            {
+                await database.WriteAsync(async scope =>
+                {
+                    long pruned = await store.PruneAsync(scope, anchor);
+                    await audit.AppendAsync(scope, Audited.Pruned(anchor, pruned, days));
+                    return pruned;
+                });
             }
         }
         catch (Exception e) when (e is not OperationCanceledException)

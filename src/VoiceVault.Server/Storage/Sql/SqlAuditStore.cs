@@ -211,4 +211,30 @@ public sealed class SqlAuditStore(IVaultDatabase database) : IAuditStore
         database.WriteAsync(scope => SqlRows.ExecuteAsync(scope.Connection, """
             UPDATE audit_checkpoints SET witness_status = @status, witness_attempts = @attempts, witness_error = @error, witness_next_at = @next WHERE sid = @sid
             """, new { sid, attempts, error, status = next is null ? "delivered" : "pending", next = next is { } at ? AuditChain.Date(at) : null }, scope.Transaction));
+
+    public async Task<IReadOnlyList<AuditCheckpoint>> PruneCandidatesAsync(DateTimeOffset before, CancellationToken cancellationToken = default)
+    {
+        await using var db = await database.OpenAsync(cancellationToken);
+        // Events are appended in time order, so a checkpoint whose event is older than the cutoff has only older ones before it.
+        return await SqlRows.ListAsync(db, """
+            SELECT c.* FROM audit_checkpoints c JOIN audit_heads h ON h.account_sid = c.account_sid
+            WHERE c.sequence > h.anchor_sequence AND c.sequence = (
+                SELECT MAX(c2.sequence) FROM audit_checkpoints c2 JOIN audit_events e ON e.account_sid = c2.account_sid AND e.sequence = c2.sequence
+                WHERE c2.account_sid = c.account_sid AND e.date_created < @before)
+            ORDER BY c.account_sid
+            """, new { before = AuditChain.Date(before) }, ReadCheckpoint, cancellationToken: cancellationToken);
+    }
+
+    public async Task<long> PruneAsync(WriteScope scope, AuditCheckpoint anchor)
+    {
+        ArgumentNullException.ThrowIfNull(scope);
+        ArgumentNullException.ThrowIfNull(anchor);
+        // The head is locked first, as every append locks it: the prune and the appends take turns.
+        await HeadAsync(scope, anchor.AccountSid);
+        long deleted = await SqlRows.ExecuteAsync(scope.Connection, "DELETE FROM audit_events WHERE account_sid = @AccountSid AND sequence <= @Sequence",
+            new { anchor.AccountSid, anchor.Sequence }, scope.Transaction);
+        await SqlRows.ExecuteAsync(scope.Connection, "UPDATE audit_heads SET anchor_sequence = @Sequence WHERE account_sid = @AccountSid AND anchor_sequence < @Sequence",
+            new { anchor.AccountSid, anchor.Sequence }, scope.Transaction);
+        return deleted;
+    }
 }
