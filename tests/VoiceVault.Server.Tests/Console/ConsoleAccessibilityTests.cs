@@ -90,6 +90,12 @@ public sealed class ConsoleAccessibilityTests(ConsoleBrowser chromium) : IClassF
         await page.GotoAsync("/console/keys");
         await Expect(page.GetByText("CI export")).ToBeVisibleAsync();
         await CheckAsync("api-keys");
+        await page.GotoAsync("/console/audit");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Verify" }).ClickAsync();
+        await Expect(page.GetByText("There is no signed checkpoint")).ToBeVisibleAsync();
+        await page.GetByRole(AriaRole.Button, new() { Name = "Make a checkpoint now" }).ClickAsync();
+        await Expect(page.GetByText("The chain holds")).ToBeVisibleAsync();
+        await CheckAsync("audit");
         await stream.StopAsync();
         Assert.True(problems.Count == 0, string.Join("\n", problems));
     }

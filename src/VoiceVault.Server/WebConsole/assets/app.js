@@ -13,6 +13,7 @@ const pages = [
   [/^\/console\/debugger\/?$/, () => import('./pages/debugger.js')],
   [/^\/console\/accounts\/?$/, () => import('./pages/accounts.js')],
   [/^\/console\/keys\/?$/, () => import('./pages/keys.js')],
+  [/^\/console\/audit\/?$/, () => import('./pages/audit.js')],
 ];
 
 /** The signed-in session (account, CSRF token), or null. */
