@@ -118,6 +118,33 @@ public sealed class ClusterLimitTests
     }
 
     [Fact]
+    public async Task Thirty_two_clients_reading_one_accounts_recording_through_two_instances_make_one_chain_without_gap_or_fork()
+    {
+        await using var cluster = await TwoInstances.StartAsync();
+        await cluster.EncryptAsync();
+        using var owner = TestHttp.Client(cluster.Balancer.Url, cluster.Sid, cluster.Token);
+        using var upload = await owner.PutAsync($"/v1/Ingest/Calls/{Audio.CallSid()}/Recording", new ByteArrayContent(Audio.Wav(1)));
+        var sid = JsonDocument.Parse(await upload.Content.ReadAsStringAsync()).RootElement.GetProperty("sid").GetString();
+        var media = $"/2010-04-01/Accounts/{cluster.Sid}/Recordings/{sid}";
+        // Each client through the balancer, which spreads them over both instances: each instance
+        // groups the events of its own requests; the chain's head row serializes the two.
+        await Task.WhenAll(Enumerable.Range(0, 32).Select(async _ =>
+        {
+            using var http = TestHttp.Client(cluster.Balancer.Url, cluster.Sid, cluster.Token);
+            for (int i = 0; i < 4; i++)
+            {
+                (await http.GetAsync(media)).EnsureSuccessStatusCode();
+            }
+        }));
+        var events = await AuditTrailTests.EventsAsync(owner, cluster.Sid, "&Order=asc");
+        Assert.Equal(128, events.Count(e => e.GetProperty("action").GetString() == "recording.media.read"));
+        Assert.Equal(Enumerable.Range(1, events.Count).Select(i => (long)i), events.Select(e => e.GetProperty("sequence").GetInt64()));
+        // Both instances wrote (their request IDs are their own), and every hash links.
+        Assert.Equal(events.Count, events.Select(e => e.GetProperty("sid").GetString()).Distinct().Count());
+        await AuditTrailTests.VerifiedByPythonAsync(events);
+    }
+
+    [Fact]
     public async Task Vaults_sharing_one_PostgreSQL_database_never_hear_each_others_signals()
     {
         // Two vaults, each in its own schema of one database: A's emptied bucket is A's business.
