@@ -133,10 +133,13 @@ run_block copy-to-postgres "$checkout"
 start_block postgres-run
 curl -sf -u "$AC:$TOKEN" "http://127.0.0.1:5080/2010-04-01/Accounts/$AC/Recordings.json" | grep -q "\"sid\": *\"$RE\"" \
   || fail "postgres-run: the vault on PostgreSQL does not list $RE after copy-to-postgres"
+# docs/audit.md: the account's trail, carried over from the embedded vault, exported and verified.
+mkdir -p "$home/audit"
+run_block audit-export "$home/audit"
+grep -q '"action":"recording.media.read"' "$home/audit/events.jsonl" || fail "audit-export: the export lacks the media read of the four requests"
 stop_vault
 
 # docs/audit.md's first test vector by hand: its canonical text, as printed, into canonical.json.
-mkdir -p "$home/audit"
 grep -m1 '^    {"account_sid":"AC0123456789abcdef0123456789abcdef","action":"recording.media.read"' docs/audit.md | sed 's/^    //' | tr -d '\n' > "$home/audit/canonical.json"
 run_block audit-vector "$home/audit" > "$work/audit-vector.out"
 vector=$(grep -m1 '^    hash ' docs/audit.md | awk '{print $2}')

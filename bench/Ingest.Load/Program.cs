@@ -12,7 +12,10 @@ using System.Text.Json;
 // --warmup seconds run the same load unmeasured (the JIT and the caches settle). With --metrics,
 // the server's /metrics is read at the start and end of the measured window: its CPU seconds and
 // its own histogram of "state change → callback leaving the server".
-//   Ingest.Load --url URL [--user AC --password TOKEN] [--clients 32] [--seconds 60] [--warmup 0] [--callbacks] [--metrics] [--pid PID[,PID...]] [--big-gib 0]
+// With --download K it measures the other way: K such recordings are uploaded first (unmeasured),
+// then the N clients GET their media (the ciphertext, ~1 MB each, chosen at random) for the time
+// given — what an account's downloads cost, each one an audit event committed before the bytes leave.
+//   Ingest.Load --url URL [--user AC --password TOKEN] [--clients 32] [--seconds 60] [--warmup 0] [--callbacks] [--metrics] [--pid PID[,PID...]] [--big-gib 0] [--download K]
 var opts = BenchArgs.Parse(args);
 var url = opts["url"].TrimEnd('/');
 int clients = int.Parse(opts.GetValueOrDefault("clients", "32"));
@@ -25,6 +28,7 @@ bool callbacks = opts.ContainsKey("callbacks");
 int[] pids = opts.TryGetValue("pid", out var p) ? [.. p.Split(',').Select(int.Parse)] : [];
 int? pid = pids.Length > 0 ? pids[0] : null;
 double bigGib = double.Parse(opts.GetValueOrDefault("big-gib", "0"), System.Globalization.CultureInfo.InvariantCulture);
+int download = int.Parse(opts.GetValueOrDefault("download", "0"));
 
 byte[] Wav(long dataBytes)
 {
@@ -73,6 +77,16 @@ if (opts.TryGetValue("user", out var user))
 string Target() => $"{url}/v1/Ingest/Calls/CA{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(16))}/Recording" +
     (receiverUrl is null ? "" : "?RecordingStatusCallback=" + Uri.EscapeDataString(receiverUrl));
 
+// --download: the recordings to read, uploaded before the clock starts.
+var media = new List<string>();
+for (int i = 0; i < download; i++)
+{
+    using var made = await http.PutAsync(Target(), new ByteArrayContent(wav));
+    var sid = JsonDocument.Parse(await made.Content.ReadAsStringAsync()).RootElement.GetProperty("sid").GetString();
+    media.Add($"{url}/2010-04-01/Accounts/{opts["user"]}/Recordings/{sid}");
+}
+long bytesRead = 0;
+
 var rss = new List<long>();
 using var sampling = new CancellationTokenSource();
 var sampler = Task.Run(async () =>
@@ -106,15 +120,17 @@ await Task.WhenAll(Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
     while (clock.Elapsed < deadline)
     {
         long start = Stopwatch.GetTimestamp();
-        using var response = await http.PutAsync(Target(), new ByteArrayContent(wav));
-        var body = await response.Content.ReadAsStringAsync();
+        using var response = download > 0 ? await http.GetAsync(media[Random.Shared.Next(media.Count)]) : await http.PutAsync(Target(), new ByteArrayContent(wav));
+        var body = download > 0 ? "" : await response.Content.ReadAsStringAsync();
+        long got = download > 0 ? (await response.Content.ReadAsByteArrayAsync()).Length : 0;
         long end = Stopwatch.GetTimestamp();
         var at = clock.Elapsed;
         if (at < from || at > deadline)
         {
             continue;
         }
-        if ((int)response.StatusCode != 201)
+        Interlocked.Add(ref bytesRead, got);
+        if ((int)response.StatusCode != (download > 0 ? 200 : 201))
         {
             Interlocked.Increment(ref failures);
             continue;
@@ -159,10 +175,18 @@ if (callbacks)
     result["callback_p50_ms"] = Pct(delays, 0.50) is { } c50 ? Math.Round(c50, 1) : null;
     result["callback_p99_ms"] = Pct(delays, 0.99) is { } c99 ? Math.Round(c99, 1) : null;
 }
+if (download > 0)
+{
+    // The same counts, named for what they are.
+    result["downloads"] = result["uploads"];
+    result["downloads_per_s"] = result["uploads_per_s"];
+    result["mb_per_s"] = elapsed > 0 ? Math.Round(bytesRead / elapsed / 1e6, 1) : 0;
+}
 if (pid is not null && clients > 0)
 {
     result["server_cpu_seconds"] = Math.Round(cpuUsed, 2);
     result["server_cpu_ms_per_upload"] = sorted.Length > 0 ? Math.Round(1000 * cpuUsed / sorted.Length, 2) : null;
+    result["server_cpu_ms_per_request"] = result["server_cpu_ms_per_upload"];
 }
 if (before is not null && after is not null)
 {
