@@ -195,4 +195,31 @@ public sealed class AuditCheckpointTests
             Directory.Delete(dir, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Instances_racing_to_make_the_first_signing_key_end_with_one_active_key()
+    {
+        await using var vault = await VaultServer.StartAsync();
+        var s = vault.Services;
+        // Sixteen instances' signers at once, each on its own connection (on PostgreSQL, a real race
+        // for the one-active-key index; on SQLite, one writer at a time), a few times over.
+        var signers = Enumerable.Range(0, 16).Select(_ => new Core.AuditSigner(s.GetRequiredService<Core.IAuditStore>(), s.GetRequiredService<Core.IVaultDatabase>(),
+            s.GetRequiredService<Core.MasterKey>(), TimeProvider.System)).ToList();
+        for (int round = 0; round < 5; round++)
+        {
+            await TestDatabase.ExecuteAsync(vault.DataDir, "DELETE FROM audit_signing_keys");
+            using var go = new ManualResetEventSlim();
+            var racing = signers.Select(signer => Task.Run(async () =>
+            {
+                go.Wait();
+                await signer.EnsureAsync();
+            })).ToList();
+            go.Set();
+            await Task.WhenAll(racing);
+        }
+        using var http = vault.Http(vault.AccountSid, vault.AuthToken);
+        var keys = JsonDocument.Parse(await http.GetStringAsync("/v1/Audit/SigningKeys")).RootElement.GetProperty("signing_keys");
+        Assert.Equal(["active"], keys.EnumerateArray().Select(k => k.GetProperty("status").GetString()));
+        await PostCheckpointAsync(http, vault.AccountSid);
+    }
 }

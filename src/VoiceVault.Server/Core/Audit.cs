@@ -369,8 +369,11 @@ public interface IAuditStore
     /// <summary>Every signing key, newest first (read in <paramref name="scope"/> when given).</summary>
     Task<IReadOnlyList<StoredSigningKey>> SigningKeysAsync(WriteScope? scope = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Adds <paramref name="key"/> as the active key; the active one before it is retired.</summary>
-    Task AddSigningKeyAsync(WriteScope scope, StoredSigningKey key);
+    /// <summary>
+    /// Adds <paramref name="key"/> as the active key; with <paramref name="rotate"/> the active one
+    /// before it is retired, without it there must be none (the one-active-key index refuses a second).
+    /// </summary>
+    Task AddSigningKeyAsync(WriteScope scope, StoredSigningKey key, bool rotate);
 
     /// <summary>A chain's head, locked for the rest of <paramref name="scope"/>; null for a chain with no events yet.</summary>
     Task<(long Sequence, string Hash)?> HeadAsync(WriteScope scope, string accountSid);

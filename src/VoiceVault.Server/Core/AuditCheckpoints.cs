@@ -73,12 +73,28 @@ public sealed class AuditSigner(IAuditStore store, IVaultDatabase database, Mast
     public async Task<AuditSigningKey> RotateAsync()
     {
         var made = Make();
-        await database.WriteAsync(scope => store.AddSigningKeyAsync(scope, made));
+        await database.WriteAsync(scope => store.AddSigningKeyAsync(scope, made, rotate: true));
         return made.Key;
     }
 
-    /// <summary>Makes the first key, unless there is one.</summary>
-    public Task EnsureAsync() => database.WriteAsync(async scope => (await ActiveAsync(scope)).Dispose());
+    /// <summary>
+    /// Makes the first key, unless there is one. Instances of a new cluster starting together race
+    /// for it: the losers' insert breaks the one-active-key index, and they find the winner's.
+    /// </summary>
+    public async Task EnsureAsync()
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                await database.WriteAsync(async scope => (await ActiveAsync(scope)).Dispose());
+                return;
+            }
+            catch (Exception e) when (attempt < 3 && e is not (OperationCanceledException or CryptographicException))
+            {
+            }
+        }
+    }
 
     /// <summary>
     /// The active key, opened for signing (dispose it to wipe it); made now, in the caller's
@@ -90,7 +106,7 @@ public sealed class AuditSigner(IAuditStore store, IVaultDatabase database, Mast
         if (active is null)
         {
             active = Make();
-            await store.AddSigningKeyAsync(scope, active);
+            await store.AddSigningKeyAsync(scope, active, rotate: false);
         }
         var pkcs8 = masterKey.Open(active.PrivateKeySealed, Context(active.Key.KeyId));
         try

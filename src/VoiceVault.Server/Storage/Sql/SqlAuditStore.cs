@@ -134,11 +134,14 @@ public sealed class SqlAuditStore(IVaultDatabase database) : IAuditStore
         return await SqlRows.ListAsync(db, sql, null, ReadKey, cancellationToken: cancellationToken);
     }
 
-    public async Task AddSigningKeyAsync(WriteScope scope, StoredSigningKey key)
+    public async Task AddSigningKeyAsync(WriteScope scope, StoredSigningKey key, bool rotate)
     {
         ArgumentNullException.ThrowIfNull(scope);
         ArgumentNullException.ThrowIfNull(key);
-        await SqlRows.ExecuteAsync(scope.Connection, "UPDATE audit_signing_keys SET status = 'retired' WHERE status = 'active'", null, scope.Transaction);
+        if (rotate)
+        {
+            await SqlRows.ExecuteAsync(scope.Connection, "UPDATE audit_signing_keys SET status = 'retired' WHERE status = 'active'", null, scope.Transaction);
+        }
         await SqlRows.ExecuteAsync(scope.Connection, """
             INSERT INTO audit_signing_keys (key_id, public_key, private_key_sealed, date_created, status) VALUES (@KeyId, @PublicKey, @sealed, @DateCreated, 'active')
             """, new { key.Key.KeyId, key.Key.PublicKey, @sealed = key.PrivateKeySealed, key.Key.DateCreated }, scope.Transaction);
