@@ -71,7 +71,7 @@ public sealed class AuthenticationTests
         "GET /2010-04-01/Accounts/{sid}/Recordings/{file}", "GET /console/session", "DELETE /console/session",
         "GET /v1/Accounts/{sid}/AuditCheckpoints/", "POST /v1/Accounts/{sid}/AuditCheckpoints/", "GET /v1/Accounts/{sid}/AuditCheckpoints/{checkpointSid}",
         "GET /v1/Accounts/{sid}/AuditEvents/", "GET /v1/Accounts/{sid}/AuditEvents/{eventSid}", "GET /v1/Audit/SigningKeys",
-        "GET /v1/Recordings/{sid}/EncryptionDetails/",
+        "GET /v1/Recordings/{sid}/EncryptionDetails/", "POST /v1/Accounts/{sid}/AuditExports",
     ];
 
     [Fact]

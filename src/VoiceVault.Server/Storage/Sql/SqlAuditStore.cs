@@ -1,4 +1,5 @@
 using System.Data.Common;
+using System.Globalization;
 using System.Text;
 using VoiceVault.Server.Core;
 
@@ -32,6 +33,27 @@ public sealed class SqlAuditStore(IVaultDatabase database) : IAuditStore
 
     private sealed record Head(long Sequence, string Hash);
 
+    private const int RowsPerInsert = 100;
+
+    private const string EventInsert = """
+        INSERT INTO audit_events (account_sid, sequence, sid, date_created, action, actor_type, actor_sid, resource_sid, source_ip, request_id,
+            outcome, details, previous_hash, hash) VALUES
+        """;
+
+    // The chain's head, locked for the rest of the transaction; a chain's first event makes it.
+    private async Task<Head> LockHeadAsync(DbConnection db, DbTransaction tx, string account)
+    {
+        const string select = "SELECT sequence, hash FROM audit_heads WHERE account_sid = @account";
+        var head = await SqlRows.FirstAsync(db, select + database.ForUpdate, new { account }, row => new Head(row.Long("sequence"), row.Text("hash")), tx);
+        if (head is not null)
+        {
+            return head;
+        }
+        await SqlRows.ExecuteAsync(db, "INSERT INTO audit_heads (account_sid, sequence, hash) VALUES (@account, 0, @genesis) ON CONFLICT (account_sid) DO NOTHING",
+            new { account, genesis = AuditChain.Genesis }, tx);
+        return await SqlRows.OneAsync(db, select + database.ForUpdate, new { account }, row => new Head(row.Long("sequence"), row.Text("hash")), tx);
+    }
+
     public async Task<IReadOnlyList<AuditEvent>> AppendAsync(WriteScope scope, IReadOnlyList<NewAuditEvent> events, DateTimeOffset now)
     {
         ArgumentNullException.ThrowIfNull(scope);
@@ -41,25 +63,52 @@ public sealed class SqlAuditStore(IVaultDatabase database) : IAuditStore
         // Heads are locked in account order, so two writers never wait on each other in a circle.
         foreach (var chain in events.Select((e, i) => (e, i)).GroupBy(x => x.e.AccountSid).OrderBy(g => g.Key, StringComparer.Ordinal))
         {
-            await SqlRows.ExecuteAsync(db, "INSERT INTO audit_heads (account_sid, sequence, hash) VALUES (@account, 0, @genesis) ON CONFLICT (account_sid) DO NOTHING",
-                new { account = chain.Key, genesis = AuditChain.Genesis }, tx);
-            var head = await SqlRows.OneAsync(db, "SELECT sequence, hash FROM audit_heads WHERE account_sid = @account" + database.ForUpdate,
-                new { account = chain.Key }, row => new Head(row.Long("sequence"), row.Text("hash")), tx);
+            var head = await LockHeadAsync(db, tx, chain.Key);
             var (sequence, hash) = (head.Sequence, head.Hash);
+            var batch = new List<AuditEvent>();
             foreach (var (e, i) in chain)
             {
                 var next = AuditChain.Link(e, Sid.New("AE"), ++sequence, hash, now);
-                await SqlRows.ExecuteAsync(db, """
-                    INSERT INTO audit_events (account_sid, sequence, sid, date_created, action, actor_type, actor_sid, resource_sid, source_ip, request_id,
-                        outcome, details, previous_hash, hash)
-                    VALUES (@AccountSid, @Sequence, @Sid, @DateCreated, @Action, @ActorType, @ActorSid, @ResourceSid, @SourceIp, @RequestId,
-                        @Outcome, @Details, @PreviousHash, @Hash)
-                    """, next, tx);
                 linked[i] = next;
+                batch.Add(next);
                 hash = next.Hash;
             }
-            await SqlRows.ExecuteAsync(db, "UPDATE audit_heads SET sequence = @sequence, hash = @hash WHERE account_sid = @account",
-                new { sequence, hash, account = chain.Key }, tx);
+            // A group commit's events in as few statements as can be, the head's move with the last:
+            // one round trip per RowsPerInsert events, not one per event.
+            for (int from = 0; from < batch.Count; from += RowsPerInsert)
+            {
+                var parameters = new Dictionary<string, object?>();
+                var sql = new StringBuilder(EventInsert);
+                var rows = batch.Skip(from).Take(RowsPerInsert).ToList();
+                for (int r = 0; r < rows.Count; r++)
+                {
+                    var e = rows[r];
+                    sql.Append(r == 0 ? "" : ",").Append(CultureInfo.InvariantCulture,
+                        $"(@a{r},@q{r},@s{r},@d{r},@c{r},@t{r},@o{r},@r{r},@i{r},@u{r},@x{r},@j{r},@p{r},@h{r})");
+                    parameters[$"a{r}"] = e.AccountSid;
+                    parameters[$"q{r}"] = e.Sequence;
+                    parameters[$"s{r}"] = e.Sid;
+                    parameters[$"d{r}"] = e.DateCreated;
+                    parameters[$"c{r}"] = e.Action;
+                    parameters[$"t{r}"] = e.ActorType;
+                    parameters[$"o{r}"] = e.ActorSid;
+                    parameters[$"r{r}"] = e.ResourceSid;
+                    parameters[$"i{r}"] = e.SourceIp;
+                    parameters[$"u{r}"] = e.RequestId;
+                    parameters[$"x{r}"] = e.Outcome;
+                    parameters[$"j{r}"] = e.Details;
+                    parameters[$"p{r}"] = e.PreviousHash;
+                    parameters[$"h{r}"] = e.Hash;
+                }
+                if (from + RowsPerInsert >= batch.Count)
+                {
+                    sql.Append("; UPDATE audit_heads SET sequence = @headSequence, hash = @headHash WHERE account_sid = @headAccount");
+                    parameters["headSequence"] = sequence;
+                    parameters["headHash"] = hash;
+                    parameters["headAccount"] = chain.Key;
+                }
+                await SqlRows.ExecuteAsync(db, sql.ToString(), parameters, tx);
+            }
         }
         return linked;
     }
