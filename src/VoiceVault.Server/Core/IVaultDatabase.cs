@@ -28,6 +28,13 @@ public interface IVaultDatabase
     /// </summary>
     Task<T> WriteAsync<T>(Func<WriteScope, Task<T>> work, Action<T>? committed = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Whether <see cref="WriteAsync{T}"/> already commits the units that arrive together in one
+    /// transaction (SQLite's one writer thread): a caller that would group its writes itself gains
+    /// nothing by it but another thread hop.
+    /// </summary>
+    bool GroupsCommits { get; }
+
     /// <summary>What follows a row-claiming subquery so that concurrent claimers skip each other's rows (PostgreSQL: FOR UPDATE SKIP LOCKED).</summary>
     string SkipLocked { get; }
 

@@ -46,6 +46,8 @@ public sealed class PostgresVaultDatabase : IVaultDatabase, IAsyncDisposable, ID
 
     public string SkipLocked => " FOR UPDATE SKIP LOCKED";
 
+    public bool GroupsCommits => false;
+
     public string ForUpdate => " FOR UPDATE";
 
     public async Task<IReadOnlyList<int>> MigrateAsync()

@@ -52,6 +52,8 @@ public sealed class SqliteVaultDatabase : IVaultDatabase, IDisposable
 
     public string SkipLocked => "";
 
+    public bool GroupsCommits => true;
+
     public string ForUpdate => "";
 
     /// <summary>Brings the schema to this server's version (see <see cref="Migrations"/>); returns the versions applied.</summary>
