@@ -90,6 +90,7 @@ public static class VaultApp
         builder.Services.AddSingleton<CallbackUrlSeal>();
         builder.Services.AddSingleton<AuditTrail>();
         builder.Services.AddSingleton<FailedAuthentications>();
+        builder.Services.AddHostedService(services => services.GetRequiredService<FailedAuthentications>());
         builder.Services.AddSingleton<AuditSigner>();
         builder.Services.AddSingleton<AuditCheckpoints>();
         builder.Services.AddSingleton<IAuditWitness, AuditWitness>();
@@ -97,16 +98,7 @@ public static class VaultApp
         builder.Services.AddHostedService(services => services.GetRequiredService<AuditCheckpointer>());
         var witnessAddresses = new CallbackAddresses(ConfiguredNetworks.Read(builder.Configuration, AuditWitness.AllowedNetworksKey), AuditWitness.AllowedNetworksKey);
         builder.Services.AddHttpClient(AuditWitness.HttpClientName, http => http.Timeout = TimeSpan.FromSeconds(15))
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                AllowAutoRedirect = false,
-                UseProxy = false,
-                UseCookies = false,
-                ConnectCallback = witnessAddresses.ConnectAsync,
-                ConnectTimeout = TimeSpan.FromSeconds(10),
-                PooledConnectionLifetime = TimeSpan.FromMinutes(1),
-            });
-        builder.Services.AddHostedService(services => services.GetRequiredService<FailedAuthentications>());
+            .ConfigurePrimaryHttpMessageHandler(witnessAddresses.Handler);
         builder.Services.AddSingleton<RecordingLifecycle>();
         builder.Services.AddSingleton<CallbackDispatcher>();
         builder.Services.AddSingleton<ICallbackSender>(services => services.GetRequiredService<CallbackDispatcher>());
@@ -123,18 +115,7 @@ public static class VaultApp
         var callbackAddresses = CallbackAddresses.From(builder.Configuration);
         builder.Services.AddSingleton(callbackAddresses);
         builder.Services.AddHttpClient(nameof(CallbackDispatcher), http => http.Timeout = TimeSpan.FromSeconds(15))
-            .ConfigurePrimaryHttpMessageHandler(() => new SocketsHttpHandler
-            {
-                AllowAutoRedirect = false,
-                UseProxy = false,
-                UseCookies = false,
-                ConnectCallback = callbackAddresses.ConnectAsync,
-                ConnectTimeout = TimeSpan.FromSeconds(10),
-                MaxResponseHeadersLength = 16,
-                MaxResponseDrainSize = 0,
-                // Connections live a minute: an address checked at connect time is not reused for ever.
-                PooledConnectionLifetime = TimeSpan.FromMinutes(1),
-            });
+            .ConfigurePrimaryHttpMessageHandler(callbackAddresses.Handler);
         var consoleOptions = Bind<ConsoleOptions>(builder.Configuration, VaultOptions.Section + ":Console");
         consoleOptions.Validate();
         builder.Services.AddSingleton(consoleOptions);

@@ -91,6 +91,13 @@ public sealed class AuditExportTests
         Assert.Equal(header["checkpoint"]!["sid"]!.GetValue<string>(), exported.GetProperty("resource_sid").GetString());
         Assert.True(exported.GetProperty("sequence").GetInt64() > header["checkpoint"]!["sequence"]!.GetValue<long>());
 
+        // The report of an export holds the tenant rule, and names a checkpoint of the chain.
+        var sibling = await AccountResource.CreateAsync(friendlyName: "sibling", client: trail.Vault.Twilio());
+        using var asSibling = trail.Vault.Http(sibling.Sid, sibling.AuthToken);
+        var report = new Dictionary<string, string> { ["CheckpointSid"] = header["checkpoint"]!["sid"]!.GetValue<string>() };
+        Assert.Equal(HttpStatusCode.NotFound, (await asSibling.PostAsync($"/v1/Accounts/{trail.Account}/AuditExports", new FormUrlEncodedContent(report))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await asSibling.PostAsync($"/v1/Accounts/{sibling.Sid}/AuditExports", new FormUrlEncodedContent(report))).StatusCode);
+
         // The independent implementation agrees with every hash and the export's checkpoint.
         var events = lines.Skip(1).Select(l => JsonDocument.Parse(l).RootElement).Where(e => e.GetProperty("sid").GetString()!.StartsWith("AE", StringComparison.Ordinal)).ToList();
         await AuditTrailTests.VerifiedByPythonAsync(events, header["checkpoint"]!.ToJsonString(), await File.ReadAllTextAsync(keys));

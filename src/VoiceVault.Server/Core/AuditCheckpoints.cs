@@ -24,10 +24,27 @@ public static class AuditSignatures
     public static string KeyIdOf(ReadOnlySpan<byte> spkiDer) => Convert.ToHexStringLower(SHA256.HashData(spkiDer))[..16];
 
     /// <summary>What a checkpoint's signature covers: the JCS of every field but <c>signature</c> and <c>url</c>.</summary>
-    public static string Canonical(AuditCheckpoint c)
+    public static string Canonical(AuditCheckpoint c) => Jcs.Object(Fields(c));
+
+    /// <summary>The checkpoint as served, stored and witnessed: its fields, its signature and its URL, in JCS.</summary>
+    public static string Document(AuditCheckpoint c)
+    {
+        var fields = Fields(c);
+        fields["signature"] = Jcs.String(c.Signature);
+        fields["url"] = Jcs.String(UrlOf(c));
+        return Jcs.Object(fields);
+    }
+
+    public static string UrlOf(AuditCheckpoint c)
     {
         ArgumentNullException.ThrowIfNull(c);
-        return Jcs.Object(new SortedDictionary<string, string>(StringComparer.Ordinal)
+        return $"/v1/Accounts/{c.AccountSid}/AuditCheckpoints/{c.Sid}";
+    }
+
+    private static SortedDictionary<string, string> Fields(AuditCheckpoint c)
+    {
+        ArgumentNullException.ThrowIfNull(c);
+        return new(StringComparer.Ordinal)
         {
             ["account_sid"] = Jcs.String(c.AccountSid),
             ["date_created"] = Jcs.String(c.DateCreated),
@@ -35,24 +52,7 @@ public static class AuditSignatures
             ["key_id"] = Jcs.String(c.KeyId),
             ["sequence"] = Jcs.Integer(c.Sequence),
             ["sid"] = Jcs.String(c.Sid),
-        });
-    }
-
-    /// <summary>Whether <paramref name="c"/>'s signature is good under <paramref name="publicKeyPem"/> (ECDSA P-256, SHA-256, DER).</summary>
-    public static bool Verify(AuditCheckpoint c, string publicKeyPem)
-    {
-        ArgumentNullException.ThrowIfNull(c);
-        using var key = ECDsa.Create();
-        key.ImportFromPem(publicKeyPem);
-        try
-        {
-            return key.VerifyData(Encoding.UTF8.GetBytes(Canonical(c)), Convert.FromBase64String(c.Signature), HashAlgorithmName.SHA256,
-                DSASignatureFormat.Rfc3279DerSequence);
-        }
-        catch (FormatException)
-        {
-            return false;
-        }
+        };
     }
 }
 
@@ -187,29 +187,10 @@ public sealed class AuditCheckpoints(IAuditStore store, IVaultDatabase database,
             // The copy outside the database before the commit: a checkpoint the store cannot take is not made.
             await using (var write = await media.CreateAsync(MediaKeyOf(checkpoint)))
             {
-                await write.Stream.WriteAsync(Encoding.UTF8.GetBytes(Document(checkpoint)));
+                await write.Stream.WriteAsync(Encoding.UTF8.GetBytes(AuditSignatures.Document(checkpoint)));
                 await write.CommitAsync();
             }
             return checkpoint;
         });
     }
-
-    /// <summary>The checkpoint as served and as stored and witnessed: its fields, and its URL.</summary>
-    public static string Document(AuditCheckpoint c)
-    {
-        ArgumentNullException.ThrowIfNull(c);
-        return Jcs.Object(new SortedDictionary<string, string>(StringComparer.Ordinal)
-        {
-            ["account_sid"] = Jcs.String(c.AccountSid),
-            ["date_created"] = Jcs.String(c.DateCreated),
-            ["hash"] = Jcs.String(c.Hash),
-            ["key_id"] = Jcs.String(c.KeyId),
-            ["sequence"] = Jcs.Integer(c.Sequence),
-            ["sid"] = Jcs.String(c.Sid),
-            ["signature"] = Jcs.String(c.Signature),
-            ["url"] = Jcs.String(UrlOf(c)),
-        });
-    }
-
-    public static string UrlOf(AuditCheckpoint c) => $"/v1/Accounts/{c?.AccountSid}/AuditCheckpoints/{c?.Sid}";
 }

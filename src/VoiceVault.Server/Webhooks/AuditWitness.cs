@@ -23,7 +23,7 @@ public sealed class AuditWitness(IHttpClientFactory http, AuditSigner signer, IV
 
     public async Task SendAsync(AuditCheckpoint checkpoint, CancellationToken cancellationToken)
     {
-        var body = Encoding.UTF8.GetBytes(AuditCheckpoints.Document(checkpoint));
+        var body = Encoding.UTF8.GetBytes(AuditSignatures.Document(checkpoint));
         using var key = await database.WriteAsync(scope => signer.ActiveAsync(scope));
         using var request = new HttpRequestMessage(HttpMethod.Post, options.Audit.WitnessUrl) { Content = new ByteArrayContent(body) };
         request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");

@@ -60,6 +60,23 @@ public sealed class CallbackAddresses
         _allowedBy = allowedBy;
     }
 
+    /// <summary>
+    /// An HTTP handler that connects only where these rules allow: never through a proxy, never
+    /// after a redirect, small response headers, no draining; its connections live a minute, so an
+    /// address checked at connect time is not reused for ever.
+    /// </summary>
+    public SocketsHttpHandler Handler() => new()
+    {
+        AllowAutoRedirect = false,
+        UseProxy = false,
+        UseCookies = false,
+        ConnectCallback = ConnectAsync,
+        ConnectTimeout = TimeSpan.FromSeconds(10),
+        MaxResponseHeadersLength = 16,
+        MaxResponseDrainSize = 0,
+        PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+    };
+
     /// <summary>The allowed networks from configuration.</summary>
     public static CallbackAddresses From(IConfiguration configuration) => new(ConfiguredNetworks.Read(configuration, AllowedNetworksKey));
 

@@ -80,28 +80,11 @@ def main(path):
 
 
 def check_checkpoint(events, checkpoint_path, keys_path):
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    import base64
-
     checkpoint = json.load(open(checkpoint_path, encoding="utf-8"))
-    keys = {k["key_id"]: k for k in json.load(open(keys_path, encoding="utf-8"))["signing_keys"]}
     sequence = checkpoint["sequence"]
     if sequence > len(events) or events[sequence - 1]["hash"] != checkpoint["hash"]:
         sys.exit(f"checkpoint at sequence {sequence}: its hash is not the chain's")
-    key = keys.get(checkpoint["key_id"])
-    if key is None:
-        sys.exit(f"checkpoint at sequence {sequence}: key {checkpoint['key_id']} is not listed")
-    public = serialization.load_pem_public_key(key["public_key"].encode("ascii"))
-    spki = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    if hashlib.sha256(spki).hexdigest()[:16] != checkpoint["key_id"]:
-        sys.exit(f"key {checkpoint['key_id']}: its ID is not the SHA-256 of its public key")
-    signed = {k: v for k, v in checkpoint.items() if k not in ("signature", "url")}
-    try:
-        public.verify(base64.b64decode(checkpoint["signature"]), jcs(signed).encode("utf-8"), ec.ECDSA(hashes.SHA256()))
-    except InvalidSignature:
-        sys.exit(f"checkpoint at sequence {sequence}: bad signature")
+    check_signature(checkpoint, json.load(open(keys_path, encoding="utf-8"))["signing_keys"])
 
 
 def verify_export(path, keys_path=None):

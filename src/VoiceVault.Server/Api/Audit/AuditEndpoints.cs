@@ -59,7 +59,7 @@ public static class AuditEndpoints
     {
         var account = await context.AccountInScopeAsync(accounts, sid);
         var made = await checkpoints.CreateAsync(account.Sid) ?? throw ApiException.NotFound($"/v1/Accounts/{sid}/AuditCheckpoints");
-        return TypedResults.Created(AuditCheckpoints.UrlOf(made), Json(made));
+        return TypedResults.Created(AuditSignatures.UrlOf(made), Json(made));
     }
 
     private static async Task<Ok<AuditCheckpointResource>> FetchCheckpointAsync(string sid, string checkpointSid, HttpContext context, AccountDirectory accounts, AuditTrail audit)
@@ -81,7 +81,7 @@ public static class AuditEndpoints
     public static AuditCheckpointResource Json(AuditCheckpoint c)
     {
         ArgumentNullException.ThrowIfNull(c);
-        return new AuditCheckpointResource(c.Sid, c.AccountSid, c.Sequence, c.Hash, c.DateCreated, c.KeyId, c.Signature, AuditCheckpoints.UrlOf(c));
+        return new AuditCheckpointResource(c.Sid, c.AccountSid, c.Sequence, c.Hash, c.DateCreated, c.KeyId, c.Signature, AuditSignatures.UrlOf(c));
     }
 
     /// <summary>The list's filters, in the query as docs/audit.md names them.</summary>

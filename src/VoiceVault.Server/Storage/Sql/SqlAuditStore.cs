@@ -40,18 +40,21 @@ public sealed class SqlAuditStore(IVaultDatabase database) : IAuditStore
             outcome, details, previous_hash, hash) VALUES
         """;
 
-    // The chain's head, locked for the rest of the transaction; a chain's first event makes it.
+    // The chain's head, locked for the rest of the transaction; null when the chain has no event yet.
+    private Task<Head?> FindHeadAsync(DbConnection db, DbTransaction tx, string account) =>
+        SqlRows.FirstAsync(db, "SELECT sequence, hash FROM audit_heads WHERE account_sid = @account" + database.ForUpdate, new { account },
+            row => new Head(row.Long("sequence"), row.Text("hash")), tx);
+
+    // The chain's head, locked; a chain's first event makes it.
     private async Task<Head> LockHeadAsync(DbConnection db, DbTransaction tx, string account)
     {
-        const string select = "SELECT sequence, hash FROM audit_heads WHERE account_sid = @account";
-        var head = await SqlRows.FirstAsync(db, select + database.ForUpdate, new { account }, row => new Head(row.Long("sequence"), row.Text("hash")), tx);
-        if (head is not null)
+        if (await FindHeadAsync(db, tx, account) is { } head)
         {
             return head;
         }
         await SqlRows.ExecuteAsync(db, "INSERT INTO audit_heads (account_sid, sequence, hash) VALUES (@account, 0, @genesis) ON CONFLICT (account_sid) DO NOTHING",
             new { account, genesis = AuditChain.Genesis }, tx);
-        return await SqlRows.OneAsync(db, select + database.ForUpdate, new { account }, row => new Head(row.Long("sequence"), row.Text("hash")), tx);
+        return (await FindHeadAsync(db, tx, account))!;
     }
 
     public async Task<IReadOnlyList<AuditEvent>> AppendAsync(WriteScope scope, IReadOnlyList<NewAuditEvent> events, DateTimeOffset now)
@@ -199,8 +202,7 @@ public sealed class SqlAuditStore(IVaultDatabase database) : IAuditStore
     public async Task<(long Sequence, string Hash)?> HeadAsync(WriteScope scope, string accountSid)
     {
         ArgumentNullException.ThrowIfNull(scope);
-        var head = await SqlRows.FirstAsync(scope.Connection, "SELECT sequence, hash FROM audit_heads WHERE account_sid = @accountSid" + database.ForUpdate,
-            new { accountSid }, row => new Head(row.Long("sequence"), row.Text("hash")), scope.Transaction);
+        var head = await FindHeadAsync(scope.Connection, scope.Transaction, accountSid);
         return head is null ? null : (head.Sequence, head.Hash);
     }
 
